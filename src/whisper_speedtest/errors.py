@@ -1,0 +1,35 @@
+"""Exception types. ``UserError`` subclasses become one stderr line and exit code 2 in the CLI."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input from the user: reported as one line, exit code 2, no traceback."""
+
+
+class AudioError(UserError):
+    """Audio that is missing, empty, truncated or not audio at all."""
+
+
+class UnknownModel(UserError):
+    """A model name that the catalog does not know."""
+
+
+class UnknownBackend(UserError):
+    """A backend name that no registered plugin provides."""
+
+
+class BadOption(UserError):
+    """An option value outside its valid range."""
+
+
+class ModelFormatError(UserError):
+    """Weights on disk that are corrupt, truncated, incomplete or in no known format."""
+
+
+class ModelNotAvailable(UserError):
+    """The requested model is not present locally and cannot be obtained offline."""
+
+
+class BackendUnavailable(Exception):
+    """A backend cannot run on this machine (missing package, wrong platform)."""

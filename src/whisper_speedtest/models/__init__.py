@@ -1,0 +1,1 @@
+"""Model catalog, weight sources, local store and format converters."""

@@ -1,0 +1,150 @@
+"""The one table of Whisper models and where each backend finds them.
+
+Every backend resolves names through :func:`resolve`, so an alias such as ``large``
+means the same checkpoint everywhere, and the resolved name is what gets reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UnknownModel
+
+
+@dataclass(frozen=True)
+class Dims:
+    """Architecture of a Whisper checkpoint (the fields of openai-whisper's ``ModelDimensions``)."""
+
+    n_mels: int
+    n_vocab: int
+    n_audio_ctx: int
+    n_audio_state: int
+    n_audio_head: int
+    n_audio_layer: int
+    n_text_ctx: int
+    n_text_state: int
+    n_text_head: int
+    n_text_layer: int
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One canonical Whisper checkpoint."""
+
+    name: str
+    dims: Dims
+    english_only: bool
+    params_millions: int
+
+    @property
+    def family(self) -> str:
+        return "whisper"
+
+
+@dataclass(frozen=True)
+class HubLocation:
+    """Where a backend's upstream weights live: a Hub repo (optionally one file) or a URL."""
+
+    format: str  # ct2 | hf | openai | mlx | ggml
+    repo: str | None = None
+    filename: str | None = None
+    url: str | None = None
+
+    def describe(self) -> str:
+        if self.url:
+            return self.url
+        return f"{self.repo}/{self.filename}" if self.filename else str(self.repo)
+
+
+def _dims(state: int, heads: int, enc: int, dec: int, *, english: bool, mels: int = 80, vocab: int | None = None) -> Dims:
+    n_vocab = vocab if vocab is not None else (51864 if english else 51865)
+    return Dims(mels, n_vocab, 1500, state, heads, enc, 448, state, heads, dec)
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("tiny.en", _dims(384, 6, 4, 4, english=True), True, 39),
+        ModelSpec("tiny", _dims(384, 6, 4, 4, english=False), False, 39),
+        ModelSpec("base.en", _dims(512, 8, 6, 6, english=True), True, 74),
+        ModelSpec("base", _dims(512, 8, 6, 6, english=False), False, 74),
+        ModelSpec("small.en", _dims(768, 12, 12, 12, english=True), True, 244),
+        ModelSpec("small", _dims(768, 12, 12, 12, english=False), False, 244),
+        ModelSpec("medium.en", _dims(1024, 16, 24, 24, english=True), True, 769),
+        ModelSpec("medium", _dims(1024, 16, 24, 24, english=False), False, 769),
+        ModelSpec("large-v1", _dims(1280, 20, 32, 32, english=False), False, 1550),
+        ModelSpec("large-v2", _dims(1280, 20, 32, 32, english=False), False, 1550),
+        ModelSpec("large-v3", _dims(1280, 20, 32, 32, english=False, mels=128, vocab=51866), False, 1550),
+        ModelSpec("large-v3-turbo", _dims(1280, 20, 32, 4, english=False, mels=128, vocab=51866), False, 809),
+    )
+}
+
+ALIASES: dict[str, str] = {"large": "large-v3", "turbo": "large-v3-turbo", "large-turbo": "large-v3-turbo"}
+
+# sha256 prefixes are part of the official openai-whisper download URLs.
+_OPENAI_URL = "https://openaipublic.azureedge.net/main/whisper/models/{sha}/{name}.pt"
+OPENAI_SHA256: dict[str, str] = {
+    "tiny.en": "d3dd57d32accea0b295c96e26691aa14d8822fac7d9d27d5dc00b4ca2826dd03",
+    "tiny": "65147644a518d12f04e32d6f3b26facc3f8dd46e5390956a9424a650c0ce22b9",
+    "base.en": "25a8566e1d0c1e2231d1c762132cd20e0f96a85d16145c3a00adf5d1ac670ead",
+    "base": "ed3a0b6b1c0edf879ad9b11b1af5a0e6ab5db9205f891f668f8b0e6c6326e34e",
+    "small.en": "f953ad0fd29cacd07d5a9eda5624af0f6bcf2258be67c92b79389873d91e0872",
+    "small": "9ecf779972d90ba49c06d968637d720dd632c55bbf19d441fb42bf17a411e794",
+    "medium.en": "d7440d1dc186f76616474e0ff0b3b6b879abc9d1a4926b7adfa41db2d497ab4f",
+    "medium": "345ae4da62f9b3d59415adc60127b97c714f32e89e936602e85993674d08dcb1",
+    "large-v1": "e4b87e7e0bf463eb8e6956e646f1e277e901512310def2c24bf0e11bd3c28e9a",
+    "large-v2": "81f7c96c852ee8fc832187b0132e569d6c3065a3252ed18e56effd0b6a73e524",
+    "large-v3": "e5b1a55b89c1367dacf97e3e19bfd829a01529dbfdeefa8caeb59b3f1b81dadb",
+    "large-v3-turbo": "aff26ae408abcba5fbf8813c21e62b0941638c5f6eebfb145be0c9839262a19a",
+}
+
+
+def _faster_whisper_repo(name: str) -> str:
+    if name == "large-v3-turbo":
+        return "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
+    return f"Systran/faster-whisper-{name}"
+
+
+def _mlx_repo(name: str, suffix: str = "") -> str:
+    base = "whisper-large-v3-turbo" if name == "large-v3-turbo" else f"whisper-{name}"
+    return f"mlx-community/{base}-mlx{suffix}" if name != "large-v3-turbo" or suffix else f"mlx-community/{base}"
+
+
+def upstream_location(backend_format: str, name: str, quantization: str | None = None) -> HubLocation:
+    """The upstream location of ``name`` in ``backend_format`` (ct2, hf, openai, mlx, ggml)."""
+    spec = get(name)
+    name = spec.name
+    if backend_format == "ct2":
+        return HubLocation("ct2", repo=_faster_whisper_repo(name))
+    if backend_format == "hf":
+        return HubLocation("hf", repo=f"openai/whisper-{name}")
+    if backend_format == "openai":
+        return HubLocation("openai", filename=f"{name}.pt", url=_OPENAI_URL.format(sha=OPENAI_SHA256[name], name=name))
+    if backend_format == "ggml":
+        return HubLocation("ggml", repo="ggerganov/whisper.cpp", filename=f"ggml-{name}.bin")
+    if backend_format == "mlx":
+        suffix = MLX_QUANT_SUFFIX.get(quantization or "float16", "")
+        return HubLocation("mlx", repo=_mlx_repo(name, suffix))
+    raise ValueError(f"unknown format {backend_format!r}")
+
+
+# Pre-quantized mlx-community repositories, as the seed tool used them.
+MLX_QUANT_SUFFIX: dict[str, str] = {"float16": "", "int8": "-8bit", "int4": "-4bit", "q4": "-q4"}
+
+
+def canonical_names() -> list[str]:
+    return list(MODELS)
+
+
+def resolve(name: str) -> str:
+    """Canonical name for ``name`` or an alias; raises :class:`UnknownModel` listing valid names."""
+    key = name.strip()
+    key = ALIASES.get(key, key)
+    if key not in MODELS:
+        valid = ", ".join([*MODELS, *(f"{a} (= {t})" for a, t in ALIASES.items())])
+        raise UnknownModel(f"unknown model {name!r}; valid models: {valid}")
+    return key
+
+
+def get(name: str) -> ModelSpec:
+    return MODELS[resolve(name)]

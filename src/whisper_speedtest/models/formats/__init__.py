@@ -1,0 +1,1 @@
+"""Readers and writers for Whisper weight formats (ct2, hf, openai, mlx, ggml)."""
