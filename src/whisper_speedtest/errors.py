@@ -33,3 +33,15 @@ class ModelNotAvailable(UserError):
 
 class BackendUnavailable(Exception):
     """A backend cannot run on this machine (missing package, wrong platform)."""
+
+
+class QuantizationUnavailable(UserError):
+    """A requested quantized variant cannot be loaded and fallback was disabled."""
+
+
+class LoadTimeout(Exception):
+    """A background load did not finish within the wait."""
+
+
+class ModelNotReady(Exception):
+    """Transcription was asked for before the model finished loading."""

@@ -1,0 +1,148 @@
+"""Loading audio for benchmarking: any format soundfile reads, mixed to mono, resampled to 16 kHz."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioError, BadOption
+
+SAMPLE_RATE = 16_000
+_SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*\d+\s*\(should be", re.MULTILINE)
+
+
+@dataclass(frozen=True, eq=False)
+class AudioClip:
+    """One clip, ready for every backend: float32 mono samples at 16 kHz."""
+
+    name: str
+    path: str
+    samples: np.ndarray = field(repr=False)
+    reference: str | None = None
+    original_sample_rate: int = SAMPLE_RATE
+    original_channels: int = 1
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def bundled_sample() -> Path:
+    """The JFK sample shipped with the package (11 s, public domain)."""
+    return Path(str(resources.files("whisper_speedtest") / "data" / "jfk.wav"))
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int, int]:
+    """Decode ``path`` to float32 mono 16 kHz; returns (samples, original_rate, original_channels).
+
+    Raises :class:`AudioError` with one line for missing, empty, truncated or non-audio files.
+    """
+    import soundfile as sf
+    import soxr
+
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"audio file not found: {p}")
+    if not p.is_file():
+        raise AudioError(f"not a file: {p}")
+    if p.stat().st_size == 0:
+        raise AudioError(f"audio file is empty (0 bytes): {p}")
+    try:
+        info = sf.info(str(p))
+        if _SHORT_CHUNK.search(info.extra_info or ""):
+            raise AudioError(f"audio file is truncated (its header promises more data than the file holds): {p}")
+        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError for junk
+        detail = str(exc).split(":")[-1].strip() or type(exc).__name__
+        raise AudioError(f"cannot decode audio {p}: {detail}") from None
+    if data.size == 0:
+        raise AudioError(f"audio file holds no samples: {p}")
+    if not np.isfinite(data).all():
+        raise AudioError(f"audio file holds NaN or infinite samples: {p}")
+    channels = data.shape[1]
+    mono = data.mean(axis=1, dtype=np.float32) if channels > 1 else data[:, 0]
+    if rate != SAMPLE_RATE:
+        mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    return np.ascontiguousarray(mono, dtype=np.float32), int(rate), int(channels)
+
+
+def load_clip(path: str | Path, reference: str | None = None, name: str | None = None) -> AudioClip:
+    """Load one clip; a ``.txt`` beside the audio is used as its reference when none is given."""
+    p = Path(path)
+    samples, rate, channels = read_audio(p)
+    if reference is None:
+        sidecar = p.with_suffix(".txt")
+        if sidecar.is_file():
+            reference = sidecar.read_text(encoding="utf-8").strip() or None
+    return AudioClip(name or p.name, str(p), samples, reference, rate, channels)
+
+
+def _audio_files_in(directory: Path) -> list[Path]:
+    import soundfile as sf
+
+    extensions = {f".{ext.lower()}" for ext in sf.available_formats()} | {".wav", ".flac", ".ogg", ".mp3"}
+    files = sorted(f for f in directory.iterdir() if f.is_file() and f.suffix.lower() in extensions)
+    if not files:
+        raise AudioError(f"no audio files found in directory {directory}")
+    return files
+
+
+def _clips_from_manifest(manifest: Path) -> list[AudioClip]:
+    clips = []
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            audio = Path(entry["audio"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise AudioError(f"{manifest}:{number}: expected a JSON object with an 'audio' path") from None
+        if not audio.is_absolute():
+            audio = manifest.parent / audio
+        clips.append(load_clip(audio, entry.get("text") or entry.get("reference")))
+    if not clips:
+        raise AudioError(f"manifest has no entries: {manifest}")
+    return clips
+
+
+def resolve_reference(reference: str | None) -> str | None:
+    """``--reference`` is either literal text or the path of a .txt file."""
+    if reference is None:
+        return None
+    if reference.endswith(".txt"):
+        path = Path(reference)
+        if not path.is_file():
+            raise BadOption(f"reference file not found: {path}")
+        return path.read_text(encoding="utf-8").strip()
+    return reference
+
+
+def collect_clips(inputs: list[str] | None, reference: str | None = None) -> list[AudioClip]:
+    """Expand files, directories and JSONL manifests into clips (the bundled sample when empty)."""
+    reference_text = resolve_reference(reference)
+    if not inputs:
+        return [load_clip(bundled_sample(), reference_text)]
+    clips: list[AudioClip] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            clips.extend(load_clip(f) for f in _audio_files_in(path))
+        elif path.suffix.lower() == ".jsonl":
+            if not path.is_file():
+                raise AudioError(f"manifest not found: {path}")
+            clips.extend(_clips_from_manifest(path))
+        else:
+            clips.append(load_clip(path))
+    if reference_text is not None:
+        if len(clips) != 1:
+            raise BadOption("--reference applies to a single audio file; use a JSONL manifest for several")
+        clip = clips[0]
+        clips = [AudioClip(clip.name, clip.path, clip.samples, reference_text, clip.original_sample_rate, clip.original_channels)]
+    return clips

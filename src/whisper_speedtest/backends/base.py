@@ -1,0 +1,140 @@
+"""The backend contract that every Whisper implementation adapter follows."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The weights a backend is asked to load, already located on disk by the model layer."""
+
+    name: str
+    format: str
+    path: str | None
+    dtype: str = "float16"
+    fingerprint: str | None = None
+    source: str | None = None
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    device: str = "auto"
+    quantization: str | None = None  # float16 | int8 | int4, None = the backend's default
+    threads: int | None = None
+    fallback: bool = True
+    batch_size: int | None = None
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    language: str | None = "en"
+    beam_size: int = 1
+    temperature: float = 0.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load produced: the variant requested and the one actually loaded."""
+
+    requested: str
+    actual: str
+    did_fallback: bool = False
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    segments: tuple[dict[str, Any], ...] = field(default=())
+    language: str | None = None
+
+
+class Backend(ABC):
+    """One Whisper implementation. Heavy imports happen in :meth:`load`, never at import time."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ()
+    platforms: ClassVar[tuple[str, ...]] = ("linux", "darwin", "win32")
+    model_format: ClassVar[str] = "ct2"
+    family: ClassVar[str] = "whisper"
+    extra: ClassVar[str] = ""
+
+    @classmethod
+    def install_hint(cls) -> str:
+        return f"pip install 'whisper-speedtest[{cls.extra or cls.name}]'"
+
+    @classmethod
+    def missing_requirements(cls) -> list[str]:
+        missing = []
+        for dist in cls.requires:
+            try:
+                metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                missing.append(dist)
+        return missing
+
+    @classmethod
+    def available(cls) -> Availability:
+        """Whether this backend can run here, judged without importing heavy packages."""
+        if not any(sys.platform.startswith(p) for p in cls.platforms):
+            return Availability(False, f"runs only on {', '.join(cls.platforms)} (this is {sys.platform})")
+        missing = cls.missing_requirements()
+        if missing:
+            return Availability(False, f"{', '.join(missing)} not installed: {cls.install_hint()}")
+        return Availability(True)
+
+    @staticmethod
+    def module_present(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    @abstractmethod
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        """Load ``model``; return what was actually loaded."""
+
+    @abstractmethod
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        """Transcribe float32 mono 16 kHz samples."""
+
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """The settings actually in effect (never merely the requested ones)."""
+
+    def close(self) -> None:
+        """Release the model."""
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (CUDA) before the clock is read; a no-op on CPU."""
+
+    def package_versions(self) -> dict[str, str]:
+        versions = {}
+        for dist in self.requires:
+            try:
+                versions[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                pass
+        return versions
+
+
+def physical_cores() -> int:
+    import os
+
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1

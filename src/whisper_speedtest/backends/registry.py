@@ -1,0 +1,41 @@
+"""Backend discovery: built-ins and plugins alike register in the entry-point group."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from ..errors import UnknownBackend
+from .base import Backend
+
+GROUP = "whisper_speedtest.backends"
+_extra: dict[str, type[Backend]] = {}
+
+
+def register(backend: type[Backend]) -> None:
+    """Register a backend class at run time (tests and embedding applications)."""
+    _extra[backend.name] = backend
+
+
+def unregister(name: str) -> None:
+    _extra.pop(name, None)
+
+
+def _entry_point_backends() -> dict[str, type[Backend]]:
+    found: dict[str, type[Backend]] = {}
+    for ep in metadata.entry_points(group=GROUP):
+        cls = ep.load()
+        found[cls.name] = cls
+    return found
+
+
+def all_backends() -> dict[str, type[Backend]]:
+    """Every known backend class by name, installed or not."""
+    return {**_entry_point_backends(), **_extra}
+
+
+def get_backend(name: str) -> type[Backend]:
+    backends = all_backends()
+    key = name.strip().lower()
+    if key not in backends:
+        raise UnknownBackend(f"unknown backend {name!r}; valid backends: {', '.join(sorted(backends))}")
+    return backends[key]

@@ -1,0 +1,1 @@
+"""Timing, scoring and the child-process harness."""

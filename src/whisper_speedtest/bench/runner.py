@@ -1,0 +1,183 @@
+"""Runs each backend in its own spawned child process with a timeout, and assembles result rows."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_module
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..audio import AudioClip
+from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
+from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DecodeSettings, ModelIdentity
+from . import scoring, stats
+from .worker import WorkerJob, child_main
+
+ProgressCallback = Callable[[str, str, Any], None]
+
+
+@dataclass(frozen=True)
+class BackendPlan:
+    """One backend to run, with its located weights, or the reason it cannot run."""
+
+    backend: type[Backend]
+    model: ModelRef | None
+    load_options: LoadOptions
+    skip_reason: str | None = None
+
+    @property
+    def backend_path(self) -> str:
+        return f"{self.backend.__module__}:{self.backend.__qualname__}"
+
+
+def model_identity(model: ModelRef | None, family: str = "whisper") -> ModelIdentity | None:
+    if model is None:
+        return None
+    return ModelIdentity(
+        name=model.name,
+        format=model.format,
+        dtype=model.dtype,
+        fingerprint=model.fingerprint,
+        path=model.path,
+        source=model.source,
+        family=family,
+        synthetic=model.synthetic,
+    )
+
+
+def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
+    return BackendResult(
+        backend=plan.backend.name,
+        display_name=plan.backend.display_name,
+        status=status,
+        reason=reason,
+        model=model_identity(plan.model, plan.backend.family),
+        requested=_requested(plan),
+    )
+
+
+def _requested(plan: BackendPlan) -> dict[str, Any]:
+    opts = plan.load_options
+    return {"device": opts.device, "quantization": opts.quantization, "threads": opts.threads}
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "child process ended without a result"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (likely out of memory)" if exitcode == -signal.SIGKILL else ""
+        return f"backend process was killed by {name}{hint}"
+    return f"backend process exited with code {exitcode} without a result"
+
+
+def _collect(process, messages, plan: BackendPlan, timeout_s: float, on_progress: ProgressCallback):
+    """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed", payload)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            kind, payload = messages.get(timeout=0.1)
+        except queue_module.Empty:
+            if time.monotonic() > deadline:
+                return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
+            if not process.is_alive():
+                try:  # the result may have arrived just as the process ended
+                    kind, payload = messages.get(timeout=0.5)
+                except queue_module.Empty:
+                    return "crashed", _exit_reason(process.exitcode)
+            else:
+                continue
+        if kind in ("result", "error"):
+            return kind, payload
+        on_progress(plan.backend.name, kind, payload)
+
+
+def _stop(process) -> None:
+    if process.is_alive():
+        process.terminate()
+        process.join(3)
+    if process.is_alive():
+        process.kill()
+    process.join(3)
+
+
+def run_backend(
+    plan: BackendPlan,
+    clips: Sequence[AudioClip],
+    settings: DecodeSettings,
+    on_progress: ProgressCallback = lambda *_: None,
+) -> BackendResult:
+    """Run one backend in a fresh child process and turn what happened into a row."""
+    if plan.skip_reason is not None or plan.model is None:
+        return failed_row(plan, SKIPPED, plan.skip_reason or "no model available")
+    job = WorkerJob(
+        backend_path=plan.backend_path,
+        model=plan.model,
+        load_options=plan.load_options,
+        decode_options=DecodeOptions(settings.language, settings.beam_size, settings.temperature),
+        clip_names=tuple(c.name for c in clips),
+        clip_samples=tuple(c.samples for c in clips),
+        runs=settings.runs,
+        warmup=settings.warmup,
+    )
+    context = mp.get_context("spawn")
+    messages = context.Queue()
+    process = context.Process(target=child_main, args=(job, messages), name=f"whisper-speedtest:{plan.backend.name}")
+    process.start()
+    try:
+        kind, payload = _collect(process, messages, plan, settings.timeout_s, on_progress)
+    finally:
+        _stop(process)
+        messages.close()
+    if kind == "result":
+        return assemble_row(plan, clips, payload)
+    if kind == "error":
+        on_progress(plan.backend.name, "traceback", payload.get("traceback", ""))
+        return failed_row(plan, FAILED, payload["reason"])
+    return failed_row(plan, TIMEOUT if kind == "timeout" else CRASHED, payload)
+
+
+def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, Any]) -> BackendResult:
+    """Turn the child's raw measurements into statistics and scores."""
+    clip_rows = []
+    for clip, samples, text in zip(clips, raw["times"], raw["texts"], strict=True):
+        clip_stats = stats.summarize(samples)
+        clip_rows.append(
+            ClipResult(
+                clip=clip.name,
+                audio_s=clip.duration_s,
+                transcribe=clip_stats,
+                rtfx=stats.rtfx(clip.duration_s, clip_stats.median),
+                text=text,
+                score=scoring.score(clip.reference, text),
+            )
+        )
+    totals = stats.summarize(stats.per_run_totals(raw["times"]))
+    scored = [(c.reference, text) for c, text in zip(clips, raw["texts"], strict=True) if c.reference]
+    overall = scoring.score_many([r for r, _ in scored], [h for _, h in scored]) if scored else None
+    load = raw["load_result"]
+    vram = raw.get("peak_vram")
+    return BackendResult(
+        backend=plan.backend.name,
+        display_name=plan.backend.display_name,
+        status=OK,
+        model=model_identity(plan.model, plan.backend.family),
+        load_s=raw["load_s"],
+        warm_load_s=raw.get("warm_load_s"),
+        transcribe=totals,
+        rtfx=stats.rtfx(sum(c.duration_s for c in clips), totals.median),
+        score=overall,
+        clips=tuple(clip_rows),
+        peak_rss_mb=raw["peak_rss"] / 2**20,
+        peak_vram_mb=vram / 2**20 if vram else None,
+        params=raw["params"],
+        requested={**_requested(plan), "variant": load["requested"]},
+        did_fallback=bool(load["did_fallback"]),
+        packages=raw.get("packages", {}),
+    )

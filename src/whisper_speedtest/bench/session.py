@@ -1,0 +1,106 @@
+"""Plans and runs a whole benchmark: which backends, which weights, then one child per backend."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..audio import AudioClip
+from ..backends import all_backends, get_backend
+from ..backends.base import Backend, LoadOptions
+from ..errors import UserError
+from ..models import catalog, sources
+from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
+from . import provenance
+from .runner import BackendPlan, ProgressCallback, failed_row, run_backend
+
+
+def select_backends(names: Sequence[str] | None) -> list[type[Backend]]:
+    """The named backends (unknown names raise), or every registered one."""
+    if names:
+        seen: dict[str, type[Backend]] = {}
+        for name in names:
+            cls = get_backend(name)
+            seen.setdefault(cls.name, cls)
+        return list(seen.values())
+    return sorted(all_backends().values(), key=lambda cls: cls.name)
+
+
+def plan_backend(cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None]) -> BackendPlan:
+    """Check availability and locate weights; problems become a skip reason, not an exception."""
+    availability = cls.available()
+    if not availability.ok:
+        return BackendPlan(cls, None, load_options, availability.reason)
+    try:
+        if sources.needs_conversion(model_name, cls.model_format):
+            on_note(f"converting {model_name} to {cls.model_format} for {cls.display_name} (once; kept in the store)")
+        model = sources.locate(model_name, cls.model_format)
+    except UserError as exc:
+        return BackendPlan(cls, None, load_options, str(exc))
+    return BackendPlan(cls, model, load_options)
+
+
+def clip_infos(clips: Sequence[AudioClip]) -> tuple[ClipInfo, ...]:
+    return tuple(
+        ClipInfo(c.name, c.path, round(c.duration_s, 3), c.reference, c.original_sample_rate, c.original_channels)
+        for c in clips
+    )
+
+
+@dataclass(frozen=True)
+class BenchmarkRequest:
+    model: str
+    backends: tuple[str, ...] | None
+    clips: tuple[AudioClip, ...]
+    settings: DecodeSettings
+    load_options: LoadOptions
+
+
+def run_benchmark(
+    request: BenchmarkRequest,
+    *,
+    on_plan: Callable[[list[BackendPlan]], None] = lambda plans: None,
+    on_progress: ProgressCallback = lambda *_: None,
+    on_row: Callable[[BackendResult], None] = lambda row: None,
+    on_note: Callable[[str], None] = lambda text: None,
+) -> BenchmarkRun:
+    """Run every planned backend; Ctrl-C keeps the rows finished so far and marks the rest."""
+    model_name = catalog.resolve(request.model)
+    classes = select_backends(request.backends)
+    plans = [plan_backend(cls, model_name, request.load_options, on_note) for cls in classes]
+    on_plan(plans)
+    rows: list[BackendResult] = []
+    interrupted = False
+    for plan in plans:
+        if interrupted:
+            rows.append(failed_row(plan, SKIPPED, "interrupted by the user"))
+            continue
+        try:
+            row = run_backend(plan, request.clips, request.settings, on_progress)
+        except KeyboardInterrupt:
+            interrupted = True
+            row = failed_row(plan, SKIPPED, "interrupted by the user")
+        rows.append(row)
+        on_row(row)
+    packages = [dist for cls in classes for dist in cls.requires]
+    run = BenchmarkRun(
+        run_id=uuid.uuid4().hex[:12],
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        provenance=provenance.collect(packages),
+        settings=request.settings,
+        clips=clip_infos(request.clips),
+        results=tuple(rows),
+    )
+    if interrupted:
+        raise BenchmarkInterrupted(run)
+    return run
+
+
+class BenchmarkInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; carries the partial results so they can still be written."""
+
+    def __init__(self, run: BenchmarkRun) -> None:
+        super().__init__("interrupted")
+        self.run = run

@@ -1,0 +1,186 @@
+"""The child process: load one backend, warm up, run timed transcriptions, sample memory.
+
+Runs in a fresh interpreter (multiprocessing spawn), so the cold load includes imports.
+Messages go back to the parent on a queue as plain tuples: ("progress", text),
+("result", dict) or ("error", one-line reason).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import resource
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """Everything the child needs; clips are already decoded to 16 kHz float32."""
+
+    backend_path: str  # "module:ClassName", importable in the child
+    model: ModelRef
+    load_options: LoadOptions
+    decode_options: DecodeOptions
+    clip_names: tuple[str, ...]
+    clip_samples: tuple[np.ndarray, ...]
+    runs: int
+    warmup: int
+    measure_warm_load: bool = True
+
+
+class MemorySampler:
+    """Samples this process's RSS (and NVIDIA memory when available) on a background thread."""
+
+    def __init__(self, interval_s: float = 0.02) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self.peak_rss = self._process.memory_info().rss
+        self.peak_vram: int | None = None
+        self._nvml_handle = self._open_nvml()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def _open_nvml():
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            if pynvml.nvmlDeviceGetCount() == 0:
+                return None
+            index = int((os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0] or 0)
+            return pynvml.nvmlDeviceGetHandleByIndex(index)
+        except Exception:
+            return None
+
+    def _vram_of_this_process(self) -> int | None:
+        import pynvml
+
+        try:
+            for proc in pynvml.nvmlDeviceGetComputeRunningProcesses(self._nvml_handle):
+                if proc.pid == os.getpid() and proc.usedGpuMemory:
+                    return int(proc.usedGpuMemory)
+        except Exception:
+            return None
+        return None
+
+    def sample(self) -> None:
+        try:
+            self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
+        except Exception:
+            return
+        if self._nvml_handle is not None:
+            used = self._vram_of_this_process()
+            if used is not None:
+                self.peak_vram = max(self.peak_vram or 0, used)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.sample()
+
+    def start(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+        self.sample()
+        # ru_maxrss catches peaks shorter than the sampling interval (KiB on Linux, bytes on macOS).
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.peak_rss = max(self.peak_rss, maxrss if sys.platform == "darwin" else maxrss * 1024)
+
+
+def import_backend(path: str) -> type[Backend]:
+    module_name, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _timed(backend: Backend, fn, *args):
+    backend.synchronize()
+    start = time.perf_counter()
+    value = fn(*args)
+    backend.synchronize()
+    return value, time.perf_counter() - start
+
+
+def run_job(job: WorkerJob, report) -> dict[str, Any]:
+    """Execute ``job``; ``report(kind, payload)`` sends progress. Returns the raw measurements."""
+    sampler = MemorySampler().start()
+    try:
+        report("total", job.runs * len(job.clip_names))
+        report("progress", "loading")
+        start = time.perf_counter()
+        backend_cls = import_backend(job.backend_path)
+        backend = backend_cls()
+        load_result = backend.load(job.model, job.load_options)
+        backend.synchronize()
+        cold_load = time.perf_counter() - start
+        warm_load = None
+        if job.measure_warm_load:
+            report("progress", "warm load")
+            backend.close()
+            _, warm_load = _timed(backend, backend.load, job.model, job.load_options)
+        times: list[list[float]] = []
+        texts: list[str] = []
+        for index, (name, samples) in enumerate(zip(job.clip_names, job.clip_samples, strict=True)):
+            for w in range(job.warmup):
+                report("progress", f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(job.clip_names)}")
+                backend.transcribe(samples, job.decode_options)
+            clip_times = []
+            transcript = None
+            for r in range(job.runs):
+                report("progress", f"run {r + 1}/{job.runs} · clip {index + 1}/{len(job.clip_names)}")
+                transcript, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
+                clip_times.append(seconds)
+                report("tick", 1)
+            times.append(clip_times)
+            texts.append(transcript.text if transcript else "")
+        params = backend.params()
+        packages = backend.package_versions()
+        backend.close()
+    finally:
+        sampler.stop()
+    return {
+        "load_s": cold_load,
+        "warm_load_s": warm_load,
+        "load_result": {
+            "requested": load_result.requested,
+            "actual": load_result.actual,
+            "did_fallback": load_result.did_fallback,
+            "detail": load_result.detail,
+        },
+        "times": times,
+        "texts": texts,
+        "params": params,
+        "packages": packages,
+        "peak_rss": sampler.peak_rss,
+        "peak_vram": sampler.peak_vram,
+    }
+
+
+def child_main(job: WorkerJob, queue) -> None:
+    """Entry point of the spawned process."""
+
+    def report(kind: str, payload: Any) -> None:
+        queue.put((kind, payload))
+
+    try:
+        report("result", run_job(job, report))
+    except BaseException as exc:  # everything becomes a one-line failure for the parent
+        line = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
+        report("error", {"reason": line[:300], "traceback": traceback.format_exc()})

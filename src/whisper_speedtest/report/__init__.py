@@ -1,0 +1,1 @@
+"""Rendering results: the terminal table and the JSON/CSV/Markdown writers."""

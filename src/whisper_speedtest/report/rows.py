@@ -1,0 +1,81 @@
+"""Flattening results into display rows shared by the table, CSV and Markdown writers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..results import BackendResult, BenchmarkRun
+
+
+def sort_results(results: tuple[BackendResult, ...] | list[BackendResult]) -> list[BackendResult]:
+    """Successful rows by median time, then the failed and skipped ones."""
+    return sorted(results, key=lambda r: (not r.ok, r.transcribe.median if r.transcribe else 0.0, r.backend))
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items() if v is not None)
+
+
+_SHORT_DTYPE = {"float16": "f16", "float32": "f32", "bfloat16": "bf16"}
+
+
+def model_label(result: BackendResult) -> str:
+    if result.model is None:
+        return ""
+    m = result.model
+    label = f"{m.name} {m.format}/{_SHORT_DTYPE.get(m.dtype, m.dtype)}"
+    if m.family != "whisper":
+        label += f" [{m.family}]"
+    if m.synthetic:
+        label += " [synthetic]"
+    return label
+
+
+def preview(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def flat_row(result: BackendResult, preview_width: int | None = 60) -> dict[str, str]:
+    """One row of strings; failed rows carry their status and reason."""
+    t = result.transcribe
+    text = result.text if preview_width is None else preview(result.text, preview_width)
+    fallback = " (fallback)" if result.did_fallback else ""
+    return {
+        "backend": result.display_name,
+        "status": result.status,
+        "model": model_label(result) + fallback,
+        "fingerprint": (result.model.fingerprint or "")[:12] if result.model else "",
+        "load_s": _num(result.load_s, 2),
+        "warm_load_s": _num(result.warm_load_s, 2),
+        "median_s": _num(t.median if t else None, 3),
+        "stdev_s": _num(t.stdev if t else None, 3),
+        "min_s": _num(t.min if t else None, 3),
+        "max_s": _num(t.max if t else None, 3),
+        "n": str(t.n) if t else "",
+        "rtfx": _num(result.rtfx, 1),
+        "wer": _num(result.score.wer if result.score else None, 3),
+        "cer": _num(result.score.cer if result.score else None, 3),
+        "peak_rss_mb": _num(result.peak_rss_mb, 0),
+        "peak_vram_mb": _num(result.peak_vram_mb, 0),
+        "params": format_params(result.params),
+        "reason": result.reason,
+        "transcript": text,
+    }
+
+
+def flat_rows(run: BenchmarkRun, preview_width: int | None = 60) -> list[dict[str, str]]:
+    return [flat_row(r, preview_width) for r in sort_results(run.results)]
+
+
+def settings_line(run: BenchmarkRun) -> str:
+    s = run.settings
+    audio = sum(c.duration_s for c in run.clips)
+    return (
+        f"{len(run.clips)} clip(s), {audio:.1f} s audio · language={s.language or 'auto'} beam={s.beam_size} "
+        f"temperature={s.temperature:g} · {s.runs} timed run(s) after {s.warmup} warm-up"
+    )

@@ -1,0 +1,63 @@
+"""The terminal summary table (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich import box
+from rich.table import Table
+
+from ..results import BenchmarkRun
+from .rows import flat_rows, settings_line
+
+WIDE = 150  # below this width the transcripts go under the table instead of into a column
+
+
+def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = False) -> Table:
+    table = Table(title="whisper-speedtest results", box=box.SIMPLE_HEAVY, show_lines=with_transcripts, pad_edge=False)
+    table.add_column("Backend", style="bold", overflow="fold", min_width=14)
+    table.add_column("Model", overflow="fold")
+    table.add_column("Load s", justify="right", min_width=5)
+    table.add_column("Median s ± sd", justify="right", no_wrap=True)
+    table.add_column("RTFx", justify="right", min_width=6)
+    table.add_column("WER", justify="right", min_width=5)
+    table.add_column("Peak MB", justify="right", min_width=5)
+    if with_transcripts:
+        table.add_column("Params in effect", overflow="fold", ratio=1)
+        table.add_column("Transcript", overflow="fold", ratio=2)
+    for row in flat_rows(run, preview_width=None if verbose else 60):
+        if row["status"] != "ok":
+            cells = [row["backend"], row["model"], "", f"[red]{row['status']}[/red]", "", "", ""]
+            if not with_transcripts:
+                cells[3] = f"[red]{row['status']}[/red]: {row['reason']}"
+        else:
+            peak = row["peak_rss_mb"] + (f" +{row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
+            cells = [
+                row["backend"],
+                row["model"],
+                row["load_s"],
+                f"{row['median_s']} ± {row['stdev_s']}",
+                row["rtfx"],
+                row["wer"] or "–",
+                peak,
+            ]
+        if with_transcripts:
+            cells.append(row["params"] if row["status"] == "ok" else "")
+            cells.append(row["transcript"] if row["status"] == "ok" else "")
+        table.add_row(*cells)
+    return table
+
+
+def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False) -> None:
+    wide = console.width >= WIDE
+    console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
+    console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
+    if not wide:
+        for row in flat_rows(run, preview_width=None if verbose else max(40, console.width - 24)):
+            if row["status"] == "ok":
+                console.print(f"[bold]{row['backend']}[/bold] [dim]{row['params']}[/dim]", highlight=False)
+                console.print(f"  {row['transcript']}", highlight=False, markup=False)
+    fingerprints = {r.model.fingerprint for r in run.results if r.ok and r.model and r.model.fingerprint}
+    if len(fingerprints) == 1:
+        console.print(f"[green]All successful backends ran identical weights[/green] (fingerprint {next(iter(fingerprints))[:16]}).")
+    elif len(fingerprints) > 1:
+        console.print("[yellow]Backends ran different weights[/yellow]: compare the fingerprints in the JSON output.")

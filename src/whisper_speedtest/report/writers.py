@@ -1,0 +1,75 @@
+"""Result file writers, chosen by the output file's extension."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import BadOption
+from ..results import BenchmarkRun, run_to_json, write_atomic
+from .rows import flat_rows, settings_line
+
+
+def render_json(run: BenchmarkRun) -> str:
+    return run_to_json(run) + "\n"
+
+
+def render_csv(run: BenchmarkRun) -> str:
+    rows = flat_rows(run, preview_width=None)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["backend"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+_MD_COLUMNS = ["backend", "status", "model", "load_s", "median_s", "stdev_s", "rtfx", "wer", "cer", "peak_rss_mb", "params", "transcript"]
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(run: BenchmarkRun) -> str:
+    p = run.provenance
+    lines = [
+        f"# whisper-speedtest results ({run.created})",
+        "",
+        f"- Machine: {p.cpu}, {p.cores_physical} cores, {p.ram_gb} GiB RAM, {', '.join(p.gpus) or 'no GPU'}; {p.os}",
+        f"- Settings: {settings_line(run)}",
+        f"- Tool: whisper-speedtest {p.tool_version}" + (f" ({p.git_commit[:10]})" if p.git_commit else ""),
+        "",
+        "| " + " | ".join(_MD_COLUMNS) + " |",
+        "|" + "---|" * len(_MD_COLUMNS),
+    ]
+    for row in flat_rows(run, preview_width=80):
+        if row["status"] != "ok":
+            row["transcript"] = row["reason"]
+        lines.append("| " + " | ".join(_md_cell(row[c]) for c in _MD_COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+WRITERS: dict[str, Callable[[BenchmarkRun], str]] = {
+    ".json": render_json,
+    ".csv": render_csv,
+    ".md": render_markdown,
+}
+
+
+def check_output_paths(paths: list[str]) -> list[Path]:
+    """Validate ``-o`` paths before any work starts."""
+    checked = []
+    for raw in paths:
+        path = Path(raw)
+        if path.suffix.lower() not in WRITERS:
+            raise BadOption(f"unsupported output {raw!r}; use one of: {', '.join(WRITERS)}")
+        if path.is_dir():
+            raise BadOption(f"output path is a directory: {raw}")
+        checked.append(path)
+    return checked
+
+
+def write_outputs(run: BenchmarkRun, paths: list[Path]) -> list[Path]:
+    return [write_atomic(path, WRITERS[path.suffix.lower()](run)) for path in paths]

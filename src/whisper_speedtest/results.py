@@ -1,0 +1,228 @@
+"""Result records (frozen dataclasses) and their versioned JSON form."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+SCHEMA_VERSION = 1
+
+OK = "ok"
+FAILED = "failed"
+TIMEOUT = "timeout"
+CRASHED = "crashed"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of timed samples, in seconds."""
+
+    n: int
+    median: float
+    mean: float
+    min: float
+    max: float
+    stdev: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """Accuracy against a reference, after text normalization."""
+
+    wer: float
+    cer: float
+    normalizer: str
+    normalizer_version: str
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which weights ran: canonical name, format, dtype and a fingerprint of the tensors."""
+
+    name: str
+    format: str
+    dtype: str
+    fingerprint: str | None = None
+    path: str | None = None
+    source: str | None = None
+    family: str = "whisper"
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Settings shared by every backend in a run."""
+
+    language: str | None
+    beam_size: int
+    temperature: float
+    runs: int
+    warmup: int
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    name: str
+    path: str
+    duration_s: float
+    reference: str | None
+    original_sample_rate: int
+    original_channels: int
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """One backend on one clip: timed runs, the raw transcript and its score."""
+
+    clip: str
+    audio_s: float
+    transcribe: Stats
+    rtfx: float
+    text: str
+    score: Score | None = None
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    """One row of the summary table; a failed backend has ``status`` and a one-line ``reason``."""
+
+    backend: str
+    display_name: str
+    status: str
+    reason: str = ""
+    model: ModelIdentity | None = None
+    load_s: float | None = None
+    warm_load_s: float | None = None
+    transcribe: Stats | None = None
+    rtfx: float | None = None
+    score: Score | None = None
+    clips: tuple[ClipResult, ...] = ()
+    peak_rss_mb: float | None = None
+    peak_vram_mb: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    requested: dict[str, Any] = field(default_factory=dict)
+    did_fallback: bool = False
+    packages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @property
+    def text(self) -> str:
+        return " ".join(c.text.strip() for c in self.clips).strip()
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and with what a run was made."""
+
+    tool_version: str
+    git_commit: str | None
+    os: str
+    machine: str
+    cpu: str
+    cores_physical: int | None
+    cores_logical: int | None
+    ram_gb: float
+    gpus: tuple[str, ...]
+    python: str
+    packages: dict[str, str]
+    gpu_driver: str | None = None
+    cuda: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkRun:
+    """A whole benchmark: provenance, settings, clips and one result per backend."""
+
+    run_id: str
+    created: str
+    provenance: Provenance
+    settings: DecodeSettings
+    clips: tuple[ClipInfo, ...]
+    results: tuple[BackendResult, ...]
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def succeeded(self) -> bool:
+        return any(r.ok for r in self.results)
+
+
+class SchemaError(UserError):
+    """A results file that is corrupt or written by an incompatible version."""
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
+def _build(tp: Any, value: Any) -> Any:
+    """Rebuild a value of type ``tp`` from its JSON form."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _build(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        item_type = typing.get_args(tp)[0]
+        return tuple(_build(item_type, v) for v in value)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        known = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
+    return value
+
+
+def run_from_dict(data: dict[str, Any]) -> BenchmarkRun:
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise SchemaError(f"unsupported results schema_version {version!r} (this tool reads version {SCHEMA_VERSION})")
+    try:
+        return _build(BenchmarkRun, data)
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise SchemaError(f"results file does not match schema_version {SCHEMA_VERSION}: {exc}") from None
+
+
+def run_to_json(run: BenchmarkRun) -> str:
+    return json.dumps(to_dict(run), indent=2, ensure_ascii=False)
+
+
+def load_run(path: str | Path) -> BenchmarkRun:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"results file not found: {p}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"results file is not valid JSON: {p} ({exc})") from None
+    return run_from_dict(data)
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so it is never half-written."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
