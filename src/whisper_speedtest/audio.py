@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,15 +55,15 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int, int]:
     if p.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {p}")
     try:
-        info = sf.info(str(p))
-        if _SHORT_CHUNK.search(info.extra_info or ""):
-            raise AudioError(f"audio file is truncated (its header promises more data than the file holds): {p}")
-        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+        with _silenced_native_stderr():
+            info = sf.info(str(p))
+            if _SHORT_CHUNK.search(info.extra_info or ""):
+                raise AudioError(f"audio file is truncated (its header promises more data than the file holds): {p}")
+            data, rate = sf.read(str(p), dtype="float32", always_2d=True)
     except AudioError:
         raise
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError for junk
-        detail = str(exc).split(":")[-1].strip() or type(exc).__name__
-        raise AudioError(f"cannot decode audio {p}: {detail}") from None
+        raise AudioError(f"cannot decode audio {p}: not a supported audio format, or the data is corrupt ({_libsndfile_detail(exc)})") from None
     if data.size == 0:
         raise AudioError(f"audio file holds no samples: {p}")
     if not np.isfinite(data).all():
@@ -71,6 +73,28 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int, int]:
     if rate != SAMPLE_RATE:
         mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
     return np.ascontiguousarray(mono, dtype=np.float32), int(rate), int(channels)
+
+
+def _libsndfile_detail(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.rsplit(": ", 1)[-1].strip() or type(exc).__name__
+
+
+@contextmanager
+def _silenced_native_stderr():
+    """Decoders such as libmpg123 print notes straight to file descriptor 2; keep them off the terminal."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def load_clip(path: str | Path, reference: str | None = None, name: str | None = None) -> AudioClip:

@@ -18,7 +18,7 @@ from .errors import BadOption, UserError
 app = typer.Typer(
     name="whisper-speedtest",
     help="Which Whisper implementation is fastest on this machine, and how accurate is it here?",
-    no_args_is_help=False,
+    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -182,8 +182,6 @@ def _register_subcommands() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: user errors are one line on stderr and exit code 2."""
-    import click
-
     _register_subcommands()
     try:
         code = app(args=argv, standalone_mode=False)
@@ -192,17 +190,17 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted", markup=False)
-        return 130
-    except click.ClickException as exc:
-        err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted", markup=False)
         return 130
+    except typer.TyperException as exc:  # usage errors: unknown option, a value that does not parse
+        if _debug_enabled():
+            traceback.print_exc()
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err.print(f"error: {' '.join(message.split())}", markup=False, highlight=False, soft_wrap=True)
+        return getattr(exc, "exit_code", 2) or 2
     return code if isinstance(code, int) else 0
 
 

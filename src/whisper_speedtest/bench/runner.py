@@ -98,7 +98,9 @@ def _collect(process, messages, plan: BackendPlan, timeout_s: float, on_progress
         on_progress(plan.backend.name, kind, payload)
 
 
-def _stop(process) -> None:
+def _stop(process, grace_s: float) -> None:
+    """Let a child that delivered its result exit on its own; stop anything else."""
+    process.join(grace_s)
     if process.is_alive():
         process.terminate()
         process.join(3)
@@ -130,11 +132,13 @@ def run_backend(
     messages = context.Queue()
     process = context.Process(target=child_main, args=(job, messages), name=f"whisper-speedtest:{plan.backend.name}")
     process.start()
+    kind, payload = "crashed", "interrupted"
     try:
         kind, payload = _collect(process, messages, plan, settings.timeout_s, on_progress)
     finally:
-        _stop(process)
+        _stop(process, grace_s=10.0 if kind in ("result", "error") else 0.0)
         messages.close()
+        messages.join_thread()
     if kind == "result":
         return assemble_row(plan, clips, payload)
     if kind == "error":

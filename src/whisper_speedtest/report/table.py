@@ -18,9 +18,9 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
     table.add_column("Model", overflow="fold")
     table.add_column("Load s", justify="right", min_width=5)
     table.add_column("Median s ± sd", justify="right", no_wrap=True)
-    table.add_column("RTFx", justify="right", min_width=6)
-    table.add_column("WER", justify="right", min_width=5)
-    table.add_column("Peak MB", justify="right", min_width=5)
+    table.add_column("RTFx", justify="right")
+    table.add_column("WER", justify="right")
+    table.add_column("Peak MB", justify="right", no_wrap=True)
     if with_transcripts:
         table.add_column("Params in effect", overflow="fold", ratio=1)
         table.add_column("Transcript", overflow="fold", ratio=2)

@@ -1,0 +1,61 @@
+"""Backends that misbehave on purpose, to test the harness's isolation. Registered by tests only."""
+
+import os
+import signal
+import time
+
+from whisper_speedtest.backends.base import Backend, LoadResult, Transcript
+
+
+class _Fake(Backend):
+    requires = ()
+    model_format = "ct2"
+
+    def load(self, model, options):
+        return LoadResult(requested="float16", actual="float16")
+
+    def transcribe(self, audio, options):
+        return Transcript("and so my fellow americans")
+
+    def params(self):
+        return {"device": "none"}
+
+
+class EchoBackend(_Fake):
+    name = "fake-echo"
+    display_name = "fake echo"
+
+
+class KilledBackend(_Fake):
+    """Dies the way the kernel's out-of-memory killer ends a process."""
+
+    name = "fake-killed"
+    display_name = "fake killed"
+
+    def transcribe(self, audio, options):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class HangingBackend(_Fake):
+    name = "fake-hang"
+    display_name = "fake hang"
+
+    def load(self, model, options):
+        time.sleep(3600)
+
+
+class RaisingBackend(_Fake):
+    name = "fake-raise"
+    display_name = "fake raise"
+
+    def load(self, model, options):
+        raise RuntimeError("weights exploded\nsecond line that must not show")
+
+
+class MacOnlyBackend(_Fake):
+    name = "fake-mac"
+    display_name = "fake mac"
+    platforms = ("darwin",) if os.uname().sysname != "Darwin" else ("win32",)
+
+
+ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend)
