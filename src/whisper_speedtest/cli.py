@@ -57,6 +57,7 @@ def benchmark(
     reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file.")] = None,
     language: Annotated[str, typer.Option("--language", help="Language code for every backend, or 'auto'.")] = "en",
     beam_size: Annotated[int, typer.Option("--beam-size", help="Beam size for every backend.")] = 1,
+    previous_text: Annotated[bool, typer.Option("--previous-text/--no-previous-text", help="Condition each 30 s window on the previous one's text (all backends alike).")] = True,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: physical cores).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per backend (load and all runs).")] = 900.0,
@@ -100,6 +101,7 @@ def benchmark(
         runs=runs,
         warmup=warmup,
         timeout_s=timeout,
+        condition_on_previous_text=previous_text,
     )
     request = BenchmarkRequest(model_name, tuple(backend_names) if backend_names else None, clips, settings, LoadOptions(device=device, threads=threads))
     from .progress import BenchmarkProgress
@@ -122,9 +124,6 @@ def benchmark(
     from .report.table import print_summary
 
     print_summary(run, out, verbose=verbose)
-    skipped = [r for r in run.results if r.status == "skipped"]
-    if skipped and not quiet:
-        err.print("[dim]Skipped: " + "; ".join(f"{r.display_name} ({r.reason})" for r in skipped) + "[/dim]")
     for path in written:
         if not quiet:
             err.print(f"wrote {path}")
@@ -153,15 +152,16 @@ def list_backends(
                 "reason": availability.reason,
                 "model_format": cls.model_format,
                 "family": cls.family,
-                "extra": cls.install_hint(),
+                "extra": cls.extra or cls.name,
+                "install": cls.install_hint(),
             }
         )
     if as_json:
         out.print_json(json.dumps(rows))
         return
     table = Table(title="Backends")
-    for column in ("Backend", "Installed", "Available", "Format", "Install", "Reason"):
-        table.add_column(column)
+    for column in ("Backend", "Installed", "Available", "Format", "Extra", "Reason"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row["name"],

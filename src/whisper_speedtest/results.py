@@ -69,6 +69,7 @@ class DecodeSettings:
     runs: int
     warmup: int
     timeout_s: float
+    condition_on_previous_text: bool = True
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class DecodeOptions:
     language: str | None = "en"
     beam_size: int = 1
     temperature: float = 0.0
+    condition_on_previous_text: bool = True
 
 
 @dataclass(frozen=True)

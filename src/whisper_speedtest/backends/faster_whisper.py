@@ -67,7 +67,7 @@ class FasterWhisperBackend(Backend):
             language=options.language,
             beam_size=options.beam_size,
             temperature=options.temperature,
-            condition_on_previous_text=False,
+            condition_on_previous_text=options.condition_on_previous_text,
             vad_filter=False,
         )
         parts = [{"start": s.start, "end": s.end, "text": s.text} for s in segments]

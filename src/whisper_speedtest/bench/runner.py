@@ -122,7 +122,9 @@ def run_backend(
         backend_path=plan.backend_path,
         model=plan.model,
         load_options=plan.load_options,
-        decode_options=DecodeOptions(settings.language, settings.beam_size, settings.temperature),
+        decode_options=DecodeOptions(
+            settings.language, settings.beam_size, settings.temperature, settings.condition_on_previous_text
+        ),
         clip_names=tuple(c.name for c in clips),
         clip_samples=tuple(c.samples for c in clips),
         runs=settings.runs,

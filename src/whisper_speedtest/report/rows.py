@@ -77,5 +77,5 @@ def settings_line(run: BenchmarkRun) -> str:
     audio = sum(c.duration_s for c in run.clips)
     return (
         f"{len(run.clips)} clip(s), {audio:.1f} s audio · language={s.language or 'auto'} beam={s.beam_size} "
-        f"temperature={s.temperature:g} · {s.runs} timed run(s) after {s.warmup} warm-up"
+        f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs} timed run(s) after {s.warmup} warm-up"
     )

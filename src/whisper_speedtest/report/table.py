@@ -25,10 +25,10 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
         table.add_column("Params in effect", overflow="fold", ratio=1)
         table.add_column("Transcript", overflow="fold", ratio=2)
     for row in flat_rows(run, preview_width=None if verbose else 60):
+        if row["status"] == "skipped":
+            continue  # listed under the table with the reason
         if row["status"] != "ok":
             cells = [row["backend"], row["model"], "", f"[red]{row['status']}[/red]", "", "", ""]
-            if not with_transcripts:
-                cells[3] = f"[red]{row['status']}[/red]: {row['reason']}"
         else:
             peak = row["peak_rss_mb"] + (f" +{row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
             cells = [
@@ -42,7 +42,7 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
             ]
         if with_transcripts:
             cells.append(row["params"] if row["status"] == "ok" else "")
-            cells.append(row["transcript"] if row["status"] == "ok" else "")
+            cells.append(row["transcript"] if row["status"] == "ok" else f"[red]{row['reason']}[/red]")
         table.add_row(*cells)
     return table
 
@@ -51,11 +51,12 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     wide = console.width >= WIDE
     console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
-    if not wide:
-        for row in flat_rows(run, preview_width=None if verbose else max(40, console.width - 24)):
-            if row["status"] == "ok":
-                console.print(f"[bold]{row['backend']}[/bold] [dim]{row['params']}[/dim]", highlight=False)
-                console.print(f"  {row['transcript']}", highlight=False, markup=False)
+    for row in flat_rows(run, preview_width=None if verbose else max(40, console.width - 4)):
+        if row["status"] == "ok" and not wide:
+            console.print(f"[bold]{row['backend']}[/bold] [dim]{row['params']}[/dim]", highlight=False)
+            console.print(f"  {row['transcript']}", highlight=False, markup=False)
+        elif row["status"] != "ok" and (not wide or row["status"] == "skipped"):
+            console.print(f"[bold]{row['backend']}[/bold] [red]{row['status']}[/red]: {row['reason']}", highlight=False)
     fingerprints = {r.model.fingerprint for r in run.results if r.ok and r.model and r.model.fingerprint}
     if len(fingerprints) == 1:
         console.print(f"[green]All successful backends ran identical weights[/green] (fingerprint {next(iter(fingerprints))[:16]}).")

@@ -19,7 +19,6 @@ import math
 import mmap
 import os
 import shutil
-import struct
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
+from .binary import Cursor, map_file
 
 SUPPORTED_BINARY_VERSIONS = (6,)
 # Order of the DataType enum in ctranslate2 (include/ctranslate2/types.h).
@@ -90,6 +90,7 @@ class Ct2Model:
 
     def float_weight(self, name: str) -> np.ndarray:
         """``name`` as a float array; int8/int16 weights are dequantized with their ``*_scale``."""
+        name = self.aliases.get(name, name)
         value = self.get(name)
         if value.dtype in (np.float16, np.float32):
             return value
@@ -107,38 +108,18 @@ class Ct2Model:
         return value.astype(np.float32) / scale
 
 
-class _Cursor:
-    """Sequential little-endian reads over a buffer, each checked against its length."""
-
-    def __init__(self, buf, size: int, path: Path) -> None:
-        self.buf, self.size, self.path, self.pos = buf, size, path, 0
-
-    def take(self, n: int, what: str) -> int:
-        """Advance by ``n`` bytes and return the start offset; raise if they are not there."""
-        if n < 0 or self.pos + n > self.size:
-            raise ModelFormatError(
-                f"{self.path}: truncated model.bin: {what} needs {n} bytes at offset {self.pos}, "
-                f"file has {self.size}"
-            )
-        start, self.pos = self.pos, self.pos + n
-        return start
-
-    def unpack(self, fmt: str, what: str):
-        start = self.take(struct.calcsize(fmt), what)
-        return struct.unpack_from(fmt, self.buf, start)[0]
-
-    def string(self, what: str) -> str:
-        length = self.unpack("<H", f"length of {what}")
-        if length == 0:
-            raise ModelFormatError(f"{self.path}: corrupt model.bin: {what} at offset {self.pos - 2} has length 0")
-        start = self.take(length, what)
-        raw = bytes(self.buf[start : start + length])
-        if raw[-1] != 0:
-            raise ModelFormatError(f"{self.path}: corrupt model.bin: {what} at offset {start} is not NUL-terminated")
-        try:
-            return raw[:-1].decode("utf-8")
-        except UnicodeDecodeError:
-            raise ModelFormatError(f"{self.path}: corrupt model.bin: {what} at offset {start} is not UTF-8") from None
+def _string(cur: Cursor, what: str) -> str:
+    """A CTranslate2 string: u16 length including the NUL, the bytes, a NUL."""
+    length = cur.unpack("<H", f"length of {what}")
+    if length == 0:
+        raise cur.error(f"{what} at offset {cur.pos - 2} has length 0")
+    raw = cur.raw(length, what)
+    if raw[-1] != 0:
+        raise cur.error(f"{what} at offset {cur.pos - length} is not NUL-terminated")
+    try:
+        return raw[:-1].decode("utf-8")
+    except UnicodeDecodeError:
+        raise cur.error(f"{what} at offset {cur.pos - length} is not UTF-8") from None
 
 
 def resolve_model_bin(path: str | os.PathLike) -> Path:
@@ -151,67 +132,54 @@ def resolve_model_bin(path: str | os.PathLike) -> Path:
 
 
 def _parse_table(buf, size: int, path: Path) -> Ct2Header:
-    cur = _Cursor(buf, size, path)
+    cur = Cursor(buf, size, path, "model.bin")
     version = cur.unpack("<I", "binary version")
     if version not in SUPPORTED_BINARY_VERSIONS:
         raise ModelFormatError(
             f"{path}: not a supported CTranslate2 model.bin (binary version {version}, "
             f"expected {', '.join(map(str, SUPPORTED_BINARY_VERSIONS))})"
         )
-    spec_name = cur.string("spec name")
+    spec_name = _string(cur, "spec name")
     spec_revision = cur.unpack("<I", "spec revision")
     n_variables = cur.unpack("<I", "variable count")
     if n_variables * _MIN_VARIABLE_BYTES > size - cur.pos:
-        raise ModelFormatError(f"{path}: corrupt model.bin: {n_variables} variables cannot fit in {size} bytes")
+        raise cur.error(f"{n_variables} variables cannot fit in {size} bytes")
     variables: list[Ct2Variable] = []
     seen: set[str] = set()
     for index in range(n_variables):
-        variables.append(_parse_variable(cur, index, path))
+        variables.append(_parse_variable(cur, index))
         if variables[-1].name in seen:
-            raise ModelFormatError(f"{path}: corrupt model.bin: variable {variables[-1].name!r} appears twice")
+            raise cur.error(f"variable {variables[-1].name!r} appears twice")
         seen.add(variables[-1].name)
     aliases: dict[str, str] = {}
     n_aliases = cur.unpack("<I", "alias count")
     for index in range(n_aliases):
-        alias = cur.string(f"alias #{index}")
-        target = cur.string(f"target of alias {alias!r}")
+        alias = _string(cur, f"alias #{index}")
+        target = _string(cur, f"target of alias {alias!r}")
         if target not in seen:
-            raise ModelFormatError(f"{path}: corrupt model.bin: alias {alias!r} points to unknown {target!r}")
+            raise cur.error(f"alias {alias!r} points to unknown {target!r}")
         aliases[alias] = target
     if cur.pos != size:
-        raise ModelFormatError(
-            f"{path}: corrupt model.bin: the variable table ends at byte {cur.pos} but the file has {size} bytes"
-        )
+        raise cur.error(f"{size - cur.pos} unexpected bytes after the variable table (ends at byte {cur.pos})")
     return Ct2Header(path, version, spec_name, spec_revision, tuple(variables), aliases, size)
 
 
-def _parse_variable(cur: _Cursor, index: int, path: Path) -> Ct2Variable:
-    name = cur.string(f"name of variable #{index}")
+def _parse_variable(cur: Cursor, index: int) -> Ct2Variable:
+    name = _string(cur, f"name of variable #{index}")
     rank = cur.unpack("<B", f"rank of {name}")
     if rank > _MAX_RANK:
-        raise ModelFormatError(f"{path}: corrupt model.bin: {name} has rank {rank}")
+        raise cur.error(f"{name} has rank {rank}")
     shape = tuple(cur.unpack("<I", f"shape of {name}") for _ in range(rank))
     dtype_id = cur.unpack("<B", f"dtype of {name}")
     if dtype_id >= len(DTYPE_NAMES):
-        raise ModelFormatError(f"{path}: corrupt model.bin: {name} has unknown dtype id {dtype_id}")
+        raise cur.error(f"{name} has unknown dtype id {dtype_id}")
     dtype = DTYPE_NAMES[dtype_id]
     nbytes = cur.unpack("<I", f"byte count of {name}")
     expected = math.prod(shape) * _ITEM_SIZE[dtype]
     if nbytes != expected:
-        raise ModelFormatError(
-            f"{path}: corrupt model.bin: {name} declares {nbytes} bytes but shape {list(shape)} "
-            f"of {dtype} needs {expected}"
-        )
+        raise cur.error(f"{name} declares {nbytes} bytes but shape {list(shape)} of {dtype} needs {expected}")
     offset = cur.take(nbytes, f"data of {name}")
     return Ct2Variable(name, shape, dtype, offset, nbytes)
-
-
-def _map_file(model_bin: Path) -> tuple[mmap.mmap | bytes, int]:
-    size = model_bin.stat().st_size
-    if size == 0:
-        return b"", 0
-    with open(model_bin, "rb") as f:
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), size
 
 
 def check_ct2_header(path: str | os.PathLike) -> Ct2Header:
@@ -224,7 +192,7 @@ def check_ct2_header(path: str | os.PathLike) -> Ct2Header:
 
 
 def _check_table(model_bin: Path, label: Path) -> Ct2Header:
-    buf, size = _map_file(model_bin)
+    buf, size = map_file(model_bin)
     try:
         return _parse_table(buf, size, label)
     finally:
@@ -259,7 +227,7 @@ def read_ct2(path: str | os.PathLike) -> Ct2Model:
     Arrays are read-only views of a memory map, so large models cost no extra memory.
     """
     model_bin = resolve_model_bin(path)
-    buf, size = _map_file(model_bin)
+    buf, size = map_file(model_bin)
     header = _parse_table(buf, size, model_bin)
     variables = {var.name: _array(buf, var) for var in header.variables}
     return Ct2Model(

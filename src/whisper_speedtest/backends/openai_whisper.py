@@ -1,0 +1,67 @@
+"""openai-whisper, the reference implementation, running our converted checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+
+
+class OpenAIWhisperBackend(Backend):
+    name = "openai-whisper"
+    display_name = "openai-whisper"
+    requires = ("openai-whisper", "torch")
+    model_format = "openai"
+    extra = "openai-whisper"
+
+    def __init__(self) -> None:
+        self._model = None
+        self._placement = None
+        self._params: dict[str, Any] = {}
+
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        import whisper
+
+        from .torch_support import choose_placement
+
+        self._placement = choose_placement(options.device, options.threads)
+        self._model = whisper.load_model(model.path, device=self._placement.device)
+        if self._placement.dtype_name == "float16":
+            self._model = self._model.half()
+        actual = str(next(self._model.parameters()).dtype).removeprefix("torch.")
+        self._params = {"device": self._placement.device, "dtype": actual, "threads": self._placement.threads}
+        requested = options.quantization or "float16"
+        return LoadResult(requested=requested, actual=actual, did_fallback=options.quantization not in (None, actual))
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        fp16 = self._placement.dtype_name == "float16"
+        result = self._model.transcribe(
+            audio,
+            language=options.language,
+            temperature=options.temperature,
+            beam_size=options.beam_size if options.beam_size > 1 else None,  # None = greedy decoding
+            condition_on_previous_text=options.condition_on_previous_text,
+            fp16=fp16,
+            verbose=None,
+        )
+        self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
+        segments = tuple({"start": s["start"], "end": s["end"], "text": s["text"]} for s in result["segments"])
+        return Transcript(result["text"].strip(), segments, result.get("language"))
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def synchronize(self) -> None:
+        if self._placement is not None:
+            from .torch_support import synchronize
+
+            synchronize(self._placement.device)
+
+    def close(self) -> None:
+        self._model = None
+        if self._placement is not None:
+            from .torch_support import release
+
+            release(self._placement.device)

@@ -1,0 +1,153 @@
+"""Hugging Face transformers ASR pipeline, tuned per device in the insanely-fast-whisper style."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+
+CHUNK_SECONDS = 30
+
+
+def _attention_for(device: str) -> str:
+    if device == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def batch_size_for(device: str, model_params_millions: float, free_bytes: int | None) -> int:
+    """Chunks decoded at once: as many as GPU memory comfortably holds, one at a time on CPU."""
+    if device != "cuda" or not free_bytes:
+        return 1
+    per_chunk = 60e6 + model_params_millions * 1e6 * 0.5  # activations + KV cache per 30 s chunk, fp16
+    return int(max(1, min(64, free_bytes * 0.5 // per_chunk)))
+
+
+class TransformersBackend(Backend):
+    name = "transformers"
+    display_name = "transformers pipeline"
+    requires = ("transformers", "torch")
+    model_format = "hf"
+    extra = "transformers"
+
+    def __init__(self) -> None:
+        self._pipe = None
+        self._placement = None
+        self._params: dict[str, Any] = {}
+        self._multilingual = False
+
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        import torch
+        from transformers import AutoProcessor, WhisperForConditionalGeneration, pipeline
+
+        from .torch_support import choose_placement
+
+        placement = choose_placement(options.device, options.threads)
+        attention = _attention_for(placement.device)
+        network = WhisperForConditionalGeneration.from_pretrained(
+            model.path, dtype=placement.torch_dtype, attn_implementation=attention, low_cpu_mem_usage=True
+        ).to(placement.device)
+        network.eval()
+        processor = AutoProcessor.from_pretrained(model.path)
+        free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
+        params_m = sum(p.numel() for p in network.parameters()) / 1e6
+        batch = options.batch_size or batch_size_for(placement.device, params_m, free)
+        self._pipe = pipeline(
+            "automatic-speech-recognition",
+            model=network,
+            tokenizer=processor.tokenizer,
+            feature_extractor=processor.feature_extractor,
+            device=network.device,
+            dtype=placement.torch_dtype,
+        )
+        self._multilingual = bool(getattr(network.generation_config, "is_multilingual", False))
+        self._placement = placement
+        self._batch_size = batch
+        actual_dtype = str(network.dtype).removeprefix("torch.")
+        self._params = {
+            "device": placement.device,
+            "dtype": actual_dtype,
+            "attention": network.config._attn_implementation,
+            "batch_size": batch,
+            "chunk_s": CHUNK_SECONDS,
+            "threads": placement.threads,
+        }
+        requested = options.quantization or placement.dtype_name
+        return LoadResult(requested=requested, actual=actual_dtype, did_fallback=requested != actual_dtype)
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        long_audio = len(audio) > CHUNK_SECONDS * 16_000
+        if long_audio and self._batch_size > 1:
+            text, segments = self._chunked(audio, options)
+            mode = "chunked-batched"
+        else:
+            text, segments = self._sequential(audio, options, long_audio)
+            mode = "sequential"
+        self._params.update(beam_size=options.beam_size, longform=mode)
+        return Transcript(text.strip(), segments, options.language)
+
+    def _generate_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"num_beams": options.beam_size, "do_sample": False}
+        if options.temperature > 0:
+            kwargs.update(do_sample=True, temperature=options.temperature)
+        if self._multilingual:
+            kwargs.update(task="transcribe", language=options.language)
+        return kwargs
+
+    def _sequential(self, audio: np.ndarray, options: DecodeOptions, long_audio: bool) -> tuple[str, tuple]:
+        """Whisper's own long-form algorithm: 30 s windows that move on by the predicted timestamps."""
+        import torch
+
+        pipe = self._pipe
+        features = pipe.feature_extractor(
+            audio,
+            sampling_rate=16_000,
+            return_tensors="pt",
+            truncation=not long_audio,
+            padding="longest" if long_audio else "max_length",
+            return_attention_mask=True,
+        )
+        device, dtype = pipe.model.device, pipe.model.dtype
+        inputs = {"input_features": features.input_features.to(device, dtype)}
+        if long_audio:
+            inputs["attention_mask"] = features.attention_mask.to(device)
+        kwargs = self._generate_kwargs(options)
+        if long_audio:
+            kwargs.update(return_timestamps=True, condition_on_prev_tokens=options.condition_on_previous_text)
+        with torch.inference_mode():
+            tokens = pipe.model.generate(**inputs, **kwargs)
+        text = pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)[0]
+        return text, ()
+
+    def _chunked(self, audio: np.ndarray, options: DecodeOptions) -> tuple[str, tuple]:
+        """insanely-fast-whisper style: overlapping 30 s chunks decoded in batches, then merged."""
+        result = self._pipe(
+            {"raw": audio.copy(), "sampling_rate": 16_000},
+            chunk_length_s=CHUNK_SECONDS,
+            batch_size=self._batch_size,
+            return_timestamps=True,
+            generate_kwargs=self._generate_kwargs(options),
+        )
+        chunks = tuple(
+            {"start": c["timestamp"][0], "end": c["timestamp"][1], "text": c["text"]} for c in result.get("chunks", [])
+        )
+        return result["text"], chunks
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def synchronize(self) -> None:
+        if self._placement is not None:
+            from .torch_support import synchronize
+
+            synchronize(self._placement.device)
+
+    def close(self) -> None:
+        self._pipe = None
+        if self._placement is not None:
+            from .torch_support import release
+
+            release(self._placement.device)

@@ -1,0 +1,114 @@
+"""whisper.cpp through pywhispercpp, running our converted ggml model."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
+
+
+def system_info() -> str:
+    from pywhispercpp.model import Model
+
+    return str(Model.system_info())
+
+
+def has_coreml(info: str) -> bool:
+    return "COREML = 1" in info
+
+
+class WhisperCppBackend(Backend):
+    name = "whisper.cpp"
+    display_name = "whisper.cpp"
+    requires = ("pywhispercpp",)
+    model_format = "ggml"
+    extra = "whisper-cpp"
+
+    def __init__(self) -> None:
+        self._model = None
+        self._params: dict[str, Any] = {}
+        self._beam_size = 1
+
+    def _build(self, path: str, threads: int, beam_size: int):
+        from pywhispercpp.model import Model
+
+        strategy = 1 if beam_size > 1 else 0
+        extra: dict[str, Any] = {"beam_search": {"beam_size": beam_size, "patience": -1.0}} if beam_size > 1 else {"greedy": {"best_of": 1}}
+        return Model(
+            path,
+            params_sampling_strategy=strategy,
+            redirect_whispercpp_logs_to=None,
+            n_threads=threads,
+            print_progress=False,
+            print_realtime=False,
+            **extra,
+        )
+
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        self._path = model.path
+        self._threads = options.threads or physical_cores()
+        self._model = self._build(model.path, self._threads, self._beam_size)
+        info = system_info()
+        self._params = {
+            "device": "cpu",
+            "threads": self._threads,
+            "coreml": has_coreml(info),
+            "ggml_type": model.dtype,
+        }
+        requested = options.quantization or model.dtype
+        return LoadResult(requested=requested, actual=model.dtype, did_fallback=requested != model.dtype)
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        if options.beam_size != self._beam_size:
+            # The sampling strategy is fixed when the context is created.
+            self._beam_size = options.beam_size
+            self._model = self._build(self._path, self._threads, self._beam_size)
+        segments = self._model.transcribe(
+            audio.astype(np.float32, copy=False),
+            language=options.language or "auto",
+            temperature=options.temperature,
+            temperature_inc=0.0,
+            no_context=not options.condition_on_previous_text,
+        )
+        self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
+        parts = tuple({"start": s.t0 / 100, "end": s.t1 / 100, "text": s.text} for s in segments)
+        return Transcript(" ".join(p["text"].strip() for p in parts).strip(), parts, options.language)
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def close(self) -> None:
+        self._model = None
+
+
+class WhisperCppCoreMLBackend(WhisperCppBackend):
+    """whisper.cpp built with Core ML: only claimed when pywhispercpp's system info says COREML = 1."""
+
+    name = "whisper.cpp-coreml"
+    display_name = "whisper.cpp (Core ML)"
+    platforms = ("darwin",)
+
+    @classmethod
+    def available(cls) -> Availability:
+        base = super().available()
+        if not base.ok:
+            return base
+        try:
+            info = system_info()
+        except Exception as exc:  # a broken native build must not stop the listing
+            return Availability(False, f"pywhispercpp failed to report its build: {exc}")
+        if not has_coreml(info):
+            return Availability(
+                False,
+                "pywhispercpp is built without Core ML (COREML = 0); rebuild it with WHISPER_COREML=1: "
+                "see https://github.com/absadiki/pywhispercpp#coreml-support",
+            )
+        return Availability(True)
+
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        if sys.platform != "darwin":
+            raise RuntimeError("Core ML needs macOS")
+        return super().load(model, options)

@@ -1,0 +1,33 @@
+"""Where some backends keep weights of their own, outside the Hub cache and our store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OPENAI_CACHE_BACKENDS = ("openai-whisper", "whisper-mps")
+
+
+def openai_whisper_dir() -> Path:
+    """openai-whisper's ``download_root``: ``$XDG_CACHE_HOME/whisper``, default ``~/.cache/whisper``."""
+    default = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(os.getenv("XDG_CACHE_HOME") or default) / "whisper"
+
+
+def pywhispercpp_models_dir() -> Path | None:
+    """pywhispercpp's model directory (``platformdirs.user_data_dir('pywhispercpp')/models``)."""
+    try:
+        from platformdirs import user_data_dir
+    except ImportError:
+        return None
+    return Path(user_data_dir("pywhispercpp")) / "models"
+
+
+def backend_cache_file(backend_name: str, fmt: str, model: str) -> Path | None:
+    """The file a backend would download ``model`` to by itself, or None if it has no cache of its own."""
+    if fmt == "openai" or backend_name in OPENAI_CACHE_BACKENDS:
+        return openai_whisper_dir() / f"{model}.pt"
+    if fmt == "ggml":
+        directory = pywhispercpp_models_dir()
+        return directory / f"ggml-{model}.bin" if directory else None
+    return None

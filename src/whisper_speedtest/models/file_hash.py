@@ -1,0 +1,92 @@
+"""Content digests of weight files: sha256 (cached by file identity) and git blob sha1.
+
+The Hugging Face Hub cache names each blob after its ETag: the sha256 of the content for
+LFS files (the weights), the git blob sha1 for small files. So a blob's own name says what
+its content must hash to, online or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from ..results import write_atomic
+from . import store
+
+_CHUNK = 8 << 20
+SHA256_NAME = re.compile(r"^[0-9a-f]{64}$")
+GIT_SHA1_NAME = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _cache_file() -> Path:
+    return store.home() / "sha256.json"
+
+
+def _identity(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def _load_cache() -> dict[str, str]:
+    try:
+        data = json.loads(_cache_file().read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def cached_sha256(path: str | os.PathLike) -> str | None:
+    """The sha256 of ``path`` if it was computed before and the file has not changed since."""
+    try:
+        return _load_cache().get(_identity(Path(path)))
+    except OSError:
+        return None
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 of a file, remembered by (path, size, mtime) so unchanged files are read once."""
+    path = Path(path)
+    known = cached_sha256(path)
+    if known is not None:
+        return known
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    cache = _load_cache()
+    cache[_identity(path)] = value
+    try:
+        write_atomic(_cache_file(), json.dumps(cache, indent=1))
+    except OSError:
+        pass  # a read-only home only costs a recomputation next time
+    return value
+
+
+def git_blob_sha1(path: str | os.PathLike) -> str:
+    """The git object id of a file's content (the Hub's ETag for files not stored in LFS)."""
+    path = Path(path)
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def blob_name_mismatch(blob: Path, *, hash_large: bool) -> str | None:
+    """A problem line if a Hub blob's content does not hash to its own name, else None.
+
+    Small git blobs are always hashed; sha256-named (LFS) blobs only with ``hash_large`` or
+    when a cached digest exists, since they can be gigabytes.
+    """
+    name = blob.name
+    if GIT_SHA1_NAME.match(name) and blob.stat().st_size <= 32 << 20:
+        actual = git_blob_sha1(blob)
+    elif SHA256_NAME.match(name) and (hash_large or cached_sha256(blob) is not None):
+        actual = sha256_file(blob)
+    else:
+        return None
+    return None if actual == name else f"content hash {actual[:12]}… does not match the blob name {name[:12]}…"

@@ -1,0 +1,101 @@
+"""mlx-whisper layout: ``config.json`` (the dims) + ``weights.safetensors``.
+
+Differences from canonical naming, per ``mlx_whisper/whisper.py``:
+- ``mlp.0``/``mlp.2`` are ``mlp1``/``mlp2``;
+- conv weights are channels-last, ``[out, kernel, in]`` instead of ``[out, in, kernel]``;
+- the encoder's sinusoidal position embedding is computed, not loaded (and must not be
+  in the file: ``load_model`` updates parameters strictly);
+- ``alignment_heads`` is a model parameter, an int array of ``[layer, head]`` rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import ModelFormatError
+from ..catalog import Dims
+from .canonical import Weights, sinusoids, to_canonical_dtype, validate
+
+WEIGHTS_FILE = "weights.safetensors"
+_COMPUTED = "encoder.positional_embedding"
+
+
+def mlx_name(name: str) -> str:
+    return name.replace(".mlp.0.", ".mlp1.").replace(".mlp.2.", ".mlp2.")
+
+
+def _canonical_name(name: str) -> str:
+    return name.replace(".mlp1.", ".mlp.0.").replace(".mlp2.", ".mlp.2.")
+
+
+def _is_conv_weight(name: str) -> bool:
+    return name in ("encoder.conv1.weight", "encoder.conv2.weight")
+
+
+def write_mlx(
+    tensors: Mapping[str, np.ndarray],
+    dims: Dims,
+    out_dir: str | os.PathLike,
+    *,
+    alignment_heads: Sequence[tuple[int, int]] = (),
+) -> Path:
+    """Write a directory that ``mlx_whisper.load_models.load_model(out_dir)`` accepts (float16 weights)."""
+    from safetensors.numpy import save_file
+
+    validate(tensors, dims)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = {}
+    for name, value in tensors.items():
+        if name == _COMPUTED:
+            continue
+        value = np.asarray(value, dtype=np.float16)
+        if _is_conv_weight(name):
+            value = value.transpose(0, 2, 1)
+        weights[mlx_name(name)] = np.ascontiguousarray(value)
+    if alignment_heads:
+        weights["alignment_heads"] = np.asarray(alignment_heads, dtype=np.int64).reshape(-1, 2)
+    save_file(weights, str(out_dir / WEIGHTS_FILE))
+    config = {**dataclasses.asdict(dims), "model_type": "whisper"}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def read_mlx(model_dir: str | os.PathLike) -> Weights:
+    """Canonical tensors from an unquantized mlx-whisper directory.
+
+    The encoder position embedding is recomputed (mlx files do not store it), so it may differ
+    from the source model in the last float16 bit.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    model_dir = Path(model_dir)
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        weights = load_file(str(model_dir / WEIGHTS_FILE))
+    except (OSError, json.JSONDecodeError, SafetensorError) as exc:
+        raise ModelFormatError(f"{model_dir}: not a readable mlx-whisper model ({exc})") from None
+    if "quantization" in config:
+        raise ModelFormatError(f"{model_dir}: quantized mlx models cannot be read back to float16 tensors")
+    try:
+        dims = Dims(**{f.name: int(config[f.name]) for f in dataclasses.fields(Dims)})
+    except (KeyError, TypeError, ValueError):
+        raise ModelFormatError(f"{model_dir}/config.json does not hold Whisper dims") from None
+    tensors = {}
+    for name, value in weights.items():
+        if name == "alignment_heads":
+            continue
+        if _is_conv_weight(name):
+            value = value.transpose(0, 2, 1)
+        tensors[_canonical_name(name)] = value
+    tensors[_COMPUTED] = sinusoids(dims.n_audio_ctx, dims.n_audio_state)
+    tensors = to_canonical_dtype(tensors)
+    validate(tensors, dims)
+    return Weights(tensors, dims)
