@@ -6,14 +6,14 @@ import json
 import os
 import sys
 import traceback
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from . import __version__
-from .errors import BadOption, UserError
+from . import benchmark_flow as flow
+from .errors import UserError
 
 app = typer.Typer(
     name="whisper-speedtest",
@@ -28,10 +28,6 @@ err = Console(stderr=True)
 
 def _debug_enabled() -> bool:
     return os.environ.get("WHISPER_SPEEDTEST_DEBUG", "") not in ("", "0") or "--debug" in sys.argv
-
-
-def _split_csv(values: list[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
 def _version_callback(value: bool) -> None:
@@ -49,86 +45,57 @@ def _root(
 
 @app.command()
 def benchmark(
-    model: Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")] = "tiny.en",
-    backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
-    runs: Annotated[int, typer.Option("-n", "--runs", help="Timed runs per clip.")] = 3,
-    warmup: Annotated[int, typer.Option("--warmup", help="Untimed warm-up runs per clip.")] = 1,
+    model: flow.ModelOption = "tiny.en",
+    backends: flow.BackendsOption = None,
+    runs: flow.RunsOption = 3,
+    warmup: flow.WarmupOption = 1,
     audio: Annotated[Optional[list[str]], typer.Option("-a", "--audio", help="Audio file, directory or JSONL manifest; repeatable.")] = None,
     reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file.")] = None,
-    language: Annotated[str, typer.Option("--language", help="Language code for every backend, or 'auto'.")] = "en",
-    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam size for every backend.")] = 1,
-    previous_text: Annotated[bool, typer.Option("--previous-text/--no-previous-text", help="Condition each 30 s window on the previous one's text (all backends alike).")] = True,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")] = "auto",
-    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: physical cores).")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per backend (load and all runs).")] = 900.0,
-    output: Annotated[Optional[list[str]], typer.Option("-o", "--output", help="Write results: .json, .csv or .md; repeatable.")] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress display or notes.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")] = False,
+    language: flow.LanguageOption = "en",
+    beam_size: flow.BeamOption = 1,
+    previous_text: flow.PreviousTextOption = True,
+    quant: flow.QuantOption = None,
+    fallback: flow.FallbackOption = True,
+    device: flow.DeviceOption = "auto",
+    threads: flow.ThreadsOption = None,
+    timeout: flow.TimeoutOption = 900.0,
+    output: flow.OutputOption = None,
+    history: flow.HistoryOption = True,
+    quiet: flow.QuietOption = False,
+    verbose: flow.VerboseOption = False,
+    debug: flow.DebugOption = False,
 ) -> None:
     """Transcribe the same audio with every backend and print one table."""
     from .audio import collect_clips
-    from .backends.base import LoadOptions
-    from .bench.session import BenchmarkInterrupted, BenchmarkRequest, run_benchmark
-    from .models import catalog
-    from .report.writers import check_output_paths, write_outputs
-    from .results import DecodeSettings
 
-    if runs < 1:
-        raise BadOption(f"--runs must be a positive integer (got {runs})")
-    if warmup < 0:
-        raise BadOption(f"--warmup must be zero or more (got {warmup})")
-    if beam_size < 1:
-        raise BadOption(f"--beam-size must be at least 1 (got {beam_size})")
-    if timeout <= 0:
-        raise BadOption(f"--timeout must be positive (got {timeout:g})")
-    if threads is not None and threads < 1:
-        raise BadOption(f"--threads must be at least 1 (got {threads})")
-    if device not in ("auto", "cpu", "cuda", "mps"):
-        raise BadOption(f"--device must be one of auto, cpu, cuda, mps (got {device!r})")
-    output_paths = check_output_paths(_split_csv(output))
-    model_name = catalog.resolve(model)
-    backend_names = _split_csv(backends) or None
-    if backend_names:
-        from .bench.session import select_backends
-
-        select_backends(backend_names)  # unknown names fail before any audio is decoded
-    clips = tuple(collect_clips(audio, reference))
-    settings = DecodeSettings(
-        language=None if language == "auto" else language,
-        beam_size=beam_size,
-        temperature=0.0,
-        runs=runs,
-        warmup=warmup,
-        timeout_s=timeout,
-        condition_on_previous_text=previous_text,
+    prepared = flow.prepare(
+        flow.BenchmarkOptions(
+            model=model,
+            backends=tuple(backends or ()),
+            runs=runs,
+            warmup=warmup,
+            language=language,
+            beam_size=beam_size,
+            previous_text=previous_text,
+            quant=tuple(quant or ()),
+            fallback=fallback,
+            device=device,
+            threads=threads,
+            timeout=timeout,
+            outputs=tuple(output or ()),
+        )
     )
-    request = BenchmarkRequest(model_name, tuple(backend_names) if backend_names else None, clips, settings, LoadOptions(device=device, threads=threads))
-    from .progress import BenchmarkProgress
-
-    display = BenchmarkProgress(err, enabled=not quiet, show_tracebacks=debug)
-    try:
-        with display:
-            run = run_benchmark(
-                request,
-                on_plan=display.on_plan,
-                on_progress=display.on_progress,
-                on_row=display.on_row,
-                on_note=display.note,
-            )
-    except BenchmarkInterrupted as stop:
-        written = write_outputs(stop.run, output_paths)
-        err.print(f"interrupted; kept {sum(r.ok for r in stop.run.results)} finished row(s)" + (f" in {', '.join(map(str, written))}" if written else ""))
-        raise typer.Exit(130) from None
-    written = write_outputs(run, output_paths)
-    from .report.table import print_summary
-
-    print_summary(run, out, verbose=verbose)
-    for path in written:
-        if not quiet:
-            err.print(f"wrote {path}")
-    if not run.succeeded:
-        raise typer.Exit(1)
+    clips = collect_clips(audio, reference)
+    flow.run_and_report(
+        prepared.request(clips),
+        prepared.output_paths,
+        out=out,
+        err=err,
+        quiet=quiet,
+        verbose=verbose,
+        debug=debug,
+        keep_history=history,
+    )
 
 
 @app.command("backends")
@@ -175,9 +142,11 @@ def list_backends(
 
 
 def _register_subcommands() -> None:
-    from . import cli_models
+    from . import cli_cache, cli_models, cli_results
 
     cli_models.register(app)
+    cli_cache.register(app)
+    cli_results.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ class BenchmarkProgress:
         self.show_tracebacks = show_tracebacks
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.fields[backend]:<16}"),
+            TextColumn("[bold]{task.fields[backend]:<20}"),
             BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
@@ -44,8 +44,8 @@ class BenchmarkProgress:
             if plan.skip_reason is not None:
                 continue
             total = None
-            self._tasks[plan.backend.name] = self._progress.add_task(
-                "queued", backend=plan.backend.display_name, total=total, start=False
+            self._tasks[plan.label] = self._progress.add_task(
+                "queued", backend=plan.label, total=total, start=False
             )
 
     def set_total(self, backend: str, total: int) -> None:
@@ -69,7 +69,7 @@ class BenchmarkProgress:
             self._progress.update(task, total=payload)
 
     def on_row(self, row) -> None:
-        task = self._tasks.get(row.backend)
+        task = self._tasks.get(row.backend + (f"@{row.variant}" if row.variant != "default" else ""))
         if task is None:
             return
         if row.ok:

@@ -115,6 +115,9 @@ class BackendResult:
     requested: dict[str, Any] = field(default_factory=dict)
     did_fallback: bool = False
     packages: dict[str, str] = field(default_factory=dict)
+    variant: str = "default"  # the quantization asked for: default | float16 | int8 | int4
+    actual_variant: str = ""  # what the backend reports it loaded (compute type, ggml type, ...)
+    fallback_reason: str = ""
 
     @property
     def ok(self) -> bool:

@@ -76,6 +76,8 @@ class Backend(ABC):
     model_format: ClassVar[str] = "ct2"
     family: ClassVar[str] = "whisper"
     extra: ClassVar[str] = ""
+    # Variants this backend can run besides float16, and how (shown by `whisper-speedtest backends`).
+    quantizations: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def install_hint(cls) -> str:

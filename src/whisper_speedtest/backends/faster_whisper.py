@@ -6,10 +6,19 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import QuantizationUnavailable
 from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
 
-# CTranslate2 compute types for the quantization names used across backends.
-_COMPUTE_TYPES = {"float16": "float16", "int8": "int8", "int8_float16": "int8_float16", "float32": "float32"}
+
+def compute_type_for(quantization: str | None, device: str) -> str:
+    """CTranslate2 compute type for a variant name: int8 on CPU by default, float16 on CUDA."""
+    if quantization is None:
+        return "float16" if device == "cuda" else "int8"
+    if quantization == "int8":
+        return "int8_float16" if device == "cuda" else "int8"
+    if quantization == "float16":
+        return "float16" if device == "cuda" else "float32"  # CTranslate2's CPU kernels have no fp16 path
+    raise QuantizationUnavailable(f"CTranslate2 has no {quantization} compute type")
 
 
 class FasterWhisperBackend(Backend):
@@ -18,6 +27,7 @@ class FasterWhisperBackend(Backend):
     requires = ("faster-whisper", "ctranslate2")
     model_format = "ct2"
     extra = "faster-whisper"
+    quantizations = {"int8": "CTranslate2 compute type int8 (int8_float16 on CUDA)"}
 
     def __init__(self) -> None:
         self._model = None
@@ -31,35 +41,24 @@ class FasterWhisperBackend(Backend):
             return requested
         return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
-    @staticmethod
-    def _default_compute_type(device: str) -> str:
-        # int8 is CTranslate2's fastest exact-enough choice on CPU; fp16 on CUDA.
-        return "float16" if device == "cuda" else "int8"
-
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         import ctranslate2
         from faster_whisper import WhisperModel
 
         device = self._device(options.device)
-        requested = _COMPUTE_TYPES.get(options.quantization or "", None) or self._default_compute_type(device)
-        supported = ctranslate2.get_supported_compute_types(device)
-        actual = requested
-        if requested not in supported:
-            if not options.fallback:
-                from ..errors import QuantizationUnavailable
-
-                raise QuantizationUnavailable(f"compute type {requested} is not supported on {device}")
-            actual = "float32" if device == "cpu" else "float16"
+        requested = compute_type_for(options.quantization, device)
+        if requested not in ctranslate2.get_supported_compute_types(device):
+            raise QuantizationUnavailable(f"compute type {requested} is not supported on {device}")
         threads = options.threads or physical_cores()
         self._model = WhisperModel(
-            model.path, device=device, compute_type=actual, cpu_threads=threads if device == "cpu" else 0
+            model.path, device=device, compute_type=requested, cpu_threads=threads if device == "cpu" else 0
         )
         self._params = {
             "device": device,
             "compute_type": self._model.model.compute_type,
             "threads": threads if device == "cpu" else None,
         }
-        return LoadResult(requested=requested, actual=self._model.model.compute_type, did_fallback=actual != requested)
+        return LoadResult(requested=options.quantization or "default", actual=self._model.model.compute_type)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         segments, info = self._model.transcribe(

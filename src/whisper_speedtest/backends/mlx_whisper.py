@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import QuantizationUnavailable
 from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 
@@ -17,6 +18,7 @@ class MlxWhisperBackend(Backend):
     platforms = ("darwin", "linux")
     model_format = "mlx"
     extra = "mlx"
+    quantizations = {"int8": "MLX 8-bit affine, group 64 (made once in the store)", "int4": "MLX 4-bit affine, group 64 (made once in the store)"}
 
     def __init__(self) -> None:
         self._path: str | None = None
@@ -34,13 +36,16 @@ class MlxWhisperBackend(Backend):
         mx.eval(loaded.parameters())
         self._path = model.path
         device = mx.default_device()
-        quantized = any("scales" in k for k, _ in _flat(loaded.parameters()))
-        actual = "quantized" if quantized else "float16"
+        bits = _quantized_bits(model.path)
+        actual = f"int{bits}" if bits else "float16"
+        if bits and device.type != mx.gpu:
+            self.close()
+            # Seen with mlx 0.32 on Linux: the CPU device never finishes a quantized encoder pass.
+            raise QuantizationUnavailable(f"MLX {actual} kernels do not run on the CPU device; they need Metal or CUDA")
         self._params = {"device": f"mlx-{'gpu' if device.type == mx.gpu else 'cpu'}", "dtype": actual}
         if sys.platform == "darwin":
             self._params["metal"] = mx.metal.is_available()
-        requested = options.quantization or actual
-        return LoadResult(requested=requested, actual=actual, did_fallback=requested not in (actual, "float16") and not quantized)
+        return LoadResult(requested=options.quantization or "default", actual=actual)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         import mlx_whisper
@@ -70,12 +75,11 @@ class MlxWhisperBackend(Backend):
         ModelHolder.model_path = None
 
 
-def _flat(tree, prefix: str = ""):
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            yield from _flat(value, f"{prefix}{key}.")
-    elif isinstance(tree, list):
-        for index, value in enumerate(tree):
-            yield from _flat(value, f"{prefix}{index}.")
-    else:
-        yield prefix.rstrip("."), tree
+def _quantized_bits(path: str) -> int | None:
+    """The bit width mlx-whisper applies, from the model's config.json (None when unquantized)."""
+    import json
+    from pathlib import Path
+
+    config = json.loads((Path(path) / "config.json").read_text())
+    quantization = config.get("quantization") or {}
+    return quantization.get("bits")

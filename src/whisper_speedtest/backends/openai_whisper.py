@@ -32,8 +32,7 @@ class OpenAIWhisperBackend(Backend):
             self._model = self._model.half()
         actual = str(next(self._model.parameters()).dtype).removeprefix("torch.")
         self._params = {"device": self._placement.device, "dtype": actual, "threads": self._placement.threads}
-        requested = options.quantization or "float16"
-        return LoadResult(requested=requested, actual=actual, did_fallback=options.quantization not in (None, actual))
+        return LoadResult(requested=options.quantization or "default", actual=actual)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         fp16 = self._placement.dtype_name == "float16"

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import QuantizationUnavailable
 from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 CHUNK_SECONDS = 30
@@ -32,6 +33,7 @@ class TransformersBackend(Backend):
     requires = ("transformers", "torch")
     model_format = "hf"
     extra = "transformers"
+    quantizations = {"int8": "torch dynamic int8 of the Linear layers (CPU only)"}
 
     def __init__(self) -> None:
         self._pipe = None
@@ -51,6 +53,7 @@ class TransformersBackend(Backend):
             model.path, dtype=placement.torch_dtype, attn_implementation=attention, low_cpu_mem_usage=True
         ).to(placement.device)
         network.eval()
+        quantized = self._quantize(network, options.quantization, placement.device)
         processor = AutoProcessor.from_pretrained(model.path)
         free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
         params_m = sum(p.numel() for p in network.parameters()) / 1e6
@@ -66,7 +69,7 @@ class TransformersBackend(Backend):
         self._multilingual = bool(getattr(network.generation_config, "is_multilingual", False))
         self._placement = placement
         self._batch_size = batch
-        actual_dtype = str(network.dtype).removeprefix("torch.")
+        actual_dtype = "int8-dynamic" if quantized else str(network.dtype).removeprefix("torch.")
         self._params = {
             "device": placement.device,
             "dtype": actual_dtype,
@@ -75,8 +78,22 @@ class TransformersBackend(Backend):
             "chunk_s": CHUNK_SECONDS,
             "threads": placement.threads,
         }
-        requested = options.quantization or placement.dtype_name
-        return LoadResult(requested=requested, actual=actual_dtype, did_fallback=requested != actual_dtype)
+        return LoadResult(requested=options.quantization or "default", actual=actual_dtype)
+
+    @staticmethod
+    def _quantize(network, quantization: str | None, device: str) -> bool:
+        """Apply torch dynamic int8 quantization on CPU; other variants are reported unavailable."""
+        if quantization in (None, "float16"):
+            return False
+        if quantization != "int8" or device != "cpu":
+            raise QuantizationUnavailable(f"transformers backend has no {quantization} variant on {device}")
+        import torch
+
+        try:
+            torch.ao.quantization.quantize_dynamic(network, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        except Exception as exc:  # removed or unsupported in this torch build
+            raise QuantizationUnavailable(f"torch dynamic int8 failed: {exc}") from None
+        return True
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         long_audio = len(audio) > CHUNK_SECONDS * 16_000

@@ -26,6 +26,7 @@ class WhisperCppBackend(Backend):
     requires = ("pywhispercpp",)
     model_format = "ggml"
     extra = "whisper-cpp"
+    quantizations = {"int8": "ggml q8_0 (written by our converter)", "int4": "ggml q4_0 (written by our converter)"}
 
     def __init__(self) -> None:
         self._model = None
@@ -58,8 +59,7 @@ class WhisperCppBackend(Backend):
             "coreml": has_coreml(info),
             "ggml_type": model.dtype,
         }
-        requested = options.quantization or model.dtype
-        return LoadResult(requested=requested, actual=model.dtype, did_fallback=requested != model.dtype)
+        return LoadResult(requested=options.quantization or "default", actual=model.dtype)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         if options.beam_size != self._beam_size:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..audio import AudioClip
 from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
+from ..backends.loader import VariantPlan
 from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DecodeSettings, ModelIdentity
 from . import scoring, stats
 from .worker import WorkerJob, child_main
@@ -24,9 +25,19 @@ class BackendPlan:
     """One backend to run, with its located weights, or the reason it cannot run."""
 
     backend: type[Backend]
-    model: ModelRef | None
+    variant: VariantPlan | None
     load_options: LoadOptions
     skip_reason: str | None = None
+
+    @property
+    def model(self) -> ModelRef | None:
+        if self.variant is None:
+            return None
+        return self.variant.model or self.variant.fallback_model
+
+    @property
+    def label(self) -> str:
+        return self.backend.name + (f"@{self.load_options.quantization}" if self.load_options.quantization else "")
 
     @property
     def backend_path(self) -> str:
@@ -56,6 +67,7 @@ def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
         reason=reason,
         model=model_identity(plan.model, plan.backend.family),
         requested=_requested(plan),
+        variant=plan.load_options.quantization or "default",
     )
 
 
@@ -77,7 +89,23 @@ def _exit_reason(exitcode: int | None) -> str:
     return f"backend process exited with code {exitcode} without a result"
 
 
-def _collect(process, messages, plan: BackendPlan, timeout_s: float, on_progress: ProgressCallback):
+def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any], None], label: str):
+    """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed", payload)."""
+    context = mp.get_context("spawn")
+    messages = context.Queue()
+    process = context.Process(target=child_main, args=(job, messages), name=f"whisper-speedtest:{label}")
+    process.start()
+    kind, payload = "crashed", "interrupted"
+    try:
+        kind, payload = _collect(process, messages, timeout_s, on_message)
+    finally:
+        _stop(process, grace_s=10.0 if kind in ("result", "error") else 0.0)
+        messages.close()
+        messages.join_thread()
+    return kind, payload
+
+
+def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any], None]):
     """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed", payload)."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -95,7 +123,7 @@ def _collect(process, messages, plan: BackendPlan, timeout_s: float, on_progress
                 continue
         if kind in ("result", "error"):
             return kind, payload
-        on_progress(plan.backend.name, kind, payload)
+        on_message(kind, payload)
 
 
 def _stop(process, grace_s: float) -> None:
@@ -116,11 +144,11 @@ def run_backend(
     on_progress: ProgressCallback = lambda *_: None,
 ) -> BackendResult:
     """Run one backend in a fresh child process and turn what happened into a row."""
-    if plan.skip_reason is not None or plan.model is None:
+    if plan.skip_reason is not None or plan.variant is None:
         return failed_row(plan, SKIPPED, plan.skip_reason or "no model available")
     job = WorkerJob(
         backend_path=plan.backend_path,
-        model=plan.model,
+        variant=plan.variant,
         load_options=plan.load_options,
         decode_options=DecodeOptions(
             settings.language, settings.beam_size, settings.temperature, settings.condition_on_previous_text
@@ -130,21 +158,11 @@ def run_backend(
         runs=settings.runs,
         warmup=settings.warmup,
     )
-    context = mp.get_context("spawn")
-    messages = context.Queue()
-    process = context.Process(target=child_main, args=(job, messages), name=f"whisper-speedtest:{plan.backend.name}")
-    process.start()
-    kind, payload = "crashed", "interrupted"
-    try:
-        kind, payload = _collect(process, messages, plan, settings.timeout_s, on_progress)
-    finally:
-        _stop(process, grace_s=10.0 if kind in ("result", "error") else 0.0)
-        messages.close()
-        messages.join_thread()
+    kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
     if kind == "result":
         return assemble_row(plan, clips, payload)
     if kind == "error":
-        on_progress(plan.backend.name, "traceback", payload.get("traceback", ""))
+        on_progress(plan.label, "traceback", payload.get("traceback", ""))
         return failed_row(plan, FAILED, payload["reason"])
     return failed_row(plan, TIMEOUT if kind == "timeout" else CRASHED, payload)
 
@@ -168,12 +186,13 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
     scored = [(c.reference, text) for c, text in zip(clips, raw["texts"], strict=True) if c.reference]
     overall = scoring.score_many([r for r, _ in scored], [h for _, h in scored]) if scored else None
     load = raw["load_result"]
+    model = plan.variant.fallback_model if load["did_fallback"] else plan.model
     vram = raw.get("peak_vram")
     return BackendResult(
         backend=plan.backend.name,
         display_name=plan.backend.display_name,
         status=OK,
-        model=model_identity(plan.model, plan.backend.family),
+        model=model_identity(model, plan.backend.family),
         load_s=raw["load_s"],
         warm_load_s=raw.get("warm_load_s"),
         transcribe=totals,
@@ -185,5 +204,8 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
         params=raw["params"],
         requested={**_requested(plan), "variant": load["requested"]},
         did_fallback=bool(load["did_fallback"]),
+        variant=plan.load_options.quantization or "default",
+        actual_variant=load["actual"],
+        fallback_reason=load["detail"] if load["did_fallback"] else "",
         packages=raw.get("packages", {}),
     )

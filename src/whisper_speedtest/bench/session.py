@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..audio import AudioClip
 from ..backends import all_backends, get_backend
 from ..backends.base import Backend, LoadOptions
+from ..backends.loader import plan_variant
 from ..errors import UserError
 from ..models import catalog, sources
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
@@ -36,10 +37,10 @@ def plan_backend(cls: type[Backend], model_name: str, load_options: LoadOptions,
     try:
         if sources.needs_conversion(model_name, cls.model_format):
             on_note(f"converting {model_name} to {cls.model_format} for {cls.display_name} (once; kept in the store)")
-        model = sources.locate(model_name, cls.model_format)
+        variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback)
     except UserError as exc:
         return BackendPlan(cls, None, load_options, str(exc))
-    return BackendPlan(cls, model, load_options)
+    return BackendPlan(cls, variant, load_options)
 
 
 def clip_infos(clips: Sequence[AudioClip]) -> tuple[ClipInfo, ...]:
@@ -56,6 +57,7 @@ class BenchmarkRequest:
     clips: tuple[AudioClip, ...]
     settings: DecodeSettings
     load_options: LoadOptions
+    quantizations: tuple[str | None, ...] = (None,)
 
 
 def run_benchmark(
@@ -69,7 +71,11 @@ def run_benchmark(
     """Run every planned backend; Ctrl-C keeps the rows finished so far and marks the rest."""
     model_name = catalog.resolve(request.model)
     classes = select_backends(request.backends)
-    plans = [plan_backend(cls, model_name, request.load_options, on_note) for cls in classes]
+    plans = [
+        plan_backend(cls, model_name, replace(request.load_options, quantization=quant), on_note)
+        for cls in classes
+        for quant in request.quantizations
+    ]
     on_plan(plans)
     rows: list[BackendResult] = []
     interrupted = False

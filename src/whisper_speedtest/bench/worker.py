@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
+from ..backends.base import Backend, DecodeOptions, LoadOptions
+from ..backends.loader import VariantPlan, load_with_fallback
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class WorkerJob:
     """Everything the child needs; clips are already decoded to 16 kHz float32."""
 
     backend_path: str  # "module:ClassName", importable in the child
-    model: ModelRef
+    variant: VariantPlan
     load_options: LoadOptions
     decode_options: DecodeOptions
     clip_names: tuple[str, ...]
@@ -127,14 +128,14 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         start = time.perf_counter()
         backend_cls = import_backend(job.backend_path)
         backend = backend_cls()
-        load_result = backend.load(job.model, job.load_options)
+        load_result = load_with_fallback(backend, job.variant, job.load_options)
         backend.synchronize()
         cold_load = time.perf_counter() - start
         warm_load = None
         if job.measure_warm_load:
             report("progress", "warm load")
             backend.close()
-            _, warm_load = _timed(backend, backend.load, job.model, job.load_options)
+            _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
         times: list[list[float]] = []
         texts: list[str] = []
         for index, (name, samples) in enumerate(zip(job.clip_names, job.clip_samples, strict=True)):

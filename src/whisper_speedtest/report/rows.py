@@ -24,6 +24,8 @@ def model_label(result: BackendResult) -> str:
         return ""
     m = result.model
     label = f"{m.name} {m.format}/{_SHORT_DTYPE.get(m.dtype, m.dtype)}"
+    if result.variant != "default":
+        label += f" [{result.variant}→{result.actual_variant}]" if result.did_fallback else f" [{result.variant}]"
     if m.family != "whisper":
         label += f" [{m.family}]"
     if m.synthetic:
@@ -40,11 +42,22 @@ def _num(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def flat_row(result: BackendResult, preview_width: int | None = 60) -> dict[str, str]:
+def wer_deltas(results) -> dict[int, float]:
+    """WER minus the WER of the same backend's float16 row, by ``id(result)``, where both exist."""
+    baseline = {r.backend: r.score.wer for r in results if r.ok and r.variant == "float16" and r.score}
+    return {
+        id(r): r.score.wer - baseline[r.backend]
+        for r in results
+        if r.ok and r.score and r.backend in baseline and r.variant not in ("float16", "default")
+    }
+
+
+def flat_row(result: BackendResult, preview_width: int | None = 60, wer_delta: float | None = None) -> dict[str, str]:
     """One row of strings; failed rows carry their status and reason."""
     t = result.transcribe
     text = result.text if preview_width is None else preview(result.text, preview_width)
     fallback = " (fallback)" if result.did_fallback else ""
+    reason = result.reason or (f"fell back to float16: {result.fallback_reason}" if result.did_fallback else "")
     return {
         "backend": result.display_name,
         "status": result.status,
@@ -59,17 +72,22 @@ def flat_row(result: BackendResult, preview_width: int | None = 60) -> dict[str,
         "n": str(t.n) if t else "",
         "rtfx": _num(result.rtfx, 1),
         "wer": _num(result.score.wer if result.score else None, 3),
+        "wer_delta": "" if wer_delta is None else f"{wer_delta:+.3f}",
         "cer": _num(result.score.cer if result.score else None, 3),
         "peak_rss_mb": _num(result.peak_rss_mb, 0),
         "peak_vram_mb": _num(result.peak_vram_mb, 0),
         "params": format_params(result.params),
-        "reason": result.reason,
+        "variant": result.variant,
+        "actual_variant": result.actual_variant,
+        "did_fallback": str(result.did_fallback).lower(),
+        "reason": reason,
         "transcript": text,
     }
 
 
 def flat_rows(run: BenchmarkRun, preview_width: int | None = 60) -> list[dict[str, str]]:
-    return [flat_row(r, preview_width) for r in sort_results(run.results)]
+    deltas = wer_deltas(run.results)
+    return [flat_row(r, preview_width, deltas.get(id(r))) for r in sort_results(run.results)]
 
 
 def settings_line(run: BenchmarkRun) -> str:

@@ -34,10 +34,10 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
             cells = [
                 row["backend"],
                 row["model"],
-                row["load_s"],
+                row["load_s"] + (f" / {row['warm_load_s']}" if verbose and row["warm_load_s"] else ""),
                 f"{row['median_s']} ± {row['stdev_s']}",
                 row["rtfx"],
-                row["wer"] or "–",
+                (row["wer"] or "–") + (f" ({row['wer_delta']})" if row["wer_delta"] else ""),
                 peak,
             ]
         if with_transcripts:
@@ -57,6 +57,9 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
             console.print(f"  {row['transcript']}", highlight=False, markup=False)
         elif row["status"] != "ok" and (not wide or row["status"] == "skipped"):
             console.print(f"[bold]{row['backend']}[/bold] [red]{row['status']}[/red]: {row['reason']}", highlight=False)
+    for row in flat_rows(run):
+        if row["did_fallback"] == "true":
+            console.print(f"[yellow]{row['backend']} {row['variant']}: {row['reason']}[/yellow]", highlight=False)
     fingerprints = {r.model.fingerprint for r in run.results if r.ok and r.model and r.model.fingerprint}
     if len(fingerprints) == 1:
         console.print(f"[green]All successful backends ran identical weights[/green] (fingerprint {next(iter(fingerprints))[:16]}).")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 from collections.abc import Callable
 from pathlib import Path
 
+from ..atomic import write_bytes_atomic
 from ..errors import BadOption
 from ..results import BenchmarkRun, run_to_json, write_atomic
 from .rows import flat_rows, settings_line
@@ -51,11 +53,28 @@ def render_markdown(run: BenchmarkRun) -> str:
     return "\n".join(lines) + "\n"
 
 
-WRITERS: dict[str, Callable[[BenchmarkRun], str]] = {
+def render_html(run: BenchmarkRun) -> str:
+    from .html import render_html as render
+
+    return render(run)
+
+
+def render_png(run: BenchmarkRun) -> bytes:
+    from .chart import render_bar_png
+
+    return render_bar_png([run])
+
+
+WRITERS: dict[str, Callable[[BenchmarkRun], str | bytes]] = {
     ".json": render_json,
     ".csv": render_csv,
     ".md": render_markdown,
+    ".html": render_html,
+    ".png": render_png,
 }
+
+# Writers that need an optional package: extension -> (import name, extra that installs it).
+WRITER_NEEDS: dict[str, tuple[str, str]] = {".png": ("matplotlib", "report")}
 
 
 def check_output_paths(paths: list[str]) -> list[Path]:
@@ -67,9 +86,19 @@ def check_output_paths(paths: list[str]) -> list[Path]:
             raise BadOption(f"unsupported output {raw!r}; use one of: {', '.join(WRITERS)}")
         if path.is_dir():
             raise BadOption(f"output path is a directory: {raw}")
+        needed = WRITER_NEEDS.get(path.suffix.lower())
+        if needed and importlib.util.find_spec(needed[0]) is None:
+            raise BadOption(f"writing {path.suffix.lower()} needs {needed[0]}: pip install 'whisper-speedtest[{needed[1]}]'")
         checked.append(path)
     return checked
 
 
+def write_output(path: Path, content: str | bytes) -> Path:
+    """Atomically write text or bytes (a temporary file renamed over ``path``)."""
+    if isinstance(content, bytes):
+        return write_bytes_atomic(path, content)
+    return write_atomic(path, content)
+
+
 def write_outputs(run: BenchmarkRun, paths: list[Path]) -> list[Path]:
-    return [write_atomic(path, WRITERS[path.suffix.lower()](run)) for path in paths]
+    return [write_output(path, WRITERS[path.suffix.lower()](run)) for path in paths]

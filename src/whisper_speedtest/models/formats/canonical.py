@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class DecodeHints:
     suppress_tokens: tuple[int, ...] = ()
     begin_suppress_tokens: tuple[int, ...] = ()
     alignment_heads: tuple[tuple[int, int], ...] = ()
-    lang_ids: tuple[int, ...] = field(default=())
+    lang_ids: tuple[int, ...] = ()
 
 
 def decode_hints(ct2: Ct2Model) -> DecodeHints:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ...errors import BadOption, ModelFormatError
 from .canonical import canonical_tensors, ct2_dims, decode_hints, is_english_only
 from .ct2 import check_ct2_header, read_ct2, resolve_model_bin
+from .ggml import DTYPES as GGML_DTYPES
 
 FORMATS = ("ct2", "hf", "openai", "mlx", "ggml")
 DIRECTORY_FORMATS = ("ct2", "hf", "mlx")  # the others are a single file
@@ -30,10 +31,14 @@ def convert(
 
     The output is built next to ``out_path`` and moved into place only when complete, replacing
     any previous output. ``english_only`` defaults to what the vocabulary size says and is
-    checked against it when given.
+    checked against it when given. ``ggml_dtype`` is the whisper.cpp weight type: f16, f32, q8_0 or q4_0
+    (others raise NotImplementedError).
     """
     if fmt not in FORMATS:
         raise BadOption(f"unknown model format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt == "ggml" and ggml_dtype not in GGML_DTYPES:  # before any output exists
+        raise NotImplementedError(
+            f"ggml weight type {ggml_dtype!r} is not supported; choose from {', '.join(GGML_DTYPES)}")
     model_bin = resolve_model_bin(ct2_path)
     out_path = Path(out_path)
     with _atomic_output(out_path, is_dir=fmt in DIRECTORY_FORMATS) as tmp:

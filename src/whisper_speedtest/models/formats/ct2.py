@@ -104,7 +104,7 @@ class Ct2Model:
         if scale.ndim == 1 and scale.shape[0] == value.shape[0]:
             scale = scale.reshape((-1,) + (1,) * (value.ndim - 1))
         elif scale.size != 1:
-            raise ModelFormatError(f"{self.path}: {name}_scale has shape {scale.shape}, not one per row of {value.shape}")
+            raise ModelFormatError(f"{self.path}: {name}_scale has shape {scale.shape}, not one per row of {name}")
         return value.astype(np.float32) / scale
 
 
@@ -228,7 +228,12 @@ def read_ct2(path: str | os.PathLike) -> Ct2Model:
     """
     model_bin = resolve_model_bin(path)
     buf, size = map_file(model_bin)
-    header = _parse_table(buf, size, model_bin)
+    try:
+        header = _parse_table(buf, size, model_bin)
+    except ModelFormatError:
+        if isinstance(buf, mmap.mmap):
+            buf.close()
+        raise
     variables = {var.name: _array(buf, var) for var in header.variables}
     return Ct2Model(
         path=model_bin,
@@ -244,7 +249,8 @@ def read_ct2(path: str | os.PathLike) -> Ct2Model:
 def reassemble_parts(parts: Sequence[str | os.PathLike], out: str | os.PathLike) -> Ct2Header:
     """Concatenate split ``model.bin`` parts into ``out`` atomically, then validate the result.
 
-    On any failure (missing part, short part, invalid table) no file is left at ``out``.
+    On any failure (missing part, short part, invalid table) ``out`` is left as it was and no
+    temporary file remains.
     """
     out = Path(out)
     part_paths = [Path(p) for p in parts]
@@ -262,6 +268,7 @@ def reassemble_parts(parts: Sequence[str | os.PathLike], out: str | os.PathLike)
                 with open(part, "rb") as src:
                     shutil.copyfileobj(src, dst, length=16 << 20)
         header = _check_table(tmp, label=out)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -29,13 +29,20 @@ from .tokenizer import bpe_token_bytes, load_tokenizer_json
 
 MAGIC = 0x67676D6C  # "ggml"
 SAMPLE_RATE, N_FFT = 16000, 400
-GGML_F32, GGML_F16, GGML_Q8_0 = 0, 1, 8  # ggml_type ids
+GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8  # ggml_type ids
 _QNT_VERSION, _QNT_FACTOR = 2, 1000  # GGML_QNT_VERSION, GGML_QNT_VERSION_FACTOR
-# File weight type -> (header ftype, ggml_type of the 2-D weights).
-DTYPES = {"f32": (0, GGML_F32), "f16": (1, GGML_F16), "q8_0": (_QNT_VERSION * _QNT_FACTOR + 7, GGML_Q8_0)}
+# File weight type -> (header ftype, ggml_type of the 2-D weights). Quantized ftypes carry the
+# quantization version, as whisper.cpp's quantize tool writes them.
+DTYPES = {
+    "f32": (0, GGML_F32),
+    "f16": (1, GGML_F16),
+    "q8_0": (_QNT_VERSION * _QNT_FACTOR + 7, GGML_Q8_0),
+    "q4_0": (_QNT_VERSION * _QNT_FACTOR + 2, GGML_Q4_0),
+}
 _ALWAYS_F32 = {"encoder.conv1.bias", "encoder.conv2.bias", "encoder.positional_embedding",
                "decoder.positional_embedding"}
 _Q8_0_BLOCK = np.dtype([("d", "<f2"), ("qs", "i1", (32,))])
+_Q4_0_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 _NUMPY = {GGML_F32: np.dtype("<f4"), GGML_F16: np.dtype("<f2")}
 
 
@@ -87,6 +94,35 @@ def dequantize_q8_0(raw: bytes | memoryview, n_values: int) -> np.ndarray:
     return (blocks["qs"].astype(np.float32) * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
 
 
+def quantize_q4_0(values: np.ndarray) -> bytes:
+    """ggml Q4_0: blocks of 32 values as a float16 scale (signed max / -8) and 32 4-bit codes.
+
+    Code j of a block sits in the low nibble of byte j, code j + 16 in its high nibble.
+    """
+    flat = np.asarray(values, dtype=np.float32).reshape(-1, 32)
+    signed_max = np.take_along_axis(flat, np.abs(flat).argmax(axis=1)[:, None], axis=1)[:, 0]
+    scale = signed_max / -8.0
+    inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
+    codes = np.minimum(15, np.trunc(flat * inverse[:, None] + 8.5)).astype(np.uint8)
+    blocks = np.empty(flat.shape[0], dtype=_Q4_0_BLOCK)
+    blocks["d"] = scale.astype(np.float16)
+    blocks["qs"] = codes[:, :16] | (codes[:, 16:] << 4)
+    return blocks.tobytes()
+
+
+def dequantize_q4_0(raw: bytes | memoryview, n_values: int) -> np.ndarray:
+    blocks = np.frombuffer(raw, dtype=_Q4_0_BLOCK, count=n_values // 32)
+    codes = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.float32) - 8.0
+    return (codes * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
+
+
+# ggml_type -> (block layout, quantize, dequantize) for the block-quantized types.
+_QUANTIZED = {
+    GGML_Q8_0: (_Q8_0_BLOCK, quantize_q8_0, dequantize_q8_0),
+    GGML_Q4_0: (_Q4_0_BLOCK, quantize_q4_0, dequantize_q4_0),
+}
+
+
 def _tensor_type(name: str, ndim: int, weight_type: int) -> int:
     if weight_type == GGML_F32 or ndim < 2 or name in _ALWAYS_F32:
         return GGML_F32
@@ -95,9 +131,11 @@ def _tensor_type(name: str, ndim: int, weight_type: int) -> int:
     return weight_type
 
 
-def _encode(values: np.ndarray, tensor_type: int) -> bytes:
-    if tensor_type == GGML_Q8_0:
-        return quantize_q8_0(values)
+def _encode(name: str, values: np.ndarray, tensor_type: int) -> bytes:
+    if tensor_type in _QUANTIZED:
+        if values.shape[-1] % 32:
+            raise ModelFormatError(f"{name}: rows of {values.shape[-1]} values cannot be split in blocks of 32")
+        return _QUANTIZED[tensor_type][1](values)
     return np.ascontiguousarray(values, dtype=_NUMPY[tensor_type]).tobytes()
 
 
@@ -117,7 +155,7 @@ def write_ggml(
     out_path: str | os.PathLike,
     dtype: str = "f16",
 ) -> Path:
-    """Write a whisper.cpp model; ``dtype`` is the weight type: ``f16`` (default), ``f32`` or ``q8_0``."""
+    """Write a whisper.cpp model; ``dtype`` is the weight type: ``f16`` (default), ``f32``, ``q8_0`` or ``q4_0``."""
     if dtype not in DTYPES:
         raise NotImplementedError(f"ggml weight type {dtype!r} is not supported; choose from {', '.join(DTYPES)}")
     validate(tensors, dims)
@@ -140,7 +178,7 @@ def write_ggml(
             out.write(struct.pack("<3i", values.ndim, len(encoded_name), tensor_type))
             out.write(struct.pack(f"<{values.ndim}i", *reversed(values.shape)))
             out.write(encoded_name)
-            out.write(_encode(values, tensor_type))
+            out.write(_encode(name, values, tensor_type))
     return out_path
 
 
@@ -148,7 +186,7 @@ def _read_hparams(cur: Cursor) -> tuple[Dims, int]:
     if cur.unpack("<I", "magic") != MAGIC:
         raise cur.error("bad magic; not a ggml whisper model")
     values = [cur.unpack("<i", "hparams") for _ in range(11)]
-    dims = Dims(**dict(zip(_HPARAMS, values)))
+    dims = Dims(**dict(zip(_HPARAMS, values[:10], strict=True)))
     if min(values[:10]) <= 0:
         raise cur.error(f"non-positive hyperparameter in {dims}")
     return dims, values[10]
@@ -179,16 +217,18 @@ def _read_tensor(cur: Cursor, buf) -> tuple[str, np.ndarray]:
     if tensor_type in _NUMPY:
         start = cur.take(count * _NUMPY[tensor_type].itemsize, f"data of {name}")
         values = np.frombuffer(buf, dtype=_NUMPY[tensor_type], count=count, offset=start)
-    elif tensor_type == GGML_Q8_0 and count % 32 == 0:
-        start = cur.take(count // 32 * _Q8_0_BLOCK.itemsize, f"data of {name}")
-        values = dequantize_q8_0(memoryview(buf)[start : start + count // 32 * _Q8_0_BLOCK.itemsize], count)
+    elif tensor_type in _QUANTIZED and count % 32 == 0:
+        block, _, dequantize = _QUANTIZED[tensor_type]
+        nbytes = count // 32 * block.itemsize
+        start = cur.take(nbytes, f"data of {name}")
+        values = dequantize(memoryview(buf)[start : start + nbytes], count)
     else:
         raise cur.error(f"{name} has unsupported tensor type {tensor_type}")
     return name, values.reshape(shape)
 
 
 def read_ggml(path: str | os.PathLike) -> Weights:
-    """Canonical tensors from a whisper.cpp ggml file (f32, f16 or q8_0 weights)."""
+    """Canonical tensors from a whisper.cpp ggml file (f32, f16, q8_0 or q4_0 weights)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such ggml model file")

@@ -109,7 +109,7 @@ def _model_config(dims: Dims, tokens: WhisperTokens) -> dict:
     }
 
 
-def _generation_config(dims: Dims, tokens: WhisperTokens, english_only: bool, hints: DecodeHints) -> dict:
+def generation_config(dims: Dims, tokens: WhisperTokens, english_only: bool, hints: DecodeHints) -> dict:
     """Whisper generation settings; language/task tables only for multilingual models."""
     suppress = list(hints.suppress_tokens) or [
         tokens.sot, tokens.translate, tokens.transcribe, tokens.sot_lm, tokens.sot_prev, tokens.no_speech]
@@ -133,6 +133,9 @@ def _generation_config(dims: Dims, tokens: WhisperTokens, english_only: bool, hi
     if not english_only:
         config["lang_to_id"] = dict(tokens.languages)
         config["task_to_id"] = {"transcribe": tokens.transcribe, "translate": tokens.translate}
+        # Without a default task (or the deprecated forced_decoder_ids), transformers detects the
+        # language but then prompts with no task token, and the output degenerates.
+        config["task"] = "transcribe"
     return config
 
 
@@ -202,7 +205,7 @@ def write_hf(
     save_file(state, str(out_dir / WEIGHTS_FILE), metadata={"format": "pt"})
     files: dict[str, object] = {
         "config.json": _model_config(dims, tokens),
-        "generation_config.json": _generation_config(dims, tokens, english_only, hints or DecodeHints()),
+        "generation_config.json": generation_config(dims, tokens, english_only, hints or DecodeHints()),
         "preprocessor_config.json": _preprocessor_config(dims),
         **_tokenizer_files(tokenizer, tokens, dims.n_vocab),
     }

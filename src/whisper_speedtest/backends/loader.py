@@ -1,0 +1,57 @@
+"""Loading a requested variant, with a fallback to float16 that always says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import QuantizationUnavailable, UserError
+from ..models import sources, variants
+from .base import Backend, LoadOptions, LoadResult, ModelRef
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """The weights to try first, the float16 weights to fall back to, and why a variant is missing."""
+
+    requested: str
+    model: ModelRef | None
+    fallback_model: ModelRef
+    unavailable_reason: str = ""
+
+
+def plan_variant(backend: type[Backend], name: str, quantization: str | None, *, fallback: bool = True) -> VariantPlan:
+    """Locate (or create) the variant's weights; without ``fallback`` a missing variant raises."""
+    requested = quantization or "default"
+    base = sources.locate(name, backend.model_format)
+    if quantization in (None, "float16"):
+        return VariantPlan(requested, base, base)
+    if quantization not in backend.quantizations:
+        reason = f"{backend.display_name} has no {quantization} variant"
+    else:
+        try:
+            return VariantPlan(requested, variants.locate_variant(name, backend.model_format, quantization), base)
+        except (UserError, NotImplementedError, OSError) as exc:
+            reason = f"{quantization} variant unavailable: {exc}"
+    if not fallback:
+        raise QuantizationUnavailable(reason)
+    return VariantPlan(requested, None, base, reason)
+
+
+def load_with_fallback(backend: Backend, plan: VariantPlan, options: LoadOptions) -> LoadResult:
+    """Load ``plan.model``; if it is missing or fails and fallback is allowed, load float16 instead."""
+    reason = plan.unavailable_reason
+    wants_variant = options.quantization not in (None, "float16")
+    if plan.model is not None:
+        try:
+            return backend.load(plan.model, options)
+        except QuantizationUnavailable as exc:  # the library cannot apply it while loading
+            reason = str(exc)
+        except Exception as exc:
+            if not wants_variant:
+                raise  # nothing to fall back to
+            reason = f"{plan.requested} failed to load: {' '.join(str(exc).split())[:200]}"
+        backend.close()
+    if not options.fallback:
+        raise QuantizationUnavailable(reason)
+    result = backend.load(plan.fallback_model, replace(options, quantization=None))
+    return replace(result, requested=plan.requested, did_fallback=True, detail=reason)

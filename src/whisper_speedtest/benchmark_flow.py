@@ -1,0 +1,176 @@
+"""The benchmark pipeline shared by ``benchmark`` and ``record``: options, run, outputs, summary, history.
+
+``cli.benchmark`` can use it too; the option types below keep both commands' options identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import BadOption
+
+if TYPE_CHECKING:
+    from .audio import AudioClip
+    from .backends.base import LoadOptions
+    from .bench.session import BenchmarkRequest
+    from .results import BenchmarkRun, DecodeSettings
+
+ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
+BackendsOption = Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")]
+RunsOption = Annotated[int, typer.Option("-n", "--runs", help="Timed runs per clip.")]
+WarmupOption = Annotated[int, typer.Option("--warmup", help="Untimed warm-up runs per clip.")]
+LanguageOption = Annotated[str, typer.Option("--language", help="Language code for every backend, or 'auto'.")]
+BeamOption = Annotated[int, typer.Option("--beam-size", help="Beam size for every backend.")]
+PreviousTextOption = Annotated[bool, typer.Option("--previous-text/--no-previous-text", help="Condition each 30 s window on the previous one's text.")]
+QuantOption = Annotated[Optional[list[str]], typer.Option("--quant", help="Variants to sweep: float16,int8,int4 (comma list).")]
+FallbackOption = Annotated[bool, typer.Option("--fallback/--no-fallback", help="Fall back to float16 when a variant is unavailable (always reported).")]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
+ThreadsOption = Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: physical cores).")]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds allowed per backend (load and all runs).")]
+OutputOption = Annotated[Optional[list[str]], typer.Option("-o", "--output", help="Write results: .json, .csv, .md, .html or .png; repeatable.")]
+QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress display or notes.")]
+VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")]
+HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
+
+
+def split_csv(values: Sequence[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """Command-line values of a benchmark, before any checking."""
+
+    model: str = "tiny.en"
+    backends: tuple[str, ...] = ()
+    runs: int = 3
+    warmup: int = 1
+    language: str = "en"
+    beam_size: int = 1
+    previous_text: bool = True
+    quant: tuple[str, ...] = ()
+    fallback: bool = True
+    device: str = "auto"
+    threads: int | None = None
+    timeout: float = 900.0
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreparedBenchmark:
+    """Checked options: everything a request needs except the audio."""
+
+    model_name: str
+    backend_names: tuple[str, ...] | None
+    settings: DecodeSettings
+    load_options: LoadOptions
+    quantizations: tuple[str | None, ...]
+    output_paths: tuple[Path, ...]
+
+    def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
+        """A ``BenchmarkRequest`` for these clips."""
+        from .bench.session import BenchmarkRequest
+
+        return BenchmarkRequest(self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations)
+
+
+def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
+    """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded."""
+    from .backends.base import LoadOptions
+    from .models import catalog
+    from .models.variants import check_quantization
+    from .report.writers import check_output_paths
+    from .results import DecodeSettings
+
+    o = options
+    if o.runs < 1:
+        raise BadOption(f"--runs must be a positive integer (got {o.runs})")
+    if o.warmup < 0:
+        raise BadOption(f"--warmup must be zero or more (got {o.warmup})")
+    if o.beam_size < 1:
+        raise BadOption(f"--beam-size must be at least 1 (got {o.beam_size})")
+    if o.timeout <= 0:
+        raise BadOption(f"--timeout must be positive (got {o.timeout:g})")
+    if o.threads is not None and o.threads < 1:
+        raise BadOption(f"--threads must be at least 1 (got {o.threads})")
+    if o.device not in ("auto", "cpu", "cuda", "mps"):
+        raise BadOption(f"--device must be one of auto, cpu, cuda, mps (got {o.device!r})")
+    output_paths = tuple(check_output_paths(split_csv(o.outputs)))
+    quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
+    model_name = catalog.resolve(o.model)
+    backend_names = tuple(split_csv(o.backends)) or None
+    if backend_names:
+        from .bench.session import select_backends
+
+        select_backends(backend_names)  # unknown names fail before any audio is decoded
+    settings = DecodeSettings(
+        language=None if o.language == "auto" else o.language,
+        beam_size=o.beam_size,
+        temperature=0.0,
+        runs=o.runs,
+        warmup=o.warmup,
+        timeout_s=o.timeout,
+        condition_on_previous_text=o.previous_text,
+    )
+    load_options = LoadOptions(device=o.device, threads=o.threads, fallback=o.fallback)
+    return PreparedBenchmark(model_name, backend_names, settings, load_options, quantizations, output_paths)
+
+
+def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:
+    """Add the run to the history; a history problem is a warning, never a lost benchmark."""
+    from . import history
+
+    try:
+        history.record(run)
+    except history.HistoryError as exc:
+        err.print(f"warning: run not recorded in the history: {exc}", markup=False, highlight=False)
+        return
+    if not quiet:
+        err.print(f"[dim]recorded as run {run.run_id} (whisper-speedtest history)[/dim]")
+
+
+def run_and_report(
+    request: BenchmarkRequest,
+    output_paths: Sequence[Path],
+    *,
+    out: Console,
+    err: Console,
+    quiet: bool = False,
+    verbose: bool = False,
+    debug: bool = False,
+    keep_history: bool = True,
+) -> BenchmarkRun:
+    """Run with the live progress display, write outputs, print the table and record the run.
+
+    Exits 130 after Ctrl-C (finished rows are still written) and 1 when no backend succeeded.
+    """
+    from .bench.session import BenchmarkInterrupted, run_benchmark
+    from .progress import BenchmarkProgress
+    from .report.table import print_summary
+    from .report.writers import write_outputs
+
+    display = BenchmarkProgress(err, enabled=not quiet, show_tracebacks=debug)
+    try:
+        with display:
+            run = run_benchmark(request, on_plan=display.on_plan, on_progress=display.on_progress, on_row=display.on_row, on_note=display.note)
+    except BenchmarkInterrupted as stop:
+        written = write_outputs(stop.run, list(output_paths))
+        err.print(f"interrupted; kept {sum(r.ok for r in stop.run.results)} finished row(s)" + (f" in {', '.join(map(str, written))}" if written else ""))
+        raise typer.Exit(130) from None
+    written = write_outputs(run, list(output_paths))
+    print_summary(run, out, verbose=verbose)
+    for path in written:
+        if not quiet:
+            err.print(f"wrote {path}")
+    if keep_history:
+        record_in_history(run, err, quiet=quiet)
+    if not run.succeeded:
+        raise typer.Exit(1)
+    return run

@@ -1,0 +1,324 @@
+"""The ``check-models`` and ``download`` commands: what is cached where, and fetching what is not."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .models.cache_check import KIND_NAMES
+from .models.verify import CacheStatus
+
+_STYLE = {"complete": "green", "missing": "yellow", "incomplete": "yellow", "corrupt": "red", "not-applicable": "dim"}
+ModelOption = Annotated[Optional[list[str]], typer.Option("-m", "--model", help="Model name(s), comma-separated (default tiny.en).")]
+
+
+def _split_csv(values: list[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+def _human_bytes(n: int | None) -> str:
+    """A byte count for people: 812 B, 4.1 kB, 75.5 MB, 3.09 GB."""
+    if not n:
+        return "—"
+    for unit, scale, digits in (("GB", 1e9, 2), ("MB", 1e6, 1), ("kB", 1e3, 1)):
+        if n >= scale:
+            return f"{n / scale:,.{digits}f} {unit}"
+    return f"{n} B"
+
+
+def _short_upstream(upstream: str) -> str:
+    """URLs shortened to host/…/file for the table (JSON keeps them whole)."""
+    if "://" not in upstream:
+        return upstream
+    host, _, path = upstream.split("://", 1)[1].partition("/")
+    return f"{host}/…/{path.rsplit('/', 1)[-1]}"
+
+
+def _resolve_models(values: list[str] | None) -> list[str]:
+    from .models import catalog
+
+    return list(dict.fromkeys(catalog.resolve(name) for name in (_split_csv(values) or ["tiny.en"])))
+
+
+def _backend_classes(names: list[str], *, only_available: bool) -> dict[str, Any]:
+    """Backend classes by name: the ones named (unknown names raise UnknownBackend), or all of them."""
+    from .backends import all_backends, get_backend
+
+    if names:
+        classes = [get_backend(name) for name in names]
+    else:
+        classes = sorted(all_backends().values(), key=lambda c: c.name)
+        if only_available:
+            classes = [c for c in classes if c.available().ok]
+    return {c.name: c for c in classes}
+
+
+def _status_cell(status: CacheStatus | str, suffix: str = "") -> str:
+    value = str(status)
+    shown = "—" if value == "not-applicable" else value
+    return f"[{_STYLE[value]}]{shown}{suffix}[/]" if value in _STYLE else f"{shown}{suffix}"
+
+
+# ---------------------------------------------------------------- --deep: load in a child process
+def _model_ref(row):
+    from .backends.base import ModelRef
+    from .errors import UserError
+    from .models import sources
+    from .models.cache_check import downloaded_weights
+
+    try:
+        return sources.locate(row.model, row.format, convert_if_missing=False)
+    except UserError:
+        path = downloaded_weights(row.model, row.format)
+        if path is None:
+            raise
+        return ModelRef(row.model, row.format, str(path), source=f"cache:{path}")
+
+
+def _load_check(backend_class: Any, row, timeout_s: float):
+    """Load the row's weights through its backend in a spawned child; never raises."""
+    from .backends.base import DecodeOptions, LoadOptions
+    from .backends.loader import VariantPlan
+    from .bench.runner import run_child
+    from .bench.worker import WorkerJob
+    from .errors import UserError
+    from .models.cache_check import LoadCheck
+
+    if not row.available:
+        return LoadCheck("skipped", "backend not available here")
+    if row.status is not CacheStatus.COMPLETE:
+        return LoadCheck("skipped", "converted on first use, not by a check" if row.ready else f"weights {row.status}")
+    try:
+        ref = _model_ref(row)
+    except UserError as exc:
+        return LoadCheck("skipped", str(exc))
+    plan = VariantPlan("default", ref, ref)
+    job = WorkerJob(f"{backend_class.__module__}:{backend_class.__qualname__}", plan, LoadOptions(), DecodeOptions(),
+                    (), (), runs=0, warmup=0, measure_warm_load=False)
+    kind, payload = run_child(job, timeout_s, lambda kind, payload: None, f"load:{row.backend}")
+    if kind == "result":
+        result = LoadCheck("loaded", payload["load_result"]["actual"], round(payload["load_s"], 3))
+    elif kind == "error":
+        result = LoadCheck("failed", payload["reason"])
+    elif kind == "timeout":
+        result = LoadCheck("timeout", f"no answer within {timeout_s:g} s")
+    else:
+        result = LoadCheck("failed", str(payload))
+    return result
+
+
+# ---------------------------------------------------------------- rendering
+def _print_table(console, rows, deep: bool) -> None:
+    from rich.table import Table
+
+    table = Table(title="Model caches")
+    columns = ["Backend", "Available", "Model", "Format", "Status", "Size", "Hub cache", "Store", "Package",
+               "Backend cache"]
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for column in ["Upstream"] + (["Load"] if deep else []):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
+        cells = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
+                 _human_bytes(row.size_bytes), *(_status_cell(loc.status) for loc in row.locations), _short_upstream(row.upstream)]
+        if deep:
+            seconds = f" in {row.load.seconds:.2f} s" if row.load and row.load.seconds is not None else ""
+            cells.append(f"{row.load.status} {row.load.detail}{seconds}".strip() if row.load else "")
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _print_problems(console, rows) -> None:
+    from rich.markup import escape
+
+    seen = set()
+    for row in rows:
+        for loc in row.locations:
+            key = (loc.kind, loc.label, loc.path)
+            if loc.problems and key not in seen:
+                seen.add(key)
+                where = f"{row.model} {row.format} in {KIND_NAMES[loc.kind]} ({loc.label or loc.path})"
+                for problem in loc.problems:
+                    console.print(f"  [dim]{escape(where)}:[/] {escape(problem)}", highlight=False)
+
+
+def _print_summary(console, summary) -> None:
+    converted = f" ({summary.ready_after_conversion} after conversion)" if summary.ready_after_conversion else ""
+    console.print(f"Ready: {summary.ready} of {summary.rows}{converted} · missing {summary.missing} · "
+                  f"incomplete {summary.incomplete} · corrupt {summary.corrupt}", highlight=False)
+    if summary.bytes_to_download is None:
+        size = summary.download_note
+    else:
+        size = _human_bytes(summary.bytes_to_download) if summary.bytes_to_download else "nothing"
+    console.print(f"Still to download: {size}", highlight=False)
+    for disk in summary.disk:
+        console.print(f"Free disk: {disk.free_bytes / 1e9:,.1f} GB at {disk.path}", highlight=False)
+    for group in summary.duplicates:
+        copies = " · ".join(f"{c.format} in {KIND_NAMES[c.kind]} ({c.label or c.path})" for c in group.copies)
+        same = "".join(f"; identical files: {', '.join(paths)}" for paths in group.identical)
+        console.print(f"Duplicate copies of {group.model} ({_human_bytes(group.bytes)} in all): {copies}{same}", highlight=False)
+    if summary.offline_reason:
+        console.print(f"Offline: downloading is not possible ({summary.offline_reason}).", highlight=False)
+
+
+def _disk_report(hub) -> tuple:
+    from .models.backend_caches import openai_whisper_dir
+    from .models.cache_check import disk_free, same_filesystem
+    from .models.cache_summary import DiskSpace
+
+    places = [hub.cache_dir]
+    if not same_filesystem(hub.cache_dir, openai_whisper_dir()):
+        places.append(openai_whisper_dir())
+    return tuple(DiskSpace(*disk_free(place)) for place in places)
+
+
+def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True):
+    """Rows, summary and the download plan, shared by both commands."""
+    from .models.cache_check import BackendInfo, CacheChecker, check_models
+    from .models.cache_summary import find_duplicates, summarize
+    from .models.download_plan import plan_downloads
+    from .models.hub_cache import HubCache
+    from .models.hub_remote import HubRemote
+
+    hub = HubCache()
+    checker = CacheChecker(hub, hash_large=deep)
+    rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
+    if deep:
+        rows = tuple(dataclasses.replace(r, load=_load_check(classes[r.backend], r, timeout_s)) for r in rows)
+    remote = HubRemote()
+    plan = plan_downloads(rows, remote, hub)
+    summary = summarize(rows, bytes_to_download=plan.bytes_needed, download_note=plan.size_note(),
+                        offline_reason=remote.offline_reason, disk=_disk_report(hub),
+                        duplicates=find_duplicates(models, checker) if duplicates else ())
+    return rows, summary, plan, hub, remote
+
+
+class _RichSink:
+    """Download progress as rich progress bars (one per file)."""
+
+    def __init__(self, progress) -> None:
+        self.progress = progress
+
+    def open(self, description: str, total: int | None, initial: int):
+        return self.progress.add_task(description, total=total, completed=initial)
+
+    def advance(self, handle, amount: int) -> None:
+        self.progress.update(handle, advance=amount)
+
+    def close(self, handle) -> None:
+        self.progress.stop_task(handle)
+
+
+def _progress(console):
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+def _print_plan(console, plan) -> None:
+    from rich.table import Table
+
+    table = Table(title="To download")
+    for column in ("What", "Model", "Format", "For", "Why", "Size", "Into"):
+        table.add_column(column, overflow="fold")
+    for fetch in plan.fetches:
+        size = _human_bytes(fetch.bytes_needed) if fetch.bytes_needed is not None else "unknown"
+        table.add_row(fetch.label, fetch.model, fetch.format, ", ".join(fetch.backends), _status_cell(fetch.reason),
+                      size, fetch.destination)
+    console.print(table)
+
+
+def _confirm(question: str) -> bool:
+    import click
+
+    try:
+        return typer.confirm(question, default=False)
+    except click.exceptions.Abort:
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check-models`` and ``download`` to ``app``."""
+
+    @app.command("check-models")
+    def check_models_command(
+        model: ModelOption = None,
+        backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all).")] = None,
+        deep: Annotated[bool, typer.Option("--deep", help="Also hash large files and load each model through its backend.")] = False,
+        timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per load with --deep.")] = 300.0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ) -> None:
+        """Show where each backend's weights are cached, verify them, and what is missing."""
+        from rich.console import Console
+
+        from .errors import BadOption
+        from .models.cache_summary import report_json
+
+        if timeout <= 0:
+            raise BadOption(f"--timeout must be positive (got {timeout:g})")
+        models = _resolve_models(model)
+        classes = _backend_classes(_split_csv(backends), only_available=False)
+        rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)
+        if as_json:
+            typer.echo(json.dumps(report_json(rows, summary), indent=2))
+            if summary.offline_reason:
+                Console(stderr=True).print(f"Offline: downloading is not possible ({summary.offline_reason}).", highlight=False)
+            return
+        out = Console()
+        _print_table(out, rows, deep)
+        _print_problems(out, rows)
+        _print_summary(out, summary)
+
+    @app.command("download")
+    def download_command(
+        model: ModelOption = None,
+        backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    ) -> None:
+        """Fetch the weights check-models reports missing or incomplete, then verify them."""
+        from rich.console import Console
+
+        from .models.download import run_plan
+        from .models.download_plan import disk_space_problems
+
+        out, err = Console(), Console(stderr=True)
+        models = _resolve_models(model)
+        classes = _backend_classes(_split_csv(backends), only_available=True)
+        if not classes:
+            err.print("No backend is available here; name the ones to download for with -b.")
+            raise typer.Exit(1)
+        _, _, plan, hub, remote = _check(models, classes, duplicates=False)
+        for line in plan.skipped:
+            out.print(f"[dim]skip[/] {line}", highlight=False)
+        if not plan.fetches:
+            out.print("Nothing to download.")
+            if plan.offline_reason:
+                err.print(f"Offline: downloading is not possible ({plan.offline_reason}).", highlight=False)
+            return
+        _print_plan(out, plan)
+        for line in plan.errors:
+            err.print(f"error: {line}", highlight=False)
+        if plan.offline_reason:
+            err.print(f"Offline: downloading is not possible ({plan.offline_reason}).", highlight=False)
+            raise typer.Exit(1)
+        space_problems = disk_space_problems(plan)
+        for problem in space_problems:
+            err.print(f"error: {problem}", highlight=False)
+        if space_problems:
+            raise typer.Exit(1)
+        size = _human_bytes(plan.bytes_needed) if plan.bytes_needed is not None else "an unknown amount"
+        if not yes and not _confirm(f"Download {size}?"):
+            err.print("Nothing downloaded.")
+            raise typer.Exit(1)
+        with _progress(err) as progress:
+            outcomes = run_plan(plan, hub, remote, progress=_RichSink(progress))
+        for outcome in outcomes:
+            mark = "[green]ok[/]" if outcome.ok else "[red]failed[/]"
+            out.print(f"{mark} {outcome.label}: {outcome.detail}", highlight=False)
+        if not all(o.ok for o in outcomes):
+            raise typer.Exit(1)

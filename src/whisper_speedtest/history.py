@@ -1,0 +1,169 @@
+"""Every benchmark run, kept in a SQLite database in the store: the full JSON plus indexed columns."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+from .results import SCHEMA_VERSION, BenchmarkRun, SchemaError, load_run, run_from_dict, run_to_json
+
+DATABASE_NAME = "history.sqlite"
+DATABASE_VERSION = 1  # PRAGMA user_version of the table layout below
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    machine TEXT NOT NULL,
+    model TEXT NOT NULL,
+    backends TEXT NOT NULL,
+    best_backend TEXT,
+    best_median_s REAL,
+    schema_version INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (recorded_at);
+CREATE INDEX IF NOT EXISTS runs_by_machine ON runs (machine);
+CREATE INDEX IF NOT EXISTS runs_by_model ON runs (model);
+"""
+
+
+class HistoryError(UserError):
+    """The history database cannot be read or written."""
+
+
+class UnknownRun(UserError):
+    """No run in the history has this id or id prefix (or several do)."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of ``history``: a run's indexed columns, without its full JSON."""
+
+    run_id: str
+    created: str
+    machine: str
+    model: str
+    backends: tuple[str, ...]
+    best_backend: str | None
+    best_median_s: float | None
+    schema_version: int
+
+
+def database_path() -> Path:
+    from .models import store
+
+    return store.home() / DATABASE_NAME
+
+
+@contextmanager
+def _connection(create: bool = True) -> Iterator[sqlite3.Connection]:
+    path = database_path()
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            if create:
+                connection.executescript(_CREATE)
+                connection.execute(f"PRAGMA user_version = {DATABASE_VERSION}")
+            yield connection
+    except sqlite3.Error as exc:
+        raise HistoryError(f"history database {path} cannot be used ({exc}); move it aside to start a new one") from None
+    except OSError as exc:
+        raise HistoryError(f"history database {path} cannot be written ({exc.strerror or exc})") from None
+
+
+def summarize(run: BenchmarkRun) -> HistoryEntry:
+    """The indexed columns of a run: machine, models, backends that ran, and the fastest one."""
+    from .report.labels import machine_label, result_label
+
+    ran = [r for r in run.results if r.status != "skipped"]
+    timed = [r for r in run.results if r.ok and r.transcribe is not None]
+    best = min(timed, key=lambda r: r.transcribe.median, default=None)
+    models = sorted({r.model.name for r in run.results if r.model is not None})
+    return HistoryEntry(
+        run_id=run.run_id,
+        created=run.created,
+        machine=machine_label(run.provenance),
+        model=", ".join(models),
+        backends=tuple(result_label(r) for r in ran),
+        best_backend=result_label(best) if best else None,
+        best_median_s=best.transcribe.median if best else None,
+        schema_version=run.schema_version,
+    )
+
+
+def record(run: BenchmarkRun) -> HistoryEntry:
+    """Add ``run`` to the history (a run recorded twice keeps its latest copy)."""
+    entry = summarize(run)
+    with _connection() as db, db:
+        db.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.run_id, entry.created, time.time(), entry.machine, entry.model, json.dumps(list(entry.backends)),
+             entry.best_backend, entry.best_median_s, entry.schema_version, run_to_json(run)),
+        )
+    return entry
+
+
+def list_runs(limit: int | None = 20) -> list[HistoryEntry]:
+    """The newest runs first; an empty list when nothing was recorded yet."""
+    if not database_path().exists():
+        return []
+    with _connection(create=False) as db:
+        rows = db.execute(
+            "SELECT run_id, created, machine, model, backends, best_backend, best_median_s, schema_version "
+            "FROM runs ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        ).fetchall()
+    return [HistoryEntry(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7]) for r in rows]
+
+
+def get_run(run_id_or_prefix: str) -> BenchmarkRun:
+    """The run with this id, or the only one whose id starts with it."""
+    key = run_id_or_prefix.strip()
+    if not key:
+        raise UnknownRun("empty run id")
+    if not database_path().exists():
+        raise UnknownRun(f"no run {key!r} in the history: nothing has been recorded yet ({database_path()})")
+    pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with _connection(create=False) as db:
+        rows = db.execute("SELECT run_id, json FROM runs WHERE run_id = ?", (key,)).fetchall()
+        if not rows:
+            rows = db.execute("SELECT run_id, json FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY recorded_at DESC", (pattern,)).fetchall()
+    if not rows:
+        raise UnknownRun(f"no run {key!r} in the history; `whisper-speedtest history` lists the recorded runs")
+    if len(rows) > 1:
+        shown = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
+        raise UnknownRun(f"run id prefix {key!r} is ambiguous: it matches {len(rows)} runs ({shown})")
+    run_id, text = rows[0]
+    try:
+        return run_from_dict(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"run {run_id} in the history is corrupt ({exc})") from None
+    except SchemaError as exc:
+        raise SchemaError(f"run {run_id} in the history: {exc}") from None
+
+
+def load_run_ref(ref: str) -> BenchmarkRun:
+    """A results JSON file (from any machine) when ``ref`` is a path, else a run from the history."""
+    path = Path(ref)
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; expected a results .json file or a run id")
+    if path.suffix.lower() == ".json" or path.exists():
+        try:
+            return load_run(path)
+        except SchemaError as exc:
+            message = str(exc)
+            if str(path) not in message:
+                message = f"{path}: {message}"
+            if "schema_version" not in message:
+                message += f"; expected a whisper-speedtest results file (schema_version {SCHEMA_VERSION})"
+            raise SchemaError(message) from None
+    return get_run(ref)

@@ -1,0 +1,99 @@
+"""Quantized variants of a model, made once from the same source weights and kept in the store.
+
+``float16`` is the unquantized baseline. ``int8``/``int4`` map to each format's own scheme:
+ggml q8_0/q4_0 written by our converter, MLX affine quantization (``nn.quantize``). Formats whose
+library quantizes at load time (CTranslate2 compute types, torch dynamic int8) use the baseline
+weights, and the backend applies the quantization.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..errors import BadOption, QuantizationUnavailable
+from . import catalog, sources, store
+
+QUANTIZATIONS = ("float16", "int8", "int4")
+GGML_TYPES = {"int8": "q8_0", "int4": "q4_0"}
+MLX_BITS = {"int8": 8, "int4": 4}
+LOAD_TIME_FORMATS = ("ct2", "hf", "openai")  # quantized by the library while loading
+
+
+def check_quantization(value: str | None) -> str | None:
+    if value is None or value in QUANTIZATIONS:
+        return value
+    raise BadOption(f"unknown quantization {value!r}; choose from {', '.join(QUANTIZATIONS)}")
+
+
+def store_dtype(fmt: str, quantization: str) -> str:
+    if fmt == "ggml":
+        return GGML_TYPES[quantization]
+    return quantization
+
+
+def locate_variant(name: str, fmt: str, quantization: str | None):
+    """A ModelRef for the quantized variant, creating it in the store on first use."""
+    from ..backends.base import ModelRef
+
+    if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
+        return sources.locate(name, fmt)
+    name = catalog.resolve(name)
+    dtype = store_dtype(fmt, quantization) if fmt in ("ggml", "mlx") else None
+    if dtype is None:
+        raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
+    entry = store.find(name, fmt, dtype)
+    if entry is None:
+        base = sources.locate(name, fmt)
+        entry = _make_variant(name, fmt, quantization, dtype, base)
+    return ModelRef(name, fmt, str(sources.payload_path(entry)), dtype, entry.fingerprint, entry.source)
+
+
+def _make_variant(name: str, fmt: str, quantization: str, dtype: str, base) -> store.StoreEntry:
+    source = sources.ct2_source(name)
+    if fmt == "ggml":
+        if source is None:
+            raise QuantizationUnavailable(f"no CTranslate2 source for {name} to quantize from")
+        return _ggml_variant(name, dtype, source)
+    return _mlx_variant(name, dtype, MLX_BITS[quantization], base)
+
+
+def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store.StoreEntry:
+    from .formats.convert import convert
+
+    fingerprint = sources.fingerprint_ct2(source.path)
+
+    def build(staging: Path) -> str:
+        try:
+            convert(source.path, "ggml", staging / sources.ENTRY_PAYLOAD["ggml"], ggml_dtype=ggml_type)
+        except NotImplementedError as exc:
+            raise QuantizationUnavailable(str(exc)) from None
+        return fingerprint
+
+    return store.add(name, "ggml", ggml_type, source=f"{ggml_type} from {source.source}", build=build)
+
+
+def _mlx_variant(name: str, dtype: str, bits: int, base) -> store.StoreEntry:
+    """Affine-quantize our converted MLX weights (group size 64), in the layout mlx-whisper loads."""
+
+    def build(staging: Path) -> str | None:
+        import mlx.core as mx
+        import mlx.nn as nn
+        from mlx.utils import tree_flatten
+        from mlx_whisper.load_models import load_model
+
+        model = load_model(base.path, dtype=mx.float16)
+        nn.quantize(model, group_size=64, bits=bits)
+        weights = staging / "weights"
+        weights.mkdir()
+        mx.save_safetensors(str(weights / "weights.safetensors"), dict(tree_flatten(model.parameters())))
+        config = json.loads((Path(base.path) / "config.json").read_text())
+        config["quantization"] = {"group_size": 64, "bits": bits}
+        (weights / "config.json").write_text(json.dumps(config, indent=2))
+        for extra in Path(base.path).iterdir():
+            if extra.name not in ("config.json", "weights.safetensors", "weights.npz"):
+                shutil.copy2(extra, weights / extra.name)
+        return base.fingerprint
+
+    return store.add(name, "mlx", dtype, source=f"{bits}-bit from {base.source}", build=build)
