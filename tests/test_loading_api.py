@@ -9,7 +9,7 @@ from tests.conftest import JFK
 from whisper_speedtest import load
 from whisper_speedtest.audio import load_clip
 from whisper_speedtest.backends import register, unregister
-from whisper_speedtest.backends.base import LoadResult, Transcript
+from whisper_speedtest.backends.base import LoadResult
 from whisper_speedtest.errors import LoadTimeout, ModelNotReady, QuantizationUnavailable
 from tests.fake_backends import _Fake
 

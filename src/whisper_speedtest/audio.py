@@ -170,3 +170,49 @@ def collect_clips(inputs: list[str] | None, reference: str | None = None) -> lis
         clip = clips[0]
         clips = [AudioClip(clip.name, clip.path, clip.samples, reference_text, clip.original_sample_rate, clip.original_channels)]
     return clips
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One clip of a dataset: decoded later, in the backend's process, as part of the timed work."""
+
+    path: str
+    reference: str | None
+    duration_s: float
+
+
+def dataset_entries(manifest: str | Path) -> list[DatasetEntry]:
+    """Read a JSONL manifest (or a directory of audio) without decoding the audio; headers are checked."""
+    import soundfile as sf
+
+    source = Path(manifest)
+    if source.is_dir():
+        pairs = [(f, None) for f in _audio_files_in(source)]
+    elif source.is_file():
+        pairs = []
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                audio = Path(entry["audio"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise AudioError(f"{source}:{number}: expected a JSON object with an 'audio' path") from None
+            pairs.append((audio if audio.is_absolute() else source.parent / audio, entry.get("text")))
+    else:
+        raise AudioError(f"dataset not found: {source}")
+    entries = []
+    for path, reference in pairs:
+        if not path.is_file():
+            raise AudioError(f"audio file not found: {path}")
+        try:
+            with _silenced_native_stderr():
+                info = sf.info(str(path))
+        except Exception as exc:
+            raise AudioError(f"cannot decode audio {path}: {_libsndfile_detail(exc)}") from None
+        if info.frames == 0:
+            raise AudioError(f"audio file holds no samples: {path}")
+        entries.append(DatasetEntry(str(path), reference, info.frames / info.samplerate))
+    if not entries:
+        raise AudioError(f"dataset has no entries: {source}")
+    return entries

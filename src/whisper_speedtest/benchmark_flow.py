@@ -37,6 +37,10 @@ OutputOption = Annotated[Optional[list[str]], typer.Option("-o", "--output", hel
 QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress display or notes.")]
 VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")]
+DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest (or directory): one end-to-end pass in batches; reports dataset RTFx.")]
+BatchSizeOption = Annotated[int, typer.Option("--batch-size", help="Clips per batch in --dataset mode.")]
+SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
+SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
 
@@ -61,6 +65,10 @@ class BenchmarkOptions:
     threads: int | None = None
     timeout: float = 900.0
     outputs: tuple[str, ...] = ()
+    dataset: str | None = None
+    batch_size: int = 16
+    synthetic: bool = False
+    synthetic_tokens: int = 40
 
 
 @dataclass(frozen=True)
@@ -73,12 +81,18 @@ class PreparedBenchmark:
     load_options: LoadOptions
     quantizations: tuple[str | None, ...]
     output_paths: tuple[Path, ...]
+    dataset: tuple = ()
+    batch_size: int = 1
+    synthetic: bool = False
 
     def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         """A ``BenchmarkRequest`` for these clips."""
         from .bench.session import BenchmarkRequest
 
-        return BenchmarkRequest(self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations)
+        return BenchmarkRequest(
+            self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations,
+            self.dataset, self.batch_size, self.synthetic,
+        )
 
 
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
@@ -119,8 +133,22 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         timeout_s=o.timeout,
         condition_on_previous_text=o.previous_text,
     )
-    load_options = LoadOptions(device=o.device, threads=o.threads, fallback=o.fallback)
-    return PreparedBenchmark(model_name, backend_names, settings, load_options, quantizations, output_paths)
+    if o.batch_size < 1:
+        raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")
+    if o.synthetic_tokens < 1:
+        raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
+    load_options = LoadOptions(
+        device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
+        synthetic_tokens=o.synthetic_tokens if o.synthetic else None,
+    )
+    dataset = ()
+    if o.dataset:
+        from .audio import dataset_entries
+
+        dataset = tuple(dataset_entries(o.dataset))
+    return PreparedBenchmark(
+        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, o.batch_size, o.synthetic
+    )
 
 
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:

@@ -60,6 +60,10 @@ def benchmark(
     threads: flow.ThreadsOption = None,
     timeout: flow.TimeoutOption = 900.0,
     output: flow.OutputOption = None,
+    dataset: flow.DatasetOption = None,
+    batch_size: flow.BatchSizeOption = 16,
+    synthetic_weights: flow.SyntheticOption = False,
+    synthetic_tokens: flow.SyntheticTokensOption = 40,
     history: flow.HistoryOption = True,
     quiet: flow.QuietOption = False,
     verbose: flow.VerboseOption = False,
@@ -83,9 +87,13 @@ def benchmark(
             threads=threads,
             timeout=timeout,
             outputs=tuple(output or ()),
+            dataset=dataset,
+            batch_size=batch_size,
+            synthetic=synthetic_weights,
+            synthetic_tokens=synthetic_tokens,
         )
     )
-    clips = collect_clips(audio, reference)
+    clips = () if prepared.dataset else collect_clips(audio, reference)
     flow.run_and_report(
         prepared.request(clips),
         prepared.output_paths,

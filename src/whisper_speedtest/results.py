@@ -95,6 +95,20 @@ class ClipResult:
 
 
 @dataclass(frozen=True)
+class DatasetStats:
+    """Dataset mode: one end-to-end pass over many clips, in batches."""
+
+    clips: int
+    audio_s: float
+    wall_s: float
+    decode_s: float
+    inference_s: float
+    rtfx: float
+    batch_size: int
+    mode: str
+
+
+@dataclass(frozen=True)
 class BackendResult:
     """One row of the summary table; a failed backend has ``status`` and a one-line ``reason``."""
 
@@ -118,6 +132,7 @@ class BackendResult:
     variant: str = "default"  # the quantization asked for: default | float16 | int8 | int4
     actual_variant: str = ""  # what the backend reports it loaded (compute type, ggml type, ...)
     fallback_reason: str = ""
+    dataset: DatasetStats | None = None
 
     @property
     def ok(self) -> bool:

@@ -38,6 +38,7 @@ class LoadOptions:
     threads: int | None = None
     fallback: bool = True
     batch_size: int | None = None
+    synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,19 @@ class Backend(ABC):
     @abstractmethod
     def params(self) -> dict[str, Any]:
         """The settings actually in effect (never merely the requested ones)."""
+
+    # How transcribe_batch works: "sequential" unless a backend really batches.
+    batch_mode: ClassVar[str] = "sequential"
+    # Whether --synthetic-weights (random weights of a catalog architecture) is supported.
+    supports_synthetic: ClassVar[bool] = False
+
+    def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
+        """Transcribe several clips; the default is one after another."""
+        return [self.transcribe(audio, options) for audio in audios]
+
+    def peak_device_memory(self) -> int | None:
+        """Peak accelerator memory in bytes as the framework saw it, where it can tell."""
+        return None
 
     def close(self) -> None:
         """Release the model."""

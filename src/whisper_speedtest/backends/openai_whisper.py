@@ -58,6 +58,13 @@ class OpenAIWhisperBackend(Backend):
 
             synchronize(self._placement.device)
 
+    def peak_device_memory(self) -> int | None:
+        if self._placement is None:
+            return None
+        from .torch_support import peak_memory
+
+        return peak_memory(self._placement.device)
+
     def close(self) -> None:
         self._model = None
         if self._placement is not None:

@@ -48,6 +48,14 @@ def synchronize(device: str) -> None:
         torch.mps.synchronize()
 
 
+def peak_memory(device: str) -> int | None:
+    import torch
+
+    if device == "cuda":
+        return int(torch.cuda.max_memory_reserved())
+    return None
+
+
 def release(device: str) -> None:
     import gc
 

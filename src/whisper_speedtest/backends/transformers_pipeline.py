@@ -49,12 +49,18 @@ class TransformersBackend(Backend):
 
         placement = choose_placement(options.device, options.threads)
         attention = _attention_for(placement.device)
-        network = WhisperForConditionalGeneration.from_pretrained(
-            model.path, dtype=placement.torch_dtype, attn_implementation=attention, low_cpu_mem_usage=True
-        ).to(placement.device)
+        if model.synthetic:
+            from .synthetic import synthetic_whisper
+
+            network, processor = synthetic_whisper(model.name, placement, attention)
+        else:
+            network = WhisperForConditionalGeneration.from_pretrained(
+                model.path, dtype=placement.torch_dtype, attn_implementation=attention, low_cpu_mem_usage=True
+            ).to(placement.device)
+            processor = AutoProcessor.from_pretrained(model.path)
         network.eval()
         quantized = self._quantize(network, options.quantization, placement.device)
-        processor = AutoProcessor.from_pretrained(model.path)
+        self._synthetic_tokens = (options.synthetic_tokens or 40) if model.synthetic else None
         free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
         params_m = sum(p.numel() for p in network.parameters()) / 1e6
         batch = options.batch_size or batch_size_for(placement.device, params_m, free)
@@ -78,6 +84,8 @@ class TransformersBackend(Backend):
             "chunk_s": CHUNK_SECONDS,
             "threads": placement.threads,
         }
+        if self._synthetic_tokens:
+            self._params["synthetic_tokens"] = self._synthetic_tokens
         return LoadResult(requested=options.quantization or "default", actual=actual_dtype)
 
     @staticmethod
@@ -114,30 +122,53 @@ class TransformersBackend(Backend):
             kwargs.update(task="transcribe", language=options.language)
         return kwargs
 
-    def _sequential(self, audio: np.ndarray, options: DecodeOptions, long_audio: bool) -> tuple[str, tuple]:
-        """Whisper's own long-form algorithm: 30 s windows that move on by the predicted timestamps."""
-        import torch
+    batch_mode = "batched generate (log-mel on the device)"
+    supports_synthetic = True
 
+    def _features(self, audios: list[np.ndarray], long_audio: bool = False):
+        """Log-mel features, computed with torch on the model's device (the GPU on CUDA)."""
         pipe = self._pipe
+        device = pipe.model.device
         features = pipe.feature_extractor(
-            audio,
+            audios if len(audios) > 1 else audios[0],
             sampling_rate=16_000,
             return_tensors="pt",
             truncation=not long_audio,
             padding="longest" if long_audio else "max_length",
-            return_attention_mask=True,
+            return_attention_mask=long_audio,
+            device=str(device) if device.type == "cuda" else "cpu",
         )
-        device, dtype = pipe.model.device, pipe.model.dtype
-        inputs = {"input_features": features.input_features.to(device, dtype)}
+        inputs = {"input_features": features.input_features.to(device, pipe.model.dtype)}
         if long_audio:
             inputs["attention_mask"] = features.attention_mask.to(device)
+        return inputs
+
+    def _generate(self, inputs: dict, kwargs: dict):
+        import torch
+
+        with torch.inference_mode():
+            if self._synthetic_tokens:
+                from .synthetic import generate_fixed_tokens
+
+                return generate_fixed_tokens(self._pipe.model, inputs["input_features"], self._synthetic_tokens)
+            return self._pipe.model.generate(**inputs, **kwargs)
+
+    def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
+        if any(len(a) > CHUNK_SECONDS * 16_000 for a in audios):
+            return [self.transcribe(a, options) for a in audios]
+        tokens = self._generate(self._features(list(audios)), self._generate_kwargs(options))
+        texts = self._pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        self._params.update(beam_size=options.beam_size)
+        return [Transcript(t.strip(), (), options.language) for t in texts]
+
+    def _sequential(self, audio: np.ndarray, options: DecodeOptions, long_audio: bool) -> tuple[str, tuple]:
+        """Whisper's own long-form algorithm: 30 s windows that move on by the predicted timestamps."""
+        inputs = self._features([audio], long_audio)
         kwargs = self._generate_kwargs(options)
         if long_audio:
             kwargs.update(return_timestamps=True, condition_on_prev_tokens=options.condition_on_previous_text)
-        with torch.inference_mode():
-            tokens = pipe.model.generate(**inputs, **kwargs)
-        text = pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)[0]
-        return text, ()
+        tokens = self._generate(inputs, kwargs)
+        return self._pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)[0], ()
 
     def _chunked(self, audio: np.ndarray, options: DecodeOptions) -> tuple[str, tuple]:
         """insanely-fast-whisper style: overlapping 30 s chunks decoded in batches, then merged."""
@@ -161,6 +192,13 @@ class TransformersBackend(Backend):
             from .torch_support import synchronize
 
             synchronize(self._placement.device)
+
+    def peak_device_memory(self) -> int | None:
+        if self._placement is None:
+            return None
+        from .torch_support import peak_memory
+
+        return peak_memory(self._placement.device)
 
     def close(self) -> None:
         self._pipe = None

@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..audio import AudioClip
+from ..audio import AudioClip, DatasetEntry
 from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan
-from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DecodeSettings, ModelIdentity
+from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DatasetStats, DecodeSettings, ModelIdentity
 from . import scoring, stats
 from .worker import WorkerJob, child_main
 
@@ -142,6 +142,8 @@ def run_backend(
     clips: Sequence[AudioClip],
     settings: DecodeSettings,
     on_progress: ProgressCallback = lambda *_: None,
+    dataset: Sequence[DatasetEntry] = (),
+    batch_size: int = 1,
 ) -> BackendResult:
     """Run one backend in a fresh child process and turn what happened into a row."""
     if plan.skip_reason is not None or plan.variant is None:
@@ -153,13 +155,18 @@ def run_backend(
         decode_options=DecodeOptions(
             settings.language, settings.beam_size, settings.temperature, settings.condition_on_previous_text
         ),
-        clip_names=tuple(c.name for c in clips),
-        clip_samples=tuple(c.samples for c in clips),
+        clip_names=() if dataset else tuple(c.name for c in clips),
+        clip_samples=() if dataset else tuple(c.samples for c in clips),
         runs=settings.runs,
         warmup=settings.warmup,
+        measure_warm_load=not dataset,
+        dataset_paths=tuple(e.path for e in dataset),
+        batch_size=batch_size,
     )
     kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
     if kind == "result":
+        if payload.get("dataset"):
+            return assemble_dataset_row(plan, dataset, payload, batch_size)
         return assemble_row(plan, clips, payload)
     if kind == "error":
         on_progress(plan.label, "traceback", payload.get("traceback", ""))
@@ -208,4 +215,44 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
         actual_variant=load["actual"],
         fallback_reason=load["detail"] if load["did_fallback"] else "",
         packages=raw.get("packages", {}),
+    )
+
+
+def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: dict[str, Any], batch_size: int) -> BackendResult:
+    """A dataset pass: RTFx = total audio / end-to-end wall time, WER over the whole set."""
+    data = raw["dataset"]
+    synthetic = plan.model is not None and plan.model.synthetic
+    scored = [(c.reference, t) for c, t in zip(clips, raw["texts"], strict=True) if c.reference]
+    overall = None if synthetic or not scored else scoring.score_many([r for r, _ in scored], [h for _, h in scored])
+    wall = data["wall_s"]
+    dataset = DatasetStats(
+        clips=len(raw["texts"]),
+        audio_s=data["audio_s"],
+        wall_s=wall,
+        decode_s=data["decode_s"],
+        inference_s=data["inference_s"],
+        rtfx=data["audio_s"] / wall if wall > 0 else 0.0,
+        batch_size=batch_size,
+        mode=plan.backend.batch_mode,
+    )
+    load = raw["load_result"]
+    vram = raw.get("peak_vram")
+    return BackendResult(
+        backend=plan.backend.name,
+        display_name=plan.backend.display_name,
+        status=OK,
+        model=model_identity(plan.model, plan.backend.family),
+        load_s=raw["load_s"],
+        transcribe=stats.summarize([wall]),
+        rtfx=dataset.rtfx,
+        score=overall,
+        peak_rss_mb=raw["peak_rss"] / 2**20,
+        peak_vram_mb=vram / 2**20 if vram else None,
+        params={**raw["params"], "batch": batch_size},
+        requested={**_requested(plan), "variant": load["requested"]},
+        did_fallback=bool(load["did_fallback"]),
+        packages=raw.get("packages", {}),
+        variant=plan.load_options.quantization or "default",
+        actual_variant=load["actual"],
+        dataset=dataset,
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ..audio import AudioClip
+from ..audio import AudioClip, DatasetEntry
 from ..backends import all_backends, get_backend
 from ..backends.base import Backend, LoadOptions
-from ..backends.loader import plan_variant
+from ..backends.base import ModelRef
+from ..backends.loader import VariantPlan, plan_variant
 from ..errors import UserError
 from ..models import catalog, sources
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
@@ -29,11 +31,18 @@ def select_backends(names: Sequence[str] | None) -> list[type[Backend]]:
     return sorted(all_backends().values(), key=lambda cls: cls.name)
 
 
-def plan_backend(cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None]) -> BackendPlan:
+def plan_backend(
+    cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None], synthetic: bool = False
+) -> BackendPlan:
     """Check availability and locate weights; problems become a skip reason, not an exception."""
     availability = cls.available()
     if not availability.ok:
         return BackendPlan(cls, None, load_options, availability.reason)
+    if synthetic:
+        if not cls.supports_synthetic:
+            return BackendPlan(cls, None, load_options, "no --synthetic-weights support in this backend")
+        ref = ModelRef(model_name, cls.model_format, None, "float16", None, "synthetic (random weights)", synthetic=True)
+        return BackendPlan(cls, VariantPlan("default", ref, ref), load_options)
     try:
         if sources.needs_conversion(model_name, cls.model_format):
             on_note(f"converting {model_name} to {cls.model_format} for {cls.display_name} (once; kept in the store)")
@@ -58,6 +67,9 @@ class BenchmarkRequest:
     settings: DecodeSettings
     load_options: LoadOptions
     quantizations: tuple[str | None, ...] = (None,)
+    dataset: tuple[DatasetEntry, ...] = ()
+    batch_size: int = 1
+    synthetic: bool = False
 
 
 def run_benchmark(
@@ -72,7 +84,7 @@ def run_benchmark(
     model_name = catalog.resolve(request.model)
     classes = select_backends(request.backends)
     plans = [
-        plan_backend(cls, model_name, replace(request.load_options, quantization=quant), on_note)
+        plan_backend(cls, model_name, replace(request.load_options, quantization=quant), on_note, request.synthetic)
         for cls in classes
         for quant in request.quantizations
     ]
@@ -84,7 +96,7 @@ def run_benchmark(
             rows.append(failed_row(plan, SKIPPED, "interrupted by the user"))
             continue
         try:
-            row = run_backend(plan, request.clips, request.settings, on_progress)
+            row = run_backend(plan, request.clips, request.settings, on_progress, request.dataset, request.batch_size)
         except KeyboardInterrupt:
             interrupted = True
             row = failed_row(plan, SKIPPED, "interrupted by the user")
@@ -96,7 +108,7 @@ def run_benchmark(
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         provenance=provenance.collect(packages),
         settings=request.settings,
-        clips=clip_infos(request.clips),
+        clips=clip_infos(request.clips) + tuple(ClipInfo(Path(e.path).name, e.path, round(e.duration_s, 3), e.reference, 0, 0) for e in request.dataset),
         results=tuple(rows),
     )
     if interrupted:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..backends.base import Backend, DecodeOptions, LoadOptions
 from ..backends.loader import VariantPlan, load_with_fallback
+from .dataset import run_dataset
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class WorkerJob:
     runs: int
     warmup: int
     measure_warm_load: bool = True
+    dataset_paths: tuple[str, ...] = ()  # dataset mode: clips decoded in the child, in batches
+    batch_size: int = 1
 
 
 class MemorySampler:
@@ -136,23 +139,16 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
             report("progress", "warm load")
             backend.close()
             _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
-        times: list[list[float]] = []
-        texts: list[str] = []
-        for index, (name, samples) in enumerate(zip(job.clip_names, job.clip_samples, strict=True)):
-            for w in range(job.warmup):
-                report("progress", f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(job.clip_names)}")
-                backend.transcribe(samples, job.decode_options)
-            clip_times = []
-            transcript = None
-            for r in range(job.runs):
-                report("progress", f"run {r + 1}/{job.runs} · clip {index + 1}/{len(job.clip_names)}")
-                transcript, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
-                clip_times.append(seconds)
-                report("tick", 1)
-            times.append(clip_times)
-            texts.append(transcript.text if transcript else "")
+        if job.dataset_paths:
+            report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
+            dataset = run_dataset(backend, job.dataset_paths, job.batch_size, job.decode_options, report)
+            times, texts = [], dataset["texts"]
+        else:
+            dataset = None
+            times, texts = _clip_runs(backend, job, report)
         params = backend.params()
         packages = backend.package_versions()
+        device_peak = backend.peak_device_memory()
         backend.close()
     finally:
         sampler.stop()
@@ -167,11 +163,32 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         },
         "times": times,
         "texts": texts,
+        "dataset": dataset,
         "params": params,
         "packages": packages,
         "peak_rss": sampler.peak_rss,
-        "peak_vram": sampler.peak_vram,
+        "peak_vram": max(v for v in (sampler.peak_vram, device_peak, 0) if v is not None) or None,
     }
+
+
+def _clip_runs(backend: Backend, job: WorkerJob, report) -> tuple[list[list[float]], list[str]]:
+    """Warm-up and timed runs clip by clip."""
+    times: list[list[float]] = []
+    texts: list[str] = []
+    for index, (name, samples) in enumerate(zip(job.clip_names, job.clip_samples, strict=True)):
+        for w in range(job.warmup):
+            report("progress", f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(job.clip_names)}")
+            backend.transcribe(samples, job.decode_options)
+        clip_times = []
+        transcript = None
+        for r in range(job.runs):
+            report("progress", f"run {r + 1}/{job.runs} · clip {index + 1}/{len(job.clip_names)}")
+            transcript, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
+            clip_times.append(seconds)
+            report("tick", 1)
+        times.append(clip_times)
+        texts.append(transcript.text if transcript else "")
+    return times, texts
 
 
 def child_main(job: WorkerJob, queue) -> None:

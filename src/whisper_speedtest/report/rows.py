@@ -29,7 +29,7 @@ def model_label(result: BackendResult) -> str:
     if m.family != "whisper":
         label += f" [{m.family}]"
     if m.synthetic:
-        label += " [synthetic]"
+        label += " [synthetic: speed only, no WER]"
     return label
 
 
@@ -93,6 +93,12 @@ def flat_rows(run: BenchmarkRun, preview_width: int | None = 60) -> list[dict[st
 def settings_line(run: BenchmarkRun) -> str:
     s = run.settings
     audio = sum(c.duration_s for c in run.clips)
+    datasets = [r.dataset for r in run.results if r.dataset]
+    if datasets:
+        return (
+            f"dataset: {datasets[0].clips} clips, {audio:.1f} s audio, batch {datasets[0].batch_size}, one end-to-end pass "
+            f"(decode + log-mel + inference + detokenize) · language={s.language or 'auto'} beam={s.beam_size}"
+        )
     return (
         f"{len(run.clips)} clip(s), {audio:.1f} s audio · language={s.language or 'auto'} beam={s.beam_size} "
         f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs} timed run(s) after {s.warmup} warm-up"

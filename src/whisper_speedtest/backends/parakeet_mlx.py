@@ -1,0 +1,187 @@
+"""parakeet-mlx: NVIDIA's Parakeet TDT (not Whisper) on MLX, with weights from the Hugging Face cache.
+
+Parakeet is a different model family, so it never runs a catalog Whisper model: whichever Whisper
+model a benchmark asks for, this backend runs its own Parakeet model (from :data:`PARAKEET_MODELS`),
+and its rows say ``family = "parakeet"``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BadOption, ModelNotAvailable
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+
+MODEL_FORMAT = "parakeet"
+MODEL_ENV = "WHISPER_SPEEDTEST_PARAKEET_MODEL"
+CHUNK_SECONDS = 120.0  # parakeet-mlx's CLI defaults for long audio
+OVERLAP_SECONDS = 15.0
+_WEIGHT_FILES = ("config.json", "model.safetensors")
+
+
+@dataclass(frozen=True)
+class ParakeetModel:
+    """One Parakeet checkpoint and where each runtime publishes it."""
+
+    name: str
+    mlx_repo: str  # parakeet-mlx (config.json + model.safetensors)
+    coreml_repo: str  # FluidAudio (Core ML packages)
+    languages: tuple[str, ...]  # empty: multilingual with automatic detection
+
+
+PARAKEET_MODELS: dict[str, ParakeetModel] = {
+    m.name: m
+    for m in (
+        ParakeetModel("parakeet-tdt-0.6b-v2", "mlx-community/parakeet-tdt-0.6b-v2", "FluidInference/parakeet-tdt-0.6b-v2-coreml", ("en",)),
+        ParakeetModel("parakeet-tdt-0.6b-v3", "mlx-community/parakeet-tdt-0.6b-v3", "FluidInference/parakeet-tdt-0.6b-v3-coreml", ()),
+    )
+}
+DEFAULT_PARAKEET = "parakeet-tdt-0.6b-v2"  # English, like the bundled sample
+
+
+def parakeet_model(name: str | None = None) -> ParakeetModel:
+    """The Parakeet model to run: ``name``, else ``$WHISPER_SPEEDTEST_PARAKEET_MODEL``, else v2."""
+    key = name or os.environ.get(MODEL_ENV) or DEFAULT_PARAKEET
+    if key not in PARAKEET_MODELS:
+        raise BadOption(f"unknown Parakeet model {key!r}; choose from {', '.join(PARAKEET_MODELS)}")
+    return PARAKEET_MODELS[key]
+
+
+def check_language(model: ParakeetModel, language: str | None) -> str:
+    """The language actually used: Parakeet has no language switch, so a mismatch is refused."""
+    if not model.languages:
+        return "auto (Parakeet detects it)"
+    if language not in (None, *model.languages):
+        raise BadOption(f"{model.name} transcribes only {', '.join(model.languages)}, not {language!r}")
+    return model.languages[0]
+
+
+def locate_parakeet(name: str | None = None) -> ModelRef:
+    """The parakeet-mlx weights in the Hugging Face cache (``HF_HUB_CACHE`` respected), or raise."""
+    from huggingface_hub import snapshot_download
+
+    model = parakeet_model(name)
+    try:
+        snapshot = Path(snapshot_download(model.mlx_repo, local_files_only=True))
+    except Exception:  # not cached (LocalEntryNotFoundError) or an unreadable cache
+        snapshot = None
+    missing = [f for f in _WEIGHT_FILES if snapshot is None or not (snapshot / f).is_file()]
+    if missing:
+        raise ModelNotAvailable(
+            f"Parakeet weights {model.mlx_repo} are not in the Hugging Face cache (missing {', '.join(missing)}); "
+            f"fetch them with: hf download {model.mlx_repo}"
+        )
+    return ModelRef(model.name, MODEL_FORMAT, str(snapshot), "bfloat16", None, f"hf:{model.mlx_repo}")
+
+
+def transcript_from_aligned(result: Any, language: str | None) -> Transcript:
+    """A Transcript from parakeet-mlx's ``AlignedResult`` (one segment per sentence)."""
+    segments = tuple(
+        {"start": round(float(s.start), 3), "end": round(float(s.end), 3), "text": s.text} for s in result.sentences
+    )
+    return Transcript(result.text.strip(), segments, language)
+
+
+class ParakeetMlxBackend(Backend):
+    name = "parakeet-mlx"
+    display_name = "parakeet-mlx (Parakeet TDT)"
+    requires = ("parakeet-mlx", "mlx")
+    platforms = ("darwin", "linux")
+    model_format = MODEL_FORMAT
+    family = "parakeet"
+    extra = "parakeet"
+
+    def __init__(self) -> None:
+        self._model = None
+        self._spec: ParakeetModel | None = None
+        self._dtype = None
+        self._params: dict[str, Any] = {}
+
+    @classmethod
+    def available(cls) -> Availability:
+        base = super().available()
+        if not base.ok:
+            return base
+        try:
+            locate_parakeet()
+        except (ModelNotAvailable, BadOption) as exc:
+            return Availability(False, str(exc))
+        if not hasattr(Backend, "locate_model"):
+            return Availability(False, "the benchmark planner cannot locate Parakeet models yet (Backend.locate_model)")
+        return Availability(True)
+
+    @classmethod
+    def locate_model(cls, name: str) -> ModelRef:
+        """Parakeet ignores the Whisper model asked for and runs its own (see the module docstring)."""
+        return locate_parakeet()
+
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        if model.format != MODEL_FORMAT or model.name not in PARAKEET_MODELS:
+            raise ModelNotAvailable(
+                f"parakeet-mlx runs Parakeet models ({', '.join(PARAKEET_MODELS)}), not {model.name} ({model.format})"
+            )
+        if options.quantization not in (None, "float16"):
+            from ..errors import QuantizationUnavailable
+
+            raise QuantizationUnavailable("parakeet-mlx has no quantized variants here")
+        import mlx.core as mx
+        from parakeet_mlx import from_pretrained
+
+        on_gpu = mx.default_device().type == mx.gpu
+        # The library's default is bfloat16; the MLX CPU device runs float32 far better.
+        self._dtype = mx.bfloat16 if on_gpu else mx.float32
+        self._model = from_pretrained(model.path, dtype=self._dtype)
+        self._spec = PARAKEET_MODELS[model.name]
+        actual = "bfloat16" if on_gpu else "float32"
+        self._params = {"device": f"mlx-{'gpu' if on_gpu else 'cpu'}", "dtype": actual, "model": model.name}
+        return LoadResult(requested=options.quantization or "default", actual=actual)
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        import mlx.core as mx
+        from parakeet_mlx import Beam, DecodingConfig, Greedy
+        from parakeet_mlx.audio import get_logmel
+
+        language = check_language(self._spec, options.language)
+        decoding = Beam(beam_size=options.beam_size) if options.beam_size > 1 else Greedy()
+        config = DecodingConfig(decoding=decoding)
+        if len(audio) / 16000 <= CHUNK_SECONDS:
+            mel = get_logmel(mx.array(np.asarray(audio, dtype=np.float32)).astype(self._dtype), self._model.preprocessor_config)
+            result = self._model.generate(mel, decoding_config=config)[0]
+        else:
+            result = self._transcribe_long(audio, config)
+        self._params.update(
+            language=language,
+            beam_size=options.beam_size,
+            decoder="beam" if options.beam_size > 1 else "greedy",
+            temperature="n/a (TDT decoding)",
+            chunk_s=CHUNK_SECONDS,
+            overlap_s=OVERLAP_SECONDS,
+        )
+        return transcript_from_aligned(result, None if language.startswith("auto") else language)
+
+    def _transcribe_long(self, audio: np.ndarray, config) -> Any:
+        """Over two minutes: the library's own chunking, which reads a file through ffmpeg."""
+        import shutil
+
+        import soundfile as sf
+
+        if shutil.which("ffmpeg") is None:
+            raise RuntimeError("parakeet-mlx needs ffmpeg on PATH for audio longer than 120 s")
+        with tempfile.TemporaryDirectory(prefix="whisper-speedtest-parakeet-") as tmp:
+            wav = Path(tmp) / "audio.wav"
+            sf.write(str(wav), np.asarray(audio, dtype=np.float32), 16000, subtype="FLOAT")
+            return self._model.transcribe(
+                wav, dtype=self._dtype, decoding_config=config, chunk_duration=CHUNK_SECONDS, overlap_duration=OVERLAP_SECONDS
+            )
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def close(self) -> None:
+        self._model = None
