@@ -39,6 +39,7 @@ class LoadOptions:
     fallback: bool = True
     batch_size: int | None = None
     synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
+    compile: bool = False  # CUDA: static KV cache + torch.compile (CUDA graphs) where the backend supports it
 
 
 @dataclass(frozen=True)

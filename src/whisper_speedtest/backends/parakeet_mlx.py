@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BadOption, ModelNotAvailable
+from ..errors import BadOption, ModelNotAvailable, QuantizationUnavailable
 from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 MODEL_FORMAT = "parakeet"
@@ -77,7 +77,23 @@ def locate_parakeet(name: str | None = None) -> ModelRef:
             f"Parakeet weights {model.mlx_repo} are not in the Hugging Face cache (missing {', '.join(missing)}); "
             f"fetch them with: hf download {model.mlx_repo}"
         )
-    return ModelRef(model.name, MODEL_FORMAT, str(snapshot), "bfloat16", None, f"hf:{model.mlx_repo}")
+    dtype = safetensors_dtype(snapshot / "model.safetensors")
+    return ModelRef(model.name, MODEL_FORMAT, str(snapshot), dtype, None, f"hf:{model.mlx_repo}")
+
+
+def safetensors_dtype(path: Path) -> str:
+    """The most common tensor dtype in a safetensors file, read from its JSON header only."""
+    import json
+    import struct
+    from collections import Counter
+
+    names = {"BF16": "bfloat16", "F16": "float16", "F32": "float32", "I8": "int8", "U32": "uint32"}
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+    counts = Counter(v["dtype"] for k, v in header.items() if k != "__metadata__")
+    common = counts.most_common(1)[0][0] if counts else "unknown"
+    return names.get(common, common.lower())
 
 
 def transcript_from_aligned(result: Any, language: str | None) -> Transcript:
@@ -127,8 +143,6 @@ class ParakeetMlxBackend(Backend):
                 f"parakeet-mlx runs Parakeet models ({', '.join(PARAKEET_MODELS)}), not {model.name} ({model.format})"
             )
         if options.quantization not in (None, "float16"):
-            from ..errors import QuantizationUnavailable
-
             raise QuantizationUnavailable("parakeet-mlx has no quantized variants here")
         import mlx.core as mx
         from parakeet_mlx import from_pretrained
@@ -151,7 +165,9 @@ class ParakeetMlxBackend(Backend):
         decoding = Beam(beam_size=options.beam_size) if options.beam_size > 1 else Greedy()
         config = DecodingConfig(decoding=decoding)
         if len(audio) / 16000 <= CHUNK_SECONDS:
-            mel = get_logmel(mx.array(np.asarray(audio, dtype=np.float32)).astype(self._dtype), self._model.preprocessor_config)
+            # Uncached: get_logmel is an unbounded lru_cache, which would keep every run's audio alive.
+            logmel = getattr(get_logmel, "__wrapped__", get_logmel)
+            mel = logmel(mx.array(np.asarray(audio, dtype=np.float32)), self._model.preprocessor_config)
             result = self._model.generate(mel, decoding_config=config)[0]
         else:
             result = self._transcribe_long(audio, config)

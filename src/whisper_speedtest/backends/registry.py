@@ -21,11 +21,27 @@ def unregister(name: str) -> None:
 
 
 def _entry_point_backends() -> dict[str, type[Backend]]:
+    """Backends from installed entry points; a plugin that fails to import is reported, not fatal."""
     found: dict[str, type[Backend]] = {}
     for ep in metadata.entry_points(group=GROUP):
-        cls = ep.load()
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not stop the run
+            _warn_once(f"backend plugin {ep.name!r} failed to import and is ignored: {type(exc).__name__}: {exc}")
+            continue
         found[cls.name] = cls
     return found
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    import sys
+
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr)
 
 
 def all_backends() -> dict[str, type[Backend]]:

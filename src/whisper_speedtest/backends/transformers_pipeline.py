@@ -43,7 +43,7 @@ class TransformersBackend(Backend):
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         import torch
-        from transformers import AutoProcessor, WhisperForConditionalGeneration, pipeline
+        from transformers import AutoProcessor, WhisperForConditionalGeneration
 
         from .torch_support import choose_placement
 
@@ -60,11 +60,34 @@ class TransformersBackend(Backend):
             processor = AutoProcessor.from_pretrained(model.path)
         network.eval()
         quantized = self._quantize(network, options.quantization, placement.device)
+        compiled = options.compile and placement.device == "cuda"
+        if compiled:
+            # A static KV cache gives fixed shapes; torch.compile then captures the decoder step in CUDA graphs.
+            network.generation_config.cache_implementation = "static"
+            network.forward = torch.compile(network.forward, mode="reduce-overhead", fullgraph=False)
         self._synthetic_tokens = (options.synthetic_tokens or 40) if model.synthetic else None
         free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
         params_m = sum(p.numel() for p in network.parameters()) / 1e6
         batch = options.batch_size or batch_size_for(placement.device, params_m, free)
-        self._pipe = pipeline(
+        if model.synthetic:  # no real tokenizer may exist: skip the pipeline, keep its three parts
+            from types import SimpleNamespace
+
+            self._pipe = SimpleNamespace(
+                model=network, feature_extractor=processor.feature_extractor, tokenizer=processor.tokenizer
+            )
+        else:
+            self._pipe = self._build_pipeline(network, processor, placement)
+        self._multilingual = bool(getattr(network.generation_config, "is_multilingual", False))
+        self._finish_load(network, placement, batch, quantized)
+        if compiled:
+            self._params.update(compile="reduce-overhead", kv_cache="static")
+        return LoadResult(requested=options.quantization or "default", actual=self._params["dtype"])
+
+    @staticmethod
+    def _build_pipeline(network, processor, placement):
+        from transformers import pipeline
+
+        return pipeline(
             "automatic-speech-recognition",
             model=network,
             tokenizer=processor.tokenizer,
@@ -72,7 +95,8 @@ class TransformersBackend(Backend):
             device=network.device,
             dtype=placement.torch_dtype,
         )
-        self._multilingual = bool(getattr(network.generation_config, "is_multilingual", False))
+
+    def _finish_load(self, network, placement, batch: int, quantized: bool) -> None:
         self._placement = placement
         self._batch_size = batch
         actual_dtype = "int8-dynamic" if quantized else str(network.dtype).removeprefix("torch.")
@@ -86,7 +110,6 @@ class TransformersBackend(Backend):
         }
         if self._synthetic_tokens:
             self._params["synthetic_tokens"] = self._synthetic_tokens
-        return LoadResult(requested=options.quantization or "default", actual=actual_dtype)
 
     @staticmethod
     def _quantize(network, quantization: str | None, device: str) -> bool:

@@ -1,0 +1,99 @@
+"""whisper-mps: despite its name, a Whisper port to MLX (Apple's array framework), running our
+converted openai-whisper checkpoint.
+
+The library's own ``load_model`` only accepts model names and downloads them into
+``~/.cache/whisper``; its ``transcribe`` looks the model up by name in a ``ModelHolder``. We build
+the MLX model from our checkpoint with the library's own converter and hand it to ``ModelHolder``
+under the checkpoint's path, so the timed runs use exactly the weights we loaded and nothing is
+downloaded or loaded twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelFormatError
+from ..models import catalog
+from ..models.backend_caches import openai_whisper_dir
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+
+
+def own_cache_file(name: str) -> Path:
+    """Where whisper-mps itself would keep ``name``: the catalog's openai file name in ``~/.cache/whisper``."""
+    return openai_whisper_dir() / catalog.upstream_location("openai", name).filename
+
+
+def _model_holder():
+    # ``whisper_mps.whisper.transcribe`` is shadowed by the function of that name in the package.
+    return importlib.import_module("whisper_mps.whisper.transcribe").ModelHolder
+
+
+class WhisperMpsBackend(Backend):
+    name = "whisper-mps"
+    display_name = "whisper-mps (MLX)"
+    requires = ("whisper-mps", "mlx", "torch")
+    platforms = ("darwin", "linux")
+    model_format = "openai"
+    extra = "whisper-mps"
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._model = None
+        self._params: dict[str, Any] = {}
+
+    def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
+        if not model.path or not Path(model.path).is_file():
+            raise ModelFormatError(f"whisper-mps needs an openai-whisper checkpoint file, got {model.path!r}")
+        import mlx.core as mx
+        import torch
+        from whisper_mps.whisper import torch_whisper
+        from whisper_mps.whisper.load_models import torch_to_mlx
+
+        checkpoint = torch.load(model.path, map_location="cpu", weights_only=True)
+        torch_model = torch_whisper.Whisper(torch_whisper.ModelDimensions(**checkpoint["dims"]))
+        torch_model.load_state_dict(checkpoint["model_state_dict"])
+        self._model = torch_to_mlx(torch_model, mx.float16)  # the library's default dtype
+        del checkpoint, torch_model
+        mx.eval(self._model.parameters())
+        holder = _model_holder()
+        holder.model, holder.model_name = self._model, model.path
+        self._key = model.path
+        device = "gpu" if mx.default_device().type == mx.gpu else "cpu"
+        self._params = {"device": "mlx", "mlx_device": device, "dtype": "float16"}
+        return LoadResult(requested=options.quantization or "default", actual="float16")
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        from whisper_mps.whisper.transcribe import transcribe
+
+        if options.beam_size > 1:
+            raise NotImplementedError("whisper-mps has no beam search decoder; run it with --beam-size 1")
+        holder = _model_holder()
+        if holder.model is not self._model or holder.model_name != self._key:
+            # transcribe() would otherwise try to load (and download) a model by this name.
+            raise RuntimeError("whisper-mps lost the loaded model (ModelHolder was replaced)")
+        result = transcribe(
+            np.asarray(audio, dtype=np.float32),
+            model=self._key,
+            language=options.language,
+            temperature=options.temperature,
+            condition_on_previous_text=options.condition_on_previous_text,
+            verbose=None,
+            fp16=True,
+        )
+        self._params.update(beam_size=1, decoder="greedy")
+        segments = tuple({"start": s["start"], "end": s["end"], "text": s["text"]} for s in result["segments"])
+        return Transcript(result["text"].strip(), segments, result.get("language"))
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def close(self) -> None:
+        if self._key is not None:
+            holder = _model_holder()
+            if holder.model is self._model:
+                holder.model, holder.model_name = None, None
+        self._model, self._key = None, None
