@@ -31,4 +31,84 @@ def register(app: typer.Typer) -> None:
         out.print(table)
         out.print("Aliases: " + ", ".join(f"{a} → {t}" for a, t in catalog.ALIASES.items()))
 
+    @models_app.command("import")
+    def import_model(
+        source: str = typer.Argument(..., help="A model directory or file (ct2, hf, mlx, openai .pt, ggml), or a pip model package."),
+        name: str = typer.Option(None, "--name", help="The catalog name, when the architecture alone cannot tell."),
+    ) -> None:
+        """Verify weights and add them to the store (atomically: a corrupt input leaves nothing)."""
+        from pathlib import Path
+
+        from .models import importing
+
+        with out.status(f"importing {source} …"):
+            path = Path(source)
+            result = importing.import_path(path, name) if path.exists() else importing.import_package(source)
+        entry = result.entry
+        out.print(f"imported {entry.name} ({entry.format}/{entry.dtype}, {entry.size_bytes / 2**20:.0f} MB) → {entry.path}")
+        out.print(f"fingerprint {entry.fingerprint}")
+
+    @models_app.command("convert")
+    def convert_model(
+        name: str = typer.Argument(..., help="Model name or alias."),
+        to: str = typer.Option("hf,openai,mlx,ggml", "--to", help="Comma list of formats: hf, openai, mlx, ggml."),
+    ) -> None:
+        """Convert the model's CTranslate2 weights into other formats, kept in the store."""
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from .errors import BadOption
+        from .models import catalog, sources
+
+        model = catalog.resolve(name)
+        formats = [f.strip() for f in to.split(",") if f.strip()]
+        unknown = [f for f in formats if f not in sources.ENTRY_PAYLOAD]
+        if unknown:
+            raise BadOption(f"unknown format {unknown[0]!r}; choose from hf, openai, mlx, ggml")
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
+            task = progress.add_task(f"converting {model}", total=len(formats))
+            refs = []
+            for fmt in formats:
+                progress.update(task, description=f"converting {model} → {fmt}")
+                refs.append(sources.locate(model, fmt))
+                progress.advance(task)
+        for ref in refs:
+            out.print(f"{ref.format:<7} {ref.path}  (fingerprint {str(ref.fingerprint)[:16]})", highlight=False)
+
+    @models_app.command("path")
+    def model_path(
+        name: str = typer.Argument(..., help="Model name or alias."),
+        fmt: str = typer.Option("ct2", "--format", help="ct2, hf, openai, mlx or ggml."),
+    ) -> None:
+        """Print the directory or file of a model in a format, converting it first if needed."""
+        from .errors import BadOption
+        from .models import sources
+
+        if fmt not in sources.ENTRY_PAYLOAD:
+            raise BadOption(f"unknown format {fmt!r}; choose from {', '.join(sources.ENTRY_PAYLOAD)}")
+        print(sources.locate(name, fmt).path)
+
+    @models_app.command("remove")
+    def remove_model(
+        name: str = typer.Argument(..., help="Model name or alias."),
+        fmt: str = typer.Option(None, "--format", help="Only this format."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+    ) -> None:
+        """Plan the removal from the store, show the bytes it frees, then delete."""
+        from .models import catalog, store
+
+        model = catalog.resolve(name)
+        planned = [e for e in store.entries() if e.name == model and (fmt is None or e.format == fmt)]
+        if not planned:
+            out.print(f"nothing of {model} in the store ({store.home()})")
+            return
+        total = sum(e.size_bytes for e in planned)
+        for entry in planned:
+            out.print(f"  {entry.format}/{entry.dtype}  {entry.size_bytes / 2**20:8.1f} MB  {entry.path}")
+        out.print(f"will free {total / 2**20:.1f} MB")
+        if not yes and not typer.confirm("delete these?", default=False):
+            out.print("nothing deleted")
+            raise typer.Exit(1)
+        freed = sum(store.remove(e) for e in planned)
+        out.print(f"freed {freed / 2**20:.1f} MB")
+
     app.add_typer(models_app, name="models")
