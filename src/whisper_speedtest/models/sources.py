@@ -194,11 +194,34 @@ def locate(name: str, fmt: str, *, convert_if_missing: bool = True):
         entry = _convert_into_store(name, fmt, source)
     if entry is not None:
         return ModelRef(name, fmt, str(payload_path(entry)), entry.dtype, entry.fingerprint, entry.source)
-    location = catalog.upstream_location(fmt, name)
-    cached = _from_hub_cache(location.repo) if location.repo and not location.filename else None
-    if cached is not None:
-        return ModelRef(name, fmt, str(cached), "float16", None, f"hf:{location.repo}")
+    downloaded = _downloaded(name, fmt)
+    if downloaded is not None:
+        return ModelRef(name, fmt, str(downloaded), "float16", _fingerprint_of(downloaded, fmt), f"downloaded:{downloaded}")
     raise ModelNotAvailable(_missing_message(name, fmt))
+
+
+def _downloaded(name: str, fmt: str) -> Path | None:
+    """A verified upstream download (Hub cache, or the backend's own cache such as ~/.cache/whisper)."""
+    from .cache_check import downloaded_weights
+
+    try:
+        return downloaded_weights(name, fmt)
+    except Exception:  # an unreadable cache is the same as no download
+        return None
+
+
+def _fingerprint_of(path: Path, fmt: str) -> str | None:
+    """Fingerprint of downloaded weights, so rows can show whether they match the converted ones."""
+    from .formats.canonical import fingerprint
+    from .importing import _read
+
+    main = path if path.is_file() else next((p for p in sorted(path.iterdir()) if p.suffix in (".bin", ".safetensors", ".npz")), None)
+    if main is None:
+        return None
+    try:
+        return store.cached_fingerprint(main, lambda: fingerprint(_read(path, fmt)[0]))
+    except Exception:
+        return None
 
 
 def _missing_message(name: str, fmt: str) -> str:
