@@ -118,8 +118,9 @@ def _audio_files_in(directory: Path) -> list[Path]:
     return files
 
 
-def _clips_from_manifest(manifest: Path) -> list[AudioClip]:
-    clips = []
+def _manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
+    """(audio path, reference) per JSONL line; relative paths are relative to the manifest."""
+    pairs = []
     for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -128,12 +129,14 @@ def _clips_from_manifest(manifest: Path) -> list[AudioClip]:
             audio = Path(entry["audio"])
         except (json.JSONDecodeError, KeyError, TypeError):
             raise AudioError(f"{manifest}:{number}: expected a JSON object with an 'audio' path") from None
-        if not audio.is_absolute():
-            audio = manifest.parent / audio
-        clips.append(load_clip(audio, entry.get("text") or entry.get("reference")))
-    if not clips:
+        pairs.append((audio if audio.is_absolute() else manifest.parent / audio, entry.get("text") or entry.get("reference")))
+    if not pairs:
         raise AudioError(f"manifest has no entries: {manifest}")
-    return clips
+    return pairs
+
+
+def _clips_from_manifest(manifest: Path) -> list[AudioClip]:
+    return [load_clip(audio, reference) for audio, reference in _manifest_pairs(manifest)]
 
 
 def resolve_reference(reference: str | None) -> str | None:
@@ -189,16 +192,7 @@ def dataset_entries(manifest: str | Path) -> list[DatasetEntry]:
     if source.is_dir():
         pairs = [(f, None) for f in _audio_files_in(source)]
     elif source.is_file():
-        pairs = []
-        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                audio = Path(entry["audio"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise AudioError(f"{source}:{number}: expected a JSON object with an 'audio' path") from None
-            pairs.append((audio if audio.is_absolute() else source.parent / audio, entry.get("text")))
+        pairs = _manifest_pairs(source)
     else:
         raise AudioError(f"dataset not found: {source}")
     entries = []

@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from .torch_support import TorchDeviceMixin
 from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 
-class OpenAIWhisperBackend(Backend):
+class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
     name = "openai-whisper"
     display_name = "openai-whisper"
     requires = ("openai-whisper", "torch")
@@ -52,22 +53,6 @@ class OpenAIWhisperBackend(Backend):
     def params(self) -> dict[str, Any]:
         return dict(self._params)
 
-    def synchronize(self) -> None:
-        if self._placement is not None:
-            from .torch_support import synchronize
-
-            synchronize(self._placement.device)
-
-    def peak_device_memory(self) -> int | None:
-        if self._placement is None:
-            return None
-        from .torch_support import peak_memory
-
-        return peak_memory(self._placement.device)
-
     def close(self) -> None:
         self._model = None
-        if self._placement is not None:
-            from .torch_support import release
-
-            release(self._placement.device)
+        self.release_device()

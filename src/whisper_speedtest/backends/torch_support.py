@@ -64,3 +64,20 @@ def release(device: str) -> None:
     gc.collect()
     if device == "cuda":
         torch.cuda.empty_cache()
+
+
+class TorchDeviceMixin:
+    """Device synchronize, peak memory and release for backends that keep a ``_placement``."""
+
+    _placement: TorchPlacement | None = None
+
+    def synchronize(self) -> None:
+        if self._placement is not None:
+            synchronize(self._placement.device)
+
+    def peak_device_memory(self) -> int | None:
+        return peak_memory(self._placement.device) if self._placement is not None else None
+
+    def release_device(self) -> None:
+        if self._placement is not None:
+            release(self._placement.device)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import QuantizationUnavailable
+from .torch_support import TorchDeviceMixin
 from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 CHUNK_SECONDS = 30
@@ -27,7 +28,7 @@ def batch_size_for(device: str, model_params_millions: float, free_bytes: int | 
     return int(max(1, min(64, free_bytes * 0.5 // per_chunk)))
 
 
-class TransformersBackend(Backend):
+class TransformersBackend(TorchDeviceMixin, Backend):
     name = "transformers"
     display_name = "transformers pipeline"
     requires = ("transformers", "torch")
@@ -210,22 +211,6 @@ class TransformersBackend(Backend):
     def params(self) -> dict[str, Any]:
         return dict(self._params)
 
-    def synchronize(self) -> None:
-        if self._placement is not None:
-            from .torch_support import synchronize
-
-            synchronize(self._placement.device)
-
-    def peak_device_memory(self) -> int | None:
-        if self._placement is None:
-            return None
-        from .torch_support import peak_memory
-
-        return peak_memory(self._placement.device)
-
     def close(self) -> None:
         self._pipe = None
-        if self._placement is not None:
-            from .torch_support import release
-
-            release(self._placement.device)
+        self.release_device()
