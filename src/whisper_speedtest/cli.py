@@ -135,7 +135,7 @@ def list_backends(
         out.print_json(json.dumps(rows))
         return
     table = Table(title="Backends")
-    for column in ("Backend", "Installed", "Available", "Format", "Extra", "Reason"):
+    for column in ("Backend", "Installed", "Available", "Format", "Install", "Reason"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -143,7 +143,7 @@ def list_backends(
             "yes" if row["installed"] else "no",
             "[green]yes[/green]" if row["available"] else "[red]no[/red]",
             row["model_format"],
-            row["extra"],
+            row["install"],
             row["reason"],
         )
     out.print(table)

@@ -82,6 +82,13 @@ class Backend(ABC):
     quantizations: ClassVar[dict[str, str]] = {}
 
     @classmethod
+    def locate_model(cls, name: str) -> ModelRef | None:
+        """This backend's own model for catalog model ``name``, or None for the shared weights
+        (``sources.locate(name, cls.model_format)``). Backends of another family (Parakeet) or
+        with their own model format (WhisperKit, FluidAudio) override it."""
+        return None
+
+    @classmethod
     def install_hint(cls) -> str:
         return f"pip install 'whisper-speedtest[{cls.extra or cls.name}]'"
 

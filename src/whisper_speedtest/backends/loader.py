@@ -22,6 +22,14 @@ class VariantPlan:
 def plan_variant(backend: type[Backend], name: str, quantization: str | None, *, fallback: bool = True) -> VariantPlan:
     """Locate (or create) the variant's weights; without ``fallback`` a missing variant raises."""
     requested = quantization or "default"
+    own = backend.locate_model(name)
+    if own is not None:  # a backend that brings its own model has no store variants
+        if quantization in (None, "float16"):
+            return VariantPlan(requested, own, own)
+        reason = f"{backend.display_name} has no {quantization} variant"
+        if not fallback:
+            raise QuantizationUnavailable(reason)
+        return VariantPlan(requested, None, own, reason)
     base = sources.locate(name, backend.model_format)
     if quantization in (None, "float16"):
         return VariantPlan(requested, base, base)

@@ -233,4 +233,4 @@ def _missing_message(name: str, fmt: str) -> str:
 
 def needs_conversion(name: str, fmt: str) -> bool:
     """Whether :func:`locate` would convert (slow the first time) rather than find the weights."""
-    return fmt != "ct2" and store.find(catalog.resolve(name), fmt, "float16") is None and ct2_source(name) is not None
+    return fmt in ENTRY_PAYLOAD and fmt != "ct2" and store.find(catalog.resolve(name), fmt, "float16") is None and ct2_source(name) is not None

@@ -10,7 +10,7 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
-from .rows import flat_row, settings_line, sort_results
+from .rows import flat_row, settings_line, sort_results, weights_notes
 from .svg import bar_chart_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 
@@ -131,12 +131,11 @@ def _measured_cells(result: BackendResult, row: dict[str, str]) -> list[str]:
 
 
 def _weights_note(runs: Sequence[BenchmarkRun]) -> str:
-    fingerprints = {r.model.fingerprint for run in runs for r in run.results if r.ok and r.model and r.model.fingerprint}
-    if len(fingerprints) == 1:
-        return f'<p class="note">All successful backends ran identical weights (fingerprint <code>{escape(next(iter(fingerprints))[:16])}</code>).</p>'
-    if len(fingerprints) > 1:
-        return '<p class="note"><strong>Backends ran different weights</strong>: see the fingerprints under Provenance.</p>'
-    return ""
+    notes = weights_notes([r for run in runs for r in run.results])
+    return "".join(
+        f'<p class="note">{"<strong>" if level == "warn" else ""}{escape(text)}{"</strong>" if level == "warn" else ""}</p>'
+        for level, text in notes
+    )
 
 
 def _clip_result(result: BackendResult, index: int, name: str) -> ClipResult | None:

@@ -103,3 +103,22 @@ def settings_line(run: BenchmarkRun) -> str:
         f"{len(run.clips)} clip(s), {audio:.1f} s audio · language={s.language or 'auto'} beam={s.beam_size} "
         f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs} timed run(s) after {s.warmup} warm-up"
     )
+
+
+def weights_notes(results) -> list[tuple[str, str]]:
+    """(level, message) lines about whether the successful rows ran identical weights."""
+    ok = [r for r in results if r.ok and r.model]
+    whisper_rows = [r for r in ok if r.model.family == "whisper" and not r.model.synthetic]
+    own = [r.display_name for r in ok if r.model.family != "whisper"]
+    fingerprints = {r.model.fingerprint for r in whisper_rows if r.model.fingerprint}
+    unverified = [r.display_name for r in whisper_rows if not r.model.fingerprint]
+    notes = []
+    if own:
+        notes.append(("warn", f"Not Whisper: {', '.join(own)} ran their own model family; compare their speed, not their weights."))
+    if unverified:
+        notes.append(("warn", f"No fingerprint for {', '.join(unverified)}: their weights could not be compared."))
+    if len(fingerprints) == 1 and not unverified:
+        notes.append(("ok", f"All successful Whisper backends ran identical weights (fingerprint {next(iter(fingerprints))[:16]})."))
+    elif len(fingerprints) > 1:
+        notes.append(("warn", "Backends ran different weights: compare the fingerprints in the JSON output."))
+    return notes

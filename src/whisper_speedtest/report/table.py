@@ -7,7 +7,7 @@ from rich import box
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import flat_rows, settings_line
+from .rows import flat_rows, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 
@@ -60,8 +60,5 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     for row in flat_rows(run):
         if row["did_fallback"] == "true":
             console.print(f"[yellow]{row['backend']} {row['variant']}: {row['reason']}[/yellow]", highlight=False)
-    fingerprints = {r.model.fingerprint for r in run.results if r.ok and r.model and r.model.fingerprint}
-    if len(fingerprints) == 1:
-        console.print(f"[green]All successful backends ran identical weights[/green] (fingerprint {next(iter(fingerprints))[:16]}).")
-    elif len(fingerprints) > 1:
-        console.print("[yellow]Backends ran different weights[/yellow]: compare the fingerprints in the JSON output.")
+    for level, message in weights_notes(run.results):
+        console.print(f"[{'green' if level == 'ok' else 'yellow'}]{message}[/]", highlight=False)
