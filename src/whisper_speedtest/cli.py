@@ -111,6 +111,7 @@ def list_backends(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List every known backend: installed, available here (or why not), and its extra."""
+    from rich.markup import escape
     from rich.table import Table
 
     from .backends import all_backends
@@ -127,7 +128,7 @@ def list_backends(
                 "reason": availability.reason,
                 "model_format": cls.model_format,
                 "family": cls.family,
-                "extra": cls.extra or cls.name,
+                "extra": cls.extra,
                 "install": cls.install_hint(),
             }
         )
@@ -143,10 +144,14 @@ def list_backends(
             "yes" if row["installed"] else "no",
             "[green]yes[/green]" if row["available"] else "[red]no[/red]",
             row["model_format"],
-            row["install"],
+            escape(f"whisper-speedtest[{row['extra']}]") if cls_extra(row) else row["install"],
             row["reason"],
         )
     out.print(table)
+
+
+def cls_extra(row: dict) -> bool:
+    return bool(row["extra"])
 
 
 def _register_subcommands() -> None:
