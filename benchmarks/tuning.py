@@ -247,7 +247,7 @@ def main() -> None:
             print(f"  tuned text  : {row['texts']['tuned']}")
             print(f"  default text: {row['texts']['default']}")
 
-    print(f"\n| backend | tuned median s | default median s | default/tuned | WER tuned | WER default | verdict |")
+    print("\n| backend | tuned median s | default median s | default/tuned | WER tuned | WER default | verdict |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         if "skip" in row:
