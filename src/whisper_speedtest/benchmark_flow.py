@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress di
 VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")]
 DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest (or directory): one end-to-end pass in batches; reports dataset RTFx.")]
-BatchSizeOption = Annotated[int, typer.Option("--batch-size", help="Clips per batch in --dataset mode.")]
+BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Clips per batch in --dataset mode (default 16); otherwise the chunk batch where a backend batches (default: fitted to the device).")]
 SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
@@ -66,7 +67,7 @@ class BenchmarkOptions:
     timeout: float = 900.0
     outputs: tuple[str, ...] = ()
     dataset: str | None = None
-    batch_size: int = 16
+    batch_size: int | None = None
     synthetic: bool = False
     synthetic_tokens: int = 40
 
@@ -133,7 +134,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         timeout_s=o.timeout,
         condition_on_previous_text=o.previous_text,
     )
-    if o.batch_size < 1:
+    if o.batch_size is not None and o.batch_size < 1:
         raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")
     if o.synthetic_tokens < 1:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
@@ -141,13 +142,16 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
         synthetic_tokens=o.synthetic_tokens if o.synthetic else None,
     )
+    dataset_batch = o.batch_size or 16
+    if o.dataset and o.batch_size is None:
+        load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
     dataset = ()
     if o.dataset:
         from .audio import dataset_entries
 
         dataset = tuple(dataset_entries(o.dataset))
     return PreparedBenchmark(
-        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, o.batch_size, o.synthetic
+        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic
     )
 
 

@@ -61,7 +61,7 @@ def benchmark(
     timeout: flow.TimeoutOption = 900.0,
     output: flow.OutputOption = None,
     dataset: flow.DatasetOption = None,
-    batch_size: flow.BatchSizeOption = 16,
+    batch_size: flow.BatchSizeOption = None,
     synthetic_weights: flow.SyntheticOption = False,
     synthetic_tokens: flow.SyntheticTokensOption = 40,
     history: flow.HistoryOption = True,

@@ -1,0 +1,24 @@
+"""Option checking before any work: batch size only applies where it was asked for."""
+
+import pytest
+
+from tests.conftest import DATA
+from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+from whisper_speedtest.errors import BadOption
+
+
+def test_plain_benchmark_leaves_batching_to_the_backend():
+    prepared = prepare(BenchmarkOptions())
+    assert prepared.load_options.batch_size is None and prepared.dataset == ()
+
+
+def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
+    prepared = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl")))
+    assert prepared.batch_size == 16 and prepared.load_options.batch_size == 16
+    assert len(prepared.dataset) == 12 and all(e.duration_s > 1 and e.reference for e in prepared.dataset)
+
+
+@pytest.mark.parametrize("options", [BenchmarkOptions(batch_size=0), BenchmarkOptions(quant=("int3",)), BenchmarkOptions(device="tpu")])
+def test_bad_values_are_user_errors(options):
+    with pytest.raises(BadOption):
+        prepare(options)
