@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
@@ -42,7 +43,7 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
             ]
         if with_transcripts:
             cells.append(row["params"] if row["status"] == "ok" else "")
-            cells.append(row["transcript"] if row["status"] == "ok" else f"[red]{row['reason']}[/red]")
+            cells.append(row["transcript"] if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
         table.add_row(*cells)
     return table
 
@@ -51,14 +52,19 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     wide = console.width >= WIDE
     console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
+    not_installed = []
     for row in flat_rows(run, preview_width=None if verbose else max(40, console.width - 4)):
         if row["status"] == "ok" and not wide:
-            console.print(f"[bold]{row['backend']}[/bold] [dim]{row['params']}[/dim]", highlight=False)
+            console.print(f"[bold]{escape(row['backend'])}[/bold] [dim]{escape(row['params'])}[/dim]", highlight=False)
             console.print(f"  {row['transcript']}", highlight=False, markup=False)
+        elif row["status"] == "skipped" and "not installed" in row["reason"] and not verbose:
+            not_installed.append(row["backend"])
         elif row["status"] != "ok" and (not wide or row["status"] == "skipped"):
-            console.print(f"[bold]{row['backend']}[/bold] [red]{row['status']}[/red]: {row['reason']}", highlight=False)
+            console.print(f"[bold]{escape(row['backend'])}[/bold] [red]{row['status']}[/red]: {escape(row['reason'])}", highlight=False)
+    if not_installed:
+        console.print(f"[dim]Not installed: {', '.join(not_installed)} (see `whisper-speedtest backends` for the extras).[/dim]", highlight=False)
     for row in flat_rows(run):
         if row["did_fallback"] == "true":
-            console.print(f"[yellow]{row['backend']} {row['variant']}: {row['reason']}[/yellow]", highlight=False)
+            console.print(f"[yellow]{escape(row['backend'])} {row['variant']}: {escape(row['reason'])}[/yellow]", highlight=False)
     for level, message in weights_notes(run.results):
-        console.print(f"[{'green' if level == 'ok' else 'yellow'}]{message}[/]", highlight=False)
+        console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)
