@@ -67,6 +67,12 @@ class Transcript:
     segments: tuple[dict[str, Any], ...] = field(default=())
     language: str | None = None
 
+    @classmethod
+    def from_whisper_result(cls, result: dict[str, Any]) -> Transcript:
+        """From the dict that openai-whisper's transcribe() returns (and its MLX ports copy)."""
+        segments = tuple({"start": s["start"], "end": s["end"], "text": s["text"]} for s in result["segments"])
+        return cls(result["text"].strip(), segments, result.get("language"))
+
 
 class Backend(ABC):
     """One Whisper implementation. Heavy imports happen in :meth:`load`, never at import time."""

@@ -47,8 +47,7 @@ class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
             verbose=None,
         )
         self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
-        segments = tuple({"start": s["start"], "end": s["end"], "text": s["text"]} for s in result["segments"])
-        return Transcript(result["text"].strip(), segments, result.get("language"))
+        return Transcript.from_whisper_result(result)
 
     def params(self) -> dict[str, Any]:
         return dict(self._params)

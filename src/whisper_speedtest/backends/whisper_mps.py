@@ -85,8 +85,7 @@ class WhisperMpsBackend(Backend):
             fp16=True,
         )
         self._params.update(beam_size=1, decoder="greedy")
-        segments = tuple({"start": s["start"], "end": s["end"], "text": s["text"]} for s in result["segments"])
-        return Transcript(result["text"].strip(), segments, result.get("language"))
+        return Transcript.from_whisper_result(result)
 
     def params(self) -> dict[str, Any]:
         return dict(self._params)
