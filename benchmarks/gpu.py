@@ -43,11 +43,11 @@ def has_real_weights(model: str) -> bool:
         return False
 
 
-def dataset_row(model: str, backend: str, batch: int, entries, synthetic: bool, tokens: int, compile: bool = False):
+def dataset_row(model: str, backend: str, batch: int, entries, synthetic: bool, tokens: int, graphs: bool = True):
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=580)
     request = BenchmarkRequest(
         model, (backend,), (), settings,
-        LoadOptions(device="cuda", batch_size=batch, synthetic_tokens=tokens if synthetic else None, compile=compile),
+        LoadOptions(device="cuda", batch_size=batch, synthetic_tokens=tokens if synthetic else None, cuda_graphs=graphs),
         dataset=tuple(entries), batch_size=batch, synthetic=synthetic,
     )
     return run_benchmark(request).results[0]
@@ -77,19 +77,9 @@ def timing_check(model: str, synthetic: bool) -> dict:
     """Queue a known delay (torch.cuda._sleep) at the end of a timed region and see the clock count it."""
     import torch
 
-    from whisper_speedtest.backends.transformers_pipeline import TransformersBackend
-    from whisper_speedtest.backends.loader import load_with_fallback, plan_variant
-    from whisper_speedtest.backends.base import ModelRef
-    from whisper_speedtest.backends.loader import VariantPlan
     from whisper_speedtest.bench.worker import _timed
 
-    backend = TransformersBackend()
-    if synthetic:
-        ref = ModelRef(model, "hf", None, synthetic=True)
-        plan = VariantPlan("default", ref, ref)
-    else:
-        plan = plan_variant(TransformersBackend, model, None)
-    load_with_fallback(backend, plan, LoadOptions(device="cuda", batch_size=16, synthetic_tokens=40 if synthetic else None))
+    backend = _loaded_backend(model, synthetic, 16, 40)
     audio = [read_audio(bundled_sample())[0]] * 16
     options = DecodeOptions()
     backend.transcribe_batch(audio, options)
@@ -115,6 +105,59 @@ def timing_check(model: str, synthetic: bool) -> dict:
     return {"queued_delay_s": delay, "measured_extra_s": extra, "counted_fraction": extra / delay}
 
 
+def stage_profile(model: str, synthetic: bool, batch: int, tokens: int) -> dict:
+    """Where one batch's time goes with the CUDA-graph decoder: log-mel, encoder, decoder steps, detokenize."""
+    import torch
+
+    from whisper_speedtest.backends.log_mel import log_mel_batch
+
+    backend = _loaded_backend(model, synthetic, batch, tokens)
+    options = DecodeOptions()
+    audio = [read_audio(bundled_sample())[0]] * batch
+    backend.transcribe_batch(audio, options)  # warm-up: captures the graphs
+    decoder, pipe = backend._graph_decoder(options), backend._pipe
+    marks = {}
+
+    def mark(name, started):
+        torch.cuda.synchronize()
+        marks[name] = time.perf_counter() - started
+        return time.perf_counter()
+
+    with torch.inference_mode():
+        t = time.perf_counter()
+        features = log_mel_batch(audio, pipe.feature_extractor, pipe.model.device, pipe.model.dtype)
+        t = mark("log_mel_s", t)
+        encoded = pipe.model.model.encoder(features).last_hidden_state
+        t = mark("encoder_s", t)
+        state = decoder._state_for(batch, encoded.shape[1])
+        decoder._fill_cross_attention(state, encoded)
+        state.reset(decoder.rules.prompt[0])
+        t = mark("cross_kv_s", t)
+        length = decoder._run(state)
+        t = mark("decoder_steps_s", t)
+        pipe.tokenizer.batch_decode(state.tokens[:, :length].clone(), skip_special_tokens=True)
+        mark("detokenize_s", t)
+    marks.update(batch=batch, steps=length, model=model, audio_s=batch * len(audio[0]) / 16000)
+    backend.close()
+    return marks
+
+
+def _loaded_backend(model: str, synthetic: bool, batch: int, tokens: int):
+    from whisper_speedtest.backends.base import ModelRef
+    from whisper_speedtest.backends.loader import VariantPlan, load_with_fallback, plan_variant
+    from whisper_speedtest.backends.transformers_pipeline import TransformersBackend
+
+    backend = TransformersBackend()
+    if synthetic:
+        ref = ModelRef(model, "hf", None, synthetic=True)
+        plan = VariantPlan("default", ref, ref)
+    else:
+        plan = plan_variant(TransformersBackend, model, None)
+    load_with_fallback(backend, plan, LoadOptions(device="cuda", batch_size=batch,
+                                                  synthetic_tokens=tokens if synthetic else None))
+    return backend
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="base,tiny,large-v3-turbo,large-v3")
@@ -124,7 +167,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--out", default=None)
     parser.add_argument("--skip-plain", action="store_true")
-    parser.add_argument("--compile", action="store_true", help="static KV cache + torch.compile for the tuned rows")
+    parser.add_argument("--generate-batches", default="",
+                        help="batch sizes to also run with transformers generate() instead of the CUDA-graph decoder")
+    parser.add_argument("--skip-stages", action="store_true")
     parser.add_argument("--skip-timing-check", action="store_true")
     args = parser.parse_args()
 
@@ -132,23 +177,41 @@ def main() -> None:
     entries = dataset_entries(make_manifest(args.clips, work))
     rows, report = [], {"clips": args.clips, "clip_seconds": entries[0].duration_s}
     print(f"dataset: {len(entries)} x {entries[0].duration_s:.1f} s of real speech (JFK sample)\n")
-    print(f"{'backend':<14}{'model':<16}{'weights':<11}{'batch':>6}{'RTFx':>10}{'WER':>8}{'VRAM MB':>10}{'wall s':>9}{'decode s':>10}{'infer s':>9}")
+    print(f"{'decoder':<9}{'model':<16}{'weights':<11}{'batch':>6}{'RTFx':>10}{'WER':>8}{'VRAM MB':>10}{'wall s':>9}{'decode s':>10}{'infer s':>9}")
+    plain_generate = {int(b) for b in args.generate_batches.split(",") if b}
     for model in args.models.split(","):
         synthetic = not has_real_weights(model)
-        for batch in (int(b) for b in args.batch_sizes.split(",")):
-            row = dataset_row(model, "transformers", batch, entries, synthetic, args.tokens, args.compile)
-            record = {"model": model, "batch": batch, "synthetic": synthetic, "status": row.status, "reason": row.reason}
+        runs = [(int(b), True) for b in args.batch_sizes.split(",")] + [(b, False) for b in sorted(plain_generate)]
+        for batch, graphs in runs:
+            row = dataset_row(model, "transformers", batch, entries, synthetic, args.tokens, graphs)
+            record = {"model": model, "batch": batch, "synthetic": synthetic, "status": row.status, "reason": row.reason,
+                      "decoder": "cuda-graphs" if graphs else "generate"}
             if row.ok:
                 d = row.dataset
                 record.update(rtfx=d.rtfx, wer=row.score.wer if row.score else None, vram_mb=row.peak_vram_mb,
                               wall_s=d.wall_s, decode_s=d.decode_s, inference_s=d.inference_s, params=row.params)
                 wer = f"{row.score.wer:.3f}" if row.score else "–"
-                print(f"{'transformers':<14}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}{d.rtfx:>10.0f}{wer:>8}"
+                print(f"{record['decoder'][:8]:<9}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}{d.rtfx:>10.0f}{wer:>8}"
                       f"{(row.peak_vram_mb or 0):>10.0f}{d.wall_s:>9.2f}{d.decode_s:>10.2f}{d.inference_s:>9.2f}", flush=True)
             else:
-                print(f"{'transformers':<14}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}  {row.status}: {row.reason}", flush=True)
+                print(f"{record['decoder'][:8]:<9}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}  {row.status}: {row.reason}", flush=True)
             rows.append(record)
     report["rows"] = rows
+    if not args.skip_stages:
+        stages = []
+        print("\nwhere one batch's time goes (CUDA-graph decoder, seconds):")
+        for model in args.models.split(","):
+            for batch in (int(b) for b in args.batch_sizes.split(",")):
+                try:
+                    st = stage_profile(model, not has_real_weights(model), batch, args.tokens)
+                except Exception as exc:  # a profile is a diagnostic; keep the report
+                    print(f"  {model} batch {batch}: {type(exc).__name__}: {exc}")
+                    continue
+                stages.append(st)
+                total = sum(v for k, v in st.items() if k.endswith("_s") and k != "audio_s")
+                print(f"  {model} batch {batch}: " + ", ".join(f"{k[:-2]} {v:.4f}" for k, v in st.items()
+                      if k.endswith("_s") and k != "audio_s") + f", steps {st['steps']}, compute-only RTFx {st['audio_s'] / total:.0f}")
+        report["stages"] = stages
     real = next((m for m in args.models.split(",") if has_real_weights(m)), None)
     if real and not args.skip_plain:
         subset = entries[: args.plain_clips]

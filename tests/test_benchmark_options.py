@@ -12,6 +12,11 @@ def test_plain_benchmark_leaves_batching_to_the_backend():
     assert prepared.load_options.batch_size is None and prepared.dataset == ()
 
 
+def test_cuda_graphs_are_on_unless_turned_off():
+    assert prepare(BenchmarkOptions()).load_options.cuda_graphs is True
+    assert prepare(BenchmarkOptions(cuda_graphs=False)).load_options.cuda_graphs is False
+
+
 def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
     prepared = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl")))
     assert prepared.batch_size == 16 and prepared.load_options.batch_size == 16

@@ -41,6 +41,7 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of 
 DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest (or directory): one end-to-end pass in batches; reports dataset RTFx.")]
 BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Clips per batch in --dataset mode (default 16); otherwise the chunk batch where a backend batches (default: fitted to the device).")]
 SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
+CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="CUDA, greedy: decode with a static KV cache replayed as CUDA graphs where the backend can (transformers); off runs generate().")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
@@ -70,6 +71,7 @@ class BenchmarkOptions:
     batch_size: int | None = None
     synthetic: bool = False
     synthetic_tokens: int = 40
+    cuda_graphs: bool = True
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
     load_options = LoadOptions(
         device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
-        synthetic_tokens=o.synthetic_tokens if o.synthetic else None,
+        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs,
     )
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:

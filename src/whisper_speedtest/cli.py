@@ -64,6 +64,7 @@ def benchmark(
     batch_size: flow.BatchSizeOption = None,
     synthetic_weights: flow.SyntheticOption = False,
     synthetic_tokens: flow.SyntheticTokensOption = 40,
+    cuda_graphs: flow.CudaGraphsOption = True,
     history: flow.HistoryOption = True,
     quiet: flow.QuietOption = False,
     verbose: flow.VerboseOption = False,
@@ -91,6 +92,7 @@ def benchmark(
             batch_size=batch_size,
             synthetic=synthetic_weights,
             synthetic_tokens=synthetic_tokens,
+            cuda_graphs=cuda_graphs,
         )
     )
     clips = () if prepared.dataset else collect_clips(audio, reference)

@@ -104,6 +104,7 @@ class DatasetStats:
     rtfx: float
     batch_size: int
     mode: str
+    transcripts: tuple[str, ...] = ()  # one per clip, in manifest order
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,9 @@ class BackendResult:
 
     @property
     def text(self) -> str:
+        """The transcript shown in the table: every clip's, or a dataset's first clip."""
+        if not self.clips and self.dataset and self.dataset.transcripts:
+            return self.dataset.transcripts[0].strip()
         return " ".join(c.text.strip() for c in self.clips).strip()
 
 

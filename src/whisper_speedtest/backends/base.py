@@ -39,7 +39,7 @@ class LoadOptions:
     fallback: bool = True
     batch_size: int | None = None
     synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
-    compile: bool = False  # CUDA: static KV cache + torch.compile (CUDA graphs) where the backend supports it
+    cuda_graphs: bool = True  # CUDA, greedy: static KV cache + CUDA graph decoding where the backend has it
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         self._placement = None
         self._params: dict[str, Any] = {}
         self._multilingual = False
+        self._use_graphs = False
+        self._graph_decoders: dict = {}
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         import torch
@@ -61,11 +63,6 @@ class TransformersBackend(TorchDeviceMixin, Backend):
             processor = AutoProcessor.from_pretrained(model.path)
         network.eval()
         quantized = self._quantize(network, options.quantization, placement.device)
-        compiled = options.compile and placement.device == "cuda"
-        if compiled:
-            # A static KV cache gives fixed shapes; torch.compile then captures the decoder step in CUDA graphs.
-            network.generation_config.cache_implementation = "static"
-            network.forward = torch.compile(network.forward, mode="reduce-overhead", fullgraph=False)
         self._synthetic_tokens = (options.synthetic_tokens or 40) if model.synthetic else None
         free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
         params_m = sum(p.numel() for p in network.parameters()) / 1e6
@@ -80,8 +77,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
             self._pipe = self._build_pipeline(network, processor, placement)
         self._multilingual = bool(getattr(network.generation_config, "is_multilingual", False))
         self._finish_load(network, placement, batch, quantized)
-        if compiled:
-            self._params.update(compile="reduce-overhead", kv_cache="static")
+        self._use_graphs = options.cuda_graphs and placement.device == "cuda" and not quantized
         return LoadResult(requested=options.quantization or "default", actual=self._params["dtype"])
 
     @staticmethod
@@ -129,12 +125,16 @@ class TransformersBackend(TorchDeviceMixin, Backend):
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         long_audio = len(audio) > CHUNK_SECONDS * 16_000
+        if not long_audio and self._graph_decoder(options) is not None:
+            return self.transcribe_batch([audio], options)[0]
         if long_audio and self._batch_size > 1:
             text, segments = self._chunked(audio, options)
             mode = "chunked-batched"
+            self._params["decoder"] = "pipeline (generate)"
         else:
             text, segments = self._sequential(audio, options, long_audio)
             mode = "sequential"
+            self._params["decoder"] = "generate"
         self._params.update(beam_size=options.beam_size, longform=mode)
         return Transcript(text.strip(), segments, options.language)
 
@@ -180,10 +180,34 @@ class TransformersBackend(TorchDeviceMixin, Backend):
     def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
         if any(len(a) > CHUNK_SECONDS * 16_000 for a in audios):
             return [self.transcribe(a, options) for a in audios]
-        tokens = self._generate(self._features(list(audios)), self._generate_kwargs(options))
+        decoder = self._graph_decoder(options)
+        if decoder is not None:
+            from .log_mel import log_mel_batch
+
+            network = self._pipe.model
+            features = log_mel_batch(list(audios), self._pipe.feature_extractor, network.device, network.dtype)
+            tokens = decoder.decode(features)
+        else:
+            tokens = self._generate(self._features(list(audios)), self._generate_kwargs(options))
+        self._params["decoder"] = decoder.description if decoder is not None else "generate"
         texts = self._pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         self._params.update(beam_size=options.beam_size)
         return [Transcript(t.strip(), (), options.language) for t in texts]
+
+    def _graph_decoder(self, options: DecodeOptions):
+        """The CUDA-graph greedy decoder for these options, or None where generate() must run."""
+        if not self._use_graphs or options.beam_size != 1 or options.temperature > 0:
+            return None
+        language = options.language if self._multilingual else None
+        if self._multilingual and not language:
+            return None  # language detection stays with generate()
+        decoder = self._graph_decoders.get(language)
+        if decoder is None:
+            from .graph_decoder import GraphDecoder, rules_for
+
+            rules = rules_for(self._pipe.model, language, self._synthetic_tokens)
+            decoder = self._graph_decoders[language] = GraphDecoder(self._pipe.model, rules)
+        return decoder
 
     def _sequential(self, audio: np.ndarray, options: DecodeOptions, long_audio: bool) -> tuple[str, tuple]:
         """Whisper's own long-form algorithm: 30 s windows that move on by the predicted timestamps."""
@@ -213,4 +237,5 @@ class TransformersBackend(TorchDeviceMixin, Backend):
 
     def close(self) -> None:
         self._pipe = None
+        self._graph_decoders = {}
         self.release_device()

@@ -174,8 +174,15 @@ def run_backend(
     return failed_row(plan, TIMEOUT if kind == "timeout" else CRASHED, payload)
 
 
+def _whole_set_score(clips, texts: Sequence[str]):
+    """WER/CER over every clip that has a reference, or None when none has."""
+    scored = [(c.reference, text) for c, text in zip(clips, texts, strict=True) if c.reference]
+    return scoring.score_many([r for r, _ in scored], [h for _, h in scored]) if scored else None
+
+
 def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, Any]) -> BackendResult:
-    """Turn the child's raw measurements into statistics and scores."""
+    """Turn the child's raw measurements into statistics and scores (none for synthetic weights)."""
+    synthetic = plan.model is not None and plan.model.synthetic
     clip_rows = []
     for clip, samples, text in zip(clips, raw["times"], raw["texts"], strict=True):
         clip_stats = stats.summarize(samples)
@@ -186,12 +193,11 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
                 transcribe=clip_stats,
                 rtfx=stats.rtfx(clip.duration_s, clip_stats.median),
                 text=text,
-                score=scoring.score(clip.reference, text),
+                score=None if synthetic else scoring.score(clip.reference, text),
             )
         )
     totals = stats.summarize(stats.per_run_totals(raw["times"]))
-    scored = [(c.reference, text) for c, text in zip(clips, raw["texts"], strict=True) if c.reference]
-    overall = scoring.score_many([r for r, _ in scored], [h for _, h in scored]) if scored else None
+    overall = None if synthetic else _whole_set_score(clips, raw["texts"])
     load = raw["load_result"]
     model = plan.variant.fallback_model if load["did_fallback"] else plan.model
     vram = raw.get("peak_vram")
@@ -222,8 +228,7 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
     """A dataset pass: RTFx = total audio / end-to-end wall time, WER over the whole set."""
     data = raw["dataset"]
     synthetic = plan.model is not None and plan.model.synthetic
-    scored = [(c.reference, t) for c, t in zip(clips, raw["texts"], strict=True) if c.reference]
-    overall = None if synthetic or not scored else scoring.score_many([r for r, _ in scored], [h for _, h in scored])
+    overall = None if synthetic else _whole_set_score(clips, raw["texts"])
     wall = data["wall_s"]
     dataset = DatasetStats(
         clips=len(raw["texts"]),
@@ -234,6 +239,7 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
         rtfx=data["audio_s"] / wall if wall > 0 else 0.0,
         batch_size=batch_size,
         mode=plan.backend.batch_mode,
+        transcripts=tuple(raw["texts"]),
     )
     load = raw["load_result"]
     vram = raw.get("peak_vram")

@@ -112,7 +112,10 @@ def weights_notes(results) -> list[tuple[str, str]]:
     own = [r.display_name for r in ok if r.model.family != "whisper"]
     fingerprints = {r.model.fingerprint for r in whisper_rows if r.model.fingerprint}
     unverified = [r.display_name for r in whisper_rows if not r.model.fingerprint]
+    synthetic = [r.display_name for r in ok if r.model.synthetic]
     notes = []
+    if synthetic:
+        notes.append(("warn", f"Synthetic weights (random, real architecture) for {', '.join(synthetic)}: speed only, no WER."))
     if own:
         notes.append(("warn", f"Not Whisper: {', '.join(own)} ran their own model family; compare their speed, not their weights."))
     if unverified:

@@ -29,12 +29,12 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
         if row["status"] == "skipped":
             continue  # listed under the table with the reason
         if row["status"] != "ok":
-            cells = [row["backend"], row["model"], "", f"[red]{row['status']}[/red]", "", "", ""]
+            cells = [escape(row["backend"]), escape(row["model"]), "", f"[red]{row['status']}[/red]", "", "", ""]
         else:
             peak = row["peak_rss_mb"] + (f" +{row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
             cells = [
-                row["backend"],
-                row["model"],
+                escape(row["backend"]),
+                escape(row["model"]),
                 row["load_s"] + (f" / {row['warm_load_s']}" if verbose and row["warm_load_s"] else ""),
                 f"{row['median_s']} ± {row['stdev_s']}",
                 row["rtfx"],
@@ -42,8 +42,8 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
                 peak,
             ]
         if with_transcripts:
-            cells.append(row["params"] if row["status"] == "ok" else "")
-            cells.append(row["transcript"] if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
+            cells.append(escape(row["params"]) if row["status"] == "ok" else "")
+            cells.append(escape(row["transcript"]) if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
         table.add_row(*cells)
     return table
 

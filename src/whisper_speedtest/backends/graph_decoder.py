@@ -1,0 +1,236 @@
+"""Batched greedy Whisper decoding over a static KV cache, replayed as CUDA graphs.
+
+On a large batch, transformers' ``generate()`` spends most of each small decoder step in Python,
+logits processors and cache bookkeeping while the GPU waits. Here one decoder step is a single
+fixed-shape function over preallocated buffers (self-attention cache, cross-attention keys and
+values, current token, position, finished flags), so on CUDA it is captured once per batch size
+and attention span as a CUDA graph and then replayed. On other devices the same step runs
+eagerly, which is how the tests check that it yields ``generate()``'s tokens.
+
+The decoding rules are those ``generate()`` applies for greedy, timestamp-free transcription:
+the prompt (start, language, task, no-timestamps), ``suppress_tokens`` at every step,
+``begin_suppress_tokens`` at the first free position, and end-of-text padding once a row ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPANS = (32, 64, 128, 256, 448)  # self-attention spans with their own graph; a step uses the smallest that fits
+DONE_CHECK_EVERY = 4  # steps between host checks of "every row has ended"
+STATES_KEPT = 2  # batch sizes whose buffers and graphs stay allocated (a dataset's full and last batch)
+
+
+@dataclass(frozen=True)
+class DecodeRules:
+    prompt: tuple[int, ...]
+    suppress: tuple[int, ...]
+    begin_suppress: tuple[int, ...]
+    eos: int | None  # None: never stop early (synthetic weights decode a fixed count)
+    max_length: int  # positions including the prompt
+
+
+def rules_for(network, language: str | None, fixed_tokens: int | None = None) -> DecodeRules:
+    """The prompt and suppression rules ``generate()`` would use for this model and language."""
+    config = network.generation_config
+    if fixed_tokens:
+        prompt = (int(config.decoder_start_token_id or network.config.decoder_start_token_id),)
+        return DecodeRules(prompt, (), (), None, len(prompt) + fixed_tokens)
+    prompt = [config.decoder_start_token_id]
+    if getattr(config, "is_multilingual", False):
+        if not language:
+            raise ValueError("language detection is not supported by the graph decoder")
+        prompt += [config.lang_to_id[f"<|{language}|>"], config.task_to_id["transcribe"]]
+    prompt.append(config.no_timestamps_token_id)
+    max_length = min(config.max_length or 448, network.config.max_target_positions)
+    return DecodeRules(
+        tuple(int(t) for t in prompt),
+        tuple(int(t) for t in (config.suppress_tokens or ())),
+        tuple(int(t) for t in (config.begin_suppress_tokens or ())),
+        int(config.eos_token_id),
+        max_length,
+    )
+
+
+class _BatchState:
+    """Fixed-address buffers for one batch size, and the graphs captured over them."""
+
+    def __init__(self, decoder, batch: int, frames: int, rules: DecodeRules, device, dtype) -> None:
+        import torch
+
+        layers = len(decoder.layers)
+        heads = decoder.layers[0].self_attn.num_heads
+        head_dim = decoder.config.d_model // heads
+        self.batch = batch
+        self.self_k = torch.zeros(layers, batch, heads, rules.max_length, head_dim, device=device, dtype=dtype)
+        self.self_v = torch.zeros_like(self.self_k)
+        self.cross_k = torch.zeros(layers, batch, heads, frames, head_dim, device=device, dtype=dtype)
+        self.cross_v = torch.zeros_like(self.cross_k)
+        self.token = torch.zeros(batch, dtype=torch.long, device=device)
+        self.position = torch.zeros(1, dtype=torch.long, device=device)
+        self.done = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.tokens = torch.zeros(batch, rules.max_length, dtype=torch.long, device=device)
+        self.graphs: dict[int, object] = {}
+
+    def reset(self, first_token: int) -> None:
+        self.token.fill_(first_token)
+        self.position.zero_()
+        self.done.zero_()
+        self.tokens.fill_(first_token)
+
+
+class GraphDecoder:
+    """Greedy decoding of a WhisperForConditionalGeneration with a static cache (CUDA graphs on CUDA)."""
+
+    def __init__(self, network, rules: DecodeRules) -> None:
+        import torch
+
+        self.network = network
+        self.decoder = network.model.decoder
+        self.rules = rules
+        self.device = network.device
+        self.use_graphs = self.device.type == "cuda"
+        self._states: dict[int, _BatchState] = {}
+        self._pool = torch.cuda.graph_pool_handle() if self.use_graphs else None
+        vocab = network.config.vocab_size
+        self._suppress_bias = self._bias(vocab, rules.suppress)
+        self._begin_bias = self._bias(vocab, rules.begin_suppress)
+        self._begin_index = torch.tensor(len(rules.prompt), device=self.device)
+        forced = torch.full((rules.max_length + 1,), -1, dtype=torch.long, device=self.device)
+        forced[: len(rules.prompt)] = torch.tensor(rules.prompt, device=self.device)
+        self._forced = forced
+        self._positions = torch.arange(rules.max_length, device=self.device)
+
+    def _bias(self, vocab: int, token_ids: tuple[int, ...]):
+        import torch
+
+        bias = torch.zeros(vocab, dtype=torch.float32, device=self.device)
+        if token_ids:
+            bias[list(token_ids)] = float("-inf")
+        return bias
+
+    @property
+    def description(self) -> str:
+        return "static KV cache + CUDA graphs" if self.use_graphs else "static KV cache (eager)"
+
+    def decode(self, input_features):
+        """Token ids (batch, length) for a batch of log-mel features, prompt included."""
+        import torch
+
+        with torch.inference_mode():
+            encoded = self.network.model.encoder(input_features).last_hidden_state
+            state = self._state_for(encoded.shape[0], encoded.shape[1])
+            self._fill_cross_attention(state, encoded)
+            del encoded
+            state.reset(self.rules.prompt[0])
+            length = self._run(state)
+            return state.tokens[:, :length].clone()
+
+    def _state_for(self, batch: int, frames: int) -> _BatchState:
+        import torch
+
+        state = self._states.pop(batch, None)
+        if state is None:
+            while len(self._states) >= STATES_KEPT:
+                self._states.pop(next(iter(self._states)))
+                if self.use_graphs:
+                    torch.cuda.empty_cache()
+            state = _BatchState(self.decoder, batch, frames, self.rules, self.device, self.network.dtype)
+        self._states[batch] = state  # most recently used last
+        return state
+
+    def _fill_cross_attention(self, state: _BatchState, encoded) -> None:
+        batch, frames, _ = encoded.shape
+        heads, head_dim = state.cross_k.shape[2], state.cross_k.shape[4]
+        for index, layer in enumerate(self.decoder.layers):
+            attention = layer.encoder_attn
+            state.cross_k[index].copy_(attention.k_proj(encoded).view(batch, frames, heads, head_dim).transpose(1, 2))
+            state.cross_v[index].copy_(attention.v_proj(encoded).view(batch, frames, heads, head_dim).transpose(1, 2))
+
+    def _run(self, state: _BatchState) -> int:
+        """Replay steps until every row has ended or the length limit; returns the length used."""
+        position, last = 0, self.rules.max_length - 1
+        free_from = len(self.rules.prompt)
+        while position < last:
+            span = next(s for s in SPANS if s > position) if position < SPANS[-1] else SPANS[-1]
+            span = min(span, self.rules.max_length)
+            self._step_with(state, span)
+            position += 1
+            past_prompt = position - free_from
+            if self.rules.eos is not None and past_prompt >= 0 and past_prompt % DONE_CHECK_EVERY == 0:
+                if bool(state.done.all()):
+                    break
+        return position + 1
+
+    def _step_with(self, state: _BatchState, span: int) -> None:
+        if not self.use_graphs:
+            self._step(state, span)
+            return
+        graph = state.graphs.get(span)
+        if graph is None:
+            graph = state.graphs[span] = self._capture(state, span)
+        graph.replay()
+
+    def _capture(self, state: _BatchState, span: int):
+        """Capture one step as a CUDA graph; the warm-up's writes are undone by restoring the counters."""
+        import torch
+
+        saved = (state.token.clone(), state.position.clone(), state.done.clone(), state.tokens.clone())
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            self._step(state, span)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph, pool=self._pool):
+                self._step(state, span)
+        except RuntimeError as exc:
+            raise RuntimeError(f"CUDA graph capture failed ({exc}); run with --no-cuda-graphs to use generate()") from exc
+        for buffer, value in zip((state.token, state.position, state.done, state.tokens), saved):
+            buffer.copy_(value)
+        return graph
+
+    def _step(self, state: _BatchState, span: int) -> None:
+        """One decoder step at ``state.position``: cache this token's keys/values, pick the next token."""
+        import torch
+        import torch.nn.functional as F
+
+        decoder, batch = self.decoder, state.batch
+        position = state.position
+        hidden = decoder.embed_tokens(state.token[:, None]) * decoder.embed_scale
+        hidden = hidden + decoder.embed_positions.weight[position][None]
+        visible = (self._positions[:span] <= position)[None, None, None]
+        heads, head_dim = state.self_k.shape[2], state.self_k.shape[4]
+
+        def split(x):
+            return x.view(batch, 1, heads, head_dim).transpose(1, 2)
+
+        for index, layer in enumerate(decoder.layers):
+            attention = layer.self_attn
+            x = layer.self_attn_layer_norm(hidden)
+            state.self_k[index].index_copy_(2, position, split(attention.k_proj(x)))
+            state.self_v[index].index_copy_(2, position, split(attention.v_proj(x)))
+            mixed = F.scaled_dot_product_attention(
+                split(attention.q_proj(x)), state.self_k[index, :, :, :span], state.self_v[index, :, :, :span],
+                attn_mask=visible,
+            )
+            hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(batch, 1, -1))
+            cross = layer.encoder_attn
+            x = layer.encoder_attn_layer_norm(hidden)
+            mixed = F.scaled_dot_product_attention(split(cross.q_proj(x)), state.cross_k[index], state.cross_v[index])
+            hidden = hidden + cross.out_proj(mixed.transpose(1, 2).reshape(batch, 1, -1))
+            x = layer.final_layer_norm(hidden)
+            hidden = hidden + layer.fc2(layer.activation_fn(layer.fc1(x)))
+        logits = self.network.proj_out(decoder.layer_norm(hidden[:, 0])).float() + self._suppress_bias
+        following = position + 1
+        logits = torch.where(following == self._begin_index, logits + self._begin_bias, logits)
+        chosen = logits.argmax(dim=-1)
+        forced = self._forced[following]
+        chosen = torch.where(forced >= 0, forced, chosen)
+        if self.rules.eos is not None:
+            chosen = torch.where(state.done, torch.full_like(chosen, self.rules.eos), chosen)
+            state.done |= chosen == self.rules.eos
+        state.tokens.index_copy_(1, following, chosen[:, None])
+        state.token.copy_(chosen)
+        state.position.add_(1)

@@ -1,0 +1,28 @@
+"""Whisper log-mel features computed and kept on the model's device.
+
+transformers' feature extractor can run its STFT on a GPU, but it pads on the host first and hands
+the features back as a NumPy array, so a large batch crosses the bus twice. This computes the same
+features (its window, hop, mel filters and clamping) from the raw clips, on the device, batched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def log_mel_batch(audios: list[np.ndarray], extractor, device, dtype):
+    """(batch, n_mels, frames) features for clips of at most 30 s, padded like the extractor pads."""
+    import torch
+
+    length = extractor.n_samples
+    waves = torch.zeros(len(audios), length, device=device, dtype=torch.float32)
+    for row, audio in zip(waves, audios):
+        clip = torch.from_numpy(np.ascontiguousarray(audio[:length], dtype=np.float32))
+        row[: clip.shape[0]].copy_(clip)
+    window = torch.hann_window(extractor.n_fft, device=device)
+    spectrum = torch.stft(waves, extractor.n_fft, extractor.hop_length, window=window, return_complex=True)
+    power = spectrum[..., :-1].abs() ** 2
+    filters = torch.from_numpy(np.asarray(extractor.mel_filters, dtype=np.float32)).to(device)
+    log_spec = torch.clamp(filters.T @ power, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.amax(dim=(1, 2), keepdim=True) - 8.0)
+    return ((log_spec + 4.0) / 4.0).to(dtype)

@@ -1,0 +1,65 @@
+"""Dataset mode and synthetic weights through the real CLI, on CPU, with the real libraries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import DATA, run_cli
+from whisper_speedtest.backends import get_backend
+
+MANIFEST = DATA / "utterances" / "manifest.jsonl"
+
+
+def _require(*backends: str) -> None:
+    for name in backends:
+        availability = get_backend(name).available()
+        if not availability.ok:
+            pytest.skip(f"{name} cannot run here: {availability.reason}")
+
+
+def test_dataset_pass_reports_throughput_split_and_whole_set_wer(tmp_path):
+    _require("transformers", "faster-whisper")
+    out = tmp_path / "dataset.json"
+    result = run_cli("benchmark", "-m", "tiny.en", "-b", "transformers,faster-whisper", "--dataset", str(MANIFEST),
+                     "--batch-size", "5", "--no-history", "-q", "-o", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = {r["backend"]: r for r in json.loads(out.read_text())["results"]}
+    references = [json.loads(line)["text"] for line in MANIFEST.read_text().splitlines() if line.strip()]
+    for name, mode in (("transformers", "batched generate"), ("faster-whisper", "sequential")):
+        row = rows[name]
+        assert row["status"] == "ok", row["reason"]
+        data = row["dataset"]
+        assert data["clips"] == 12 and data["batch_size"] == 5 and data["mode"].startswith(mode)
+        assert data["audio_s"] == pytest.approx(sum_durations(), rel=1e-3)
+        assert data["rtfx"] == pytest.approx(data["audio_s"] / data["wall_s"])
+        assert 0 < data["inference_s"] <= data["wall_s"] and data["decode_s"] > 0
+        assert len(data["transcripts"]) == 12
+        assert row["score"]["wer"] < 0.2
+        # transcripts stay in manifest order: each one shares words with its own reference
+        for text, reference in zip(data["transcripts"], references):
+            assert set(text.lower().split()) & set(reference.lower().split())
+    assert "dataset: 12 clips" in result.stdout
+
+
+def sum_durations() -> float:
+    import soundfile
+
+    lines = [json.loads(line) for line in MANIFEST.read_text().splitlines() if line.strip()]
+    return sum(soundfile.info(str(MANIFEST.parent / entry["audio"])).duration for entry in lines)
+
+
+def test_synthetic_weights_are_speed_only_everywhere(tmp_path):
+    _require("transformers")
+    out = tmp_path / "synthetic.json"
+    result = run_cli("benchmark", "-m", "tiny", "-b", "transformers", "--synthetic-weights", "--synthetic-tokens", "6",
+                     "-n", "1", "--no-history", "-o", str(out), "-o", str(tmp_path / "synthetic.csv"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["status"] == "ok", row["reason"]
+    assert row["model"]["synthetic"] is True and row["score"] is None
+    assert row["params"]["synthetic_tokens"] == 6
+    assert "[synthetic:" in result.stdout  # in the table's model cell
+    assert "Synthetic weights (random, real architecture) for transformers pipeline: speed only, no WER." in result.stdout
+    assert "synthetic" in (tmp_path / "synthetic.csv").read_text()

