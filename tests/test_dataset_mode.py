@@ -7,20 +7,14 @@ import json
 import pytest
 
 from tests.conftest import DATA, run_cli
-from whisper_speedtest.backends import get_backend
+from tests.test_integration_backends import _require
 
 MANIFEST = DATA / "utterances" / "manifest.jsonl"
 
 
-def _require(*backends: str) -> None:
-    for name in backends:
-        availability = get_backend(name).available()
-        if not availability.ok:
-            pytest.skip(f"{name} cannot run here: {availability.reason}")
-
-
 def test_dataset_pass_reports_throughput_split_and_whole_set_wer(tmp_path):
-    _require("transformers", "faster-whisper")
+    _require("transformers")
+    _require("faster-whisper")
     out = tmp_path / "dataset.json"
     result = run_cli("benchmark", "-m", "tiny.en", "-b", "transformers,faster-whisper", "--dataset", str(MANIFEST),
                      "--batch-size", "5", "--no-history", "-q", "-o", str(out))
