@@ -146,7 +146,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
             kwargs.update(task="transcribe", language=options.language)
         return kwargs
 
-    batch_mode = "batched generate (log-mel on the device)"
+    batch_mode = "batched (log-mel on the device)"
     supports_synthetic = True
 
     def _features(self, audios: list[np.ndarray], long_audio: bool = False):

@@ -82,7 +82,21 @@ def flat_row(result: BackendResult, preview_width: int | None = 60, wer_delta: f
         "did_fallback": str(result.did_fallback).lower(),
         "reason": reason,
         "transcript": text,
+        "dataset_audio_decode_s": _num(result.dataset.decode_s if result.dataset else None, 3),
+        "dataset_inference_s": _num(result.dataset.inference_s if result.dataset else None, 3),
     }
+
+
+def dataset_split(result: BackendResult) -> str:
+    """Where a dataset pass's wall time went, in one line ("" for per-clip rows)."""
+    d = result.dataset
+    if d is None or not result.ok:
+        return ""
+    return (
+        f"{d.clips} clips in {d.wall_s:.2f} s wall (RTFx {d.rtfx:.0f}) · load {result.load_s:.2f} s, not counted · "
+        f"audio decode {d.decode_s:.2f} s, overlapped one batch ahead · inference {d.inference_s:.2f} s "
+        f"(log-mel, model, detokenize) · {d.mode}"
+    )
 
 
 def flat_rows(run: BenchmarkRun, preview_width: int | None = 60) -> list[dict[str, str]]:

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import flat_rows, settings_line, weights_notes
+from .rows import dataset_split, flat_rows, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 
@@ -52,6 +52,9 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     wide = console.width >= WIDE
     console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
+    for result in run.results:
+        if split := dataset_split(result):
+            console.print(f"[bold]{escape(result.display_name)}[/bold] [dim]{escape(split)}[/dim]", highlight=False)
     not_installed = []
     for row in flat_rows(run, preview_width=None if verbose else max(40, console.width - 4)):
         if row["status"] == "ok" and not wide:
