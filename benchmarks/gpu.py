@@ -20,10 +20,11 @@ import time
 from pathlib import Path
 
 from whisper_speedtest.audio import bundled_sample, dataset_entries, read_audio
+from whisper_speedtest.backends import get_backend
 from whisper_speedtest.backends.base import DecodeOptions, LoadOptions
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
 from whisper_speedtest.models import sources
-from whisper_speedtest.results import DecodeSettings, to_dict
+from whisper_speedtest.results import DecodeSettings
 
 
 def make_manifest(clips: int, directory: Path) -> Path:
@@ -73,14 +74,14 @@ def plain_pipeline_rtfx(model_path: str, entries) -> tuple[float, float]:
     return audio / wall, wall
 
 
-def timing_check(model: str, synthetic: bool) -> dict:
+def timing_check(backend_name: str, model: str, synthetic: bool) -> dict:
     """Queue a known delay (torch.cuda._sleep) at the end of a timed region and see the clock count it."""
     import torch
 
     from whisper_speedtest.bench.worker import _timed
 
-    backend = _loaded_backend(model, synthetic, 16, 40)
-    audio = [read_audio(bundled_sample())[0]] * 16
+    backend = _loaded_backend(model, synthetic, 16, 40, backend_name)
+    audio = [read_audio(bundled_sample())[0]] * (16 if backend.batch_mode != "sequential" else 2)
     options = DecodeOptions()
     backend.transcribe_batch(audio, options)
     cycles = int(torch.cuda.get_device_properties(0).clock_rate * 1000 * 0.2)  # about 200 ms at the base clock
@@ -103,6 +104,24 @@ def timing_check(model: str, synthetic: bool) -> dict:
     extra = min(with_delay) - min(plain)
     backend.close()
     return {"queued_delay_s": delay, "measured_extra_s": extra, "counted_fraction": extra / delay}
+
+
+def print_row(backend: str, model: str, batch: int, synthetic: bool, graphs: bool, batched: bool, entries, tokens: int) -> dict:
+    row = dataset_row(model, backend, batch, entries, synthetic, tokens, graphs)
+    decoder = ("cuda-graphs" if graphs else "generate") if backend == "transformers" else ("batched" if batched else "sequential")
+    record = {"backend": backend, "model": model, "batch": batch, "synthetic": synthetic, "status": row.status,
+              "reason": row.reason, "decoder": decoder}
+    lead = f"{backend:<15}{decoder:<13}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}"
+    if row.ok:
+        d = row.dataset
+        record.update(rtfx=d.rtfx, wer=row.score.wer if row.score else None, vram_mb=row.peak_vram_mb,
+                      wall_s=d.wall_s, decode_s=d.decode_s, inference_s=d.inference_s, params=row.params)
+        wer = f"{row.score.wer:.3f}" if row.score else "–"
+        print(f"{lead}{d.rtfx:>10.0f}{wer:>8}{(row.peak_vram_mb or 0):>10.0f}{d.wall_s:>9.2f}{d.decode_s:>10.2f}"
+              f"{d.inference_s:>9.2f}", flush=True)
+    else:
+        print(f"{lead}  {row.status}: {row.reason}", flush=True)
+    return record
 
 
 def stage_profile(model: str, synthetic: bool, batch: int, tokens: int) -> dict:
@@ -142,17 +161,17 @@ def stage_profile(model: str, synthetic: bool, batch: int, tokens: int) -> dict:
     return marks
 
 
-def _loaded_backend(model: str, synthetic: bool, batch: int, tokens: int):
+def _loaded_backend(model: str, synthetic: bool, batch: int, tokens: int, name: str = "transformers"):
     from whisper_speedtest.backends.base import ModelRef
     from whisper_speedtest.backends.loader import VariantPlan, load_with_fallback, plan_variant
-    from whisper_speedtest.backends.transformers_pipeline import TransformersBackend
 
-    backend = TransformersBackend()
+    backend_class = get_backend(name)
+    backend = backend_class()
     if synthetic:
-        ref = ModelRef(model, "hf", None, synthetic=True)
+        ref = ModelRef(model, backend_class.model_format, None, synthetic=True)
         plan = VariantPlan("default", ref, ref)
     else:
-        plan = plan_variant(TransformersBackend, model, None)
+        plan = plan_variant(backend_class, model, None)
     load_with_fallback(backend, plan, LoadOptions(device="cuda", batch_size=batch,
                                                   synthetic_tokens=tokens if synthetic else None))
     return backend
@@ -161,6 +180,8 @@ def _loaded_backend(model: str, synthetic: bool, batch: int, tokens: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="base,tiny,large-v3-turbo,large-v3")
+    parser.add_argument("--backends", default="transformers",
+                        help="comma list; backends without batching run clip after clip (one row per model)")
     parser.add_argument("--batch-sizes", default="16,64,256")
     parser.add_argument("--clips", type=int, default=1024)
     parser.add_argument("--plain-clips", type=int, default=64)
@@ -177,25 +198,19 @@ def main() -> None:
     entries = dataset_entries(make_manifest(args.clips, work))
     rows, report = [], {"clips": args.clips, "clip_seconds": entries[0].duration_s}
     print(f"dataset: {len(entries)} x {entries[0].duration_s:.1f} s of real speech (JFK sample)\n")
-    print(f"{'decoder':<9}{'model':<16}{'weights':<11}{'batch':>6}{'RTFx':>10}{'WER':>8}{'VRAM MB':>10}{'wall s':>9}{'decode s':>10}{'infer s':>9}")
+    print(f"{'backend':<15}{'decoder':<13}{'model':<16}{'weights':<11}{'batch':>6}{'RTFx':>10}{'WER':>8}{'VRAM MB':>10}{'wall s':>9}{'decode s':>10}{'infer s':>9}")
     plain_generate = {int(b) for b in args.generate_batches.split(",") if b}
-    for model in args.models.split(","):
-        synthetic = not has_real_weights(model)
-        runs = [(int(b), True) for b in args.batch_sizes.split(",")] + [(b, False) for b in sorted(plain_generate)]
-        for batch, graphs in runs:
-            row = dataset_row(model, "transformers", batch, entries, synthetic, args.tokens, graphs)
-            record = {"model": model, "batch": batch, "synthetic": synthetic, "status": row.status, "reason": row.reason,
-                      "decoder": "cuda-graphs" if graphs else "generate"}
-            if row.ok:
-                d = row.dataset
-                record.update(rtfx=d.rtfx, wer=row.score.wer if row.score else None, vram_mb=row.peak_vram_mb,
-                              wall_s=d.wall_s, decode_s=d.decode_s, inference_s=d.inference_s, params=row.params)
-                wer = f"{row.score.wer:.3f}" if row.score else "–"
-                print(f"{record['decoder'][:8]:<9}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}{d.rtfx:>10.0f}{wer:>8}"
-                      f"{(row.peak_vram_mb or 0):>10.0f}{d.wall_s:>9.2f}{d.decode_s:>10.2f}{d.inference_s:>9.2f}", flush=True)
-            else:
-                print(f"{record['decoder'][:8]:<9}{model:<16}{'synthetic' if synthetic else 'real':<11}{batch:>6}  {row.status}: {row.reason}", flush=True)
-            rows.append(record)
+    for backend in args.backends.split(","):
+        batched = get_backend(backend).batch_mode != "sequential"
+        for model in args.models.split(","):
+            synthetic = not has_real_weights(model)
+            if synthetic and not get_backend(backend).supports_synthetic:
+                print(f"{backend:<15}{model:<16}skipped: no real weights here and no synthetic mode")
+                continue
+            sizes = [int(b) for b in args.batch_sizes.split(",")]
+            runs = [(b, True) for b in sizes] + [(b, False) for b in sorted(plain_generate)] if batched else [(sizes[0], True)]
+            for batch, graphs in runs:
+                rows.append(print_row(backend, model, batch, synthetic, graphs, batched, entries, args.tokens))
     report["rows"] = rows
     if not args.skip_stages:
         stages = []
@@ -225,10 +240,14 @@ def main() -> None:
     if args.skip_timing_check:
         print_report(report, args.out)
         return
-    check = timing_check(real or "tiny", synthetic=real is None)
-    report["timing_check"] = check
-    print(f"\nCUDA timing check: queued {check['queued_delay_s'] * 1000:.1f} ms of GPU sleep, the harness clock counted "
-          f"{check['measured_extra_s'] * 1000:.1f} ms more ({check['counted_fraction'] * 100:.0f}%)")
+    report["timing_check"] = {}
+    for backend in args.backends.split(","):
+        if real is None and not get_backend(backend).supports_synthetic:
+            continue
+        check = timing_check(backend, real or "tiny", synthetic=real is None)
+        report["timing_check"][backend] = check
+        print(f"\nCUDA timing check, {backend}: queued {check['queued_delay_s'] * 1000:.1f} ms of GPU sleep, the harness "
+              f"clock counted {check['measured_extra_s'] * 1000:.1f} ms more ({check['counted_fraction'] * 100:.0f}%)")
     print_report(report, args.out)
 
 

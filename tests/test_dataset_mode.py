@@ -13,15 +13,16 @@ MANIFEST = DATA / "utterances" / "manifest.jsonl"
 
 
 def test_dataset_pass_reports_throughput_split_and_whole_set_wer(tmp_path):
-    _require("transformers")
-    _require("faster-whisper")
+    for backend in ("transformers", "faster-whisper", "openai-whisper"):
+        _require(backend)
     out = tmp_path / "dataset.json"
-    result = run_cli("benchmark", "-m", "tiny.en", "-b", "transformers,faster-whisper", "--dataset", str(MANIFEST),
+    result = run_cli("benchmark", "-m", "tiny.en", "-b", "transformers,faster-whisper,openai-whisper", "--dataset", str(MANIFEST),
                      "--batch-size", "5", "--no-history", "-q", "-o", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {r["backend"]: r for r in json.loads(out.read_text())["results"]}
     references = [json.loads(line)["text"] for line in MANIFEST.read_text().splitlines() if line.strip()]
-    for name, mode in (("transformers", "batched"), ("faster-whisper", "sequential")):
+    modes = (("transformers", "batched"), ("faster-whisper", "sequential"), ("openai-whisper", "batched whisper.decode"))
+    for name, mode in modes:
         row = rows[name]
         assert row["status"] == "ok", row["reason"]
         data = row["dataset"]
@@ -35,7 +36,7 @@ def test_dataset_pass_reports_throughput_split_and_whole_set_wer(tmp_path):
         for text, reference in zip(data["transcripts"], references):
             assert set(text.lower().split()) & set(reference.lower().split())
     assert "dataset: 12 clips" in result.stdout
-    assert result.stdout.count("12 clips in ") == 2 and "audio decode" in result.stdout  # the time split, per backend
+    assert result.stdout.count("12 clips in ") == 3 and "audio decode" in result.stdout  # the time split, per backend
 
 
 def sum_durations() -> float:
@@ -58,3 +59,25 @@ def test_synthetic_weights_are_speed_only_everywhere(tmp_path):
     assert "[synthetic:" in result.stdout  # in the table's model cell
     assert "Synthetic weights (random, real architecture) for transformers pipeline: speed only, no WER." in result.stdout
     assert "synthetic" in (tmp_path / "synthetic.csv").read_text()
+
+
+def test_openai_whisper_batched_decode_matches_its_own_transcribe_on_short_clips():
+    """The library's batched whisper.decode against its transcribe(), clip by clip, same weights."""
+    _require("openai-whisper")
+    from whisper_speedtest.audio import read_audio
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions
+    from whisper_speedtest.backends.loader import load_with_fallback, plan_variant
+    from whisper_speedtest.backends.openai_whisper import OpenAIWhisperBackend
+    from whisper_speedtest.bench.scoring import score_many
+
+    entries = [json.loads(line) for line in MANIFEST.read_text().splitlines() if line.strip()][:4]
+    audios = [read_audio(MANIFEST.parent / e["audio"])[0] for e in entries]
+    backend = OpenAIWhisperBackend()
+    load_with_fallback(backend, plan_variant(OpenAIWhisperBackend, "tiny.en", None), LoadOptions(device="cpu"))
+    batched = [t.text for t in backend.transcribe_batch(audios, DecodeOptions())]
+    assert backend.params()["decoder"] == "batched decode, no timestamps"
+    one_by_one = [backend.transcribe(a, DecodeOptions()).text for a in audios]
+    backend.close()
+    references = [e["text"] for e in entries]
+    assert score_many(references, batched).wer <= score_many(references, one_by_one).wer + 0.05
+    assert score_many(one_by_one, batched).wer <= 0.15  # the same words, give or take timestamp-mode differences

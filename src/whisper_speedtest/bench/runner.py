@@ -238,7 +238,7 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
         inference_s=data["inference_s"],
         rtfx=data["audio_s"] / wall if wall > 0 else 0.0,
         batch_size=batch_size,
-        mode=plan.backend.batch_mode,
+        mode=plan.backend.batch_mode if batch_size > 1 else "one clip at a time",
         transcripts=tuple(raw["texts"]),
     )
     load = raw["load_result"]
