@@ -28,10 +28,10 @@ class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
         from .torch_support import choose_placement
 
         self._placement = choose_placement(options.device, options.threads)
+        # Weights stay float32: the library's LayerNorm needs them so, and its fp16 decoding casts
+        # activations and weights to half on the fly.
         self._model = whisper.load_model(model.path, device=self._placement.device)
-        if self._placement.dtype_name == "float16":
-            self._model = self._model.half()
-        actual = str(next(self._model.parameters()).dtype).removeprefix("torch.")
+        actual = self._placement.dtype_name if self._placement.device == "cuda" else "float32"
         self._params = {"device": self._placement.device, "dtype": actual, "threads": self._placement.threads}
         return LoadResult(requested=options.quantization or "default", actual=actual)
 
