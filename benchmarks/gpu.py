@@ -4,6 +4,11 @@ against a plain default pipeline, and a check that queued GPU work is counted by
 Run on an NVIDIA machine:
 
     python benchmarks/gpu.py --models base,large-v3-turbo,large-v3 --batch-sizes 16,64,256 --clips 1024
+    python benchmarks/gpu.py --backends transformers,openai-whisper --models base --generate-batches 256
+
+transformers decodes with its CUDA-graph decoder (static KV cache); --generate-batches adds rows
+with plain batched generate() at those batch sizes, in the same run, for comparison. A per-stage
+profile (log-mel, encoder, decoder steps, detokenize) follows the table unless --skip-stages.
 
 Models whose real weights are present (tiny.en, base) run with them and carry WER; the others
 run with --synthetic-weights (their real architecture, random weights, fixed 40 tokens per clip)
@@ -212,6 +217,13 @@ def main() -> None:
             for batch, graphs in runs:
                 rows.append(print_row(backend, model, batch, synthetic, graphs, batched, entries, args.tokens))
     report["rows"] = rows
+    for batch in sorted(plain_generate):
+        for model in args.models.split(","):
+            pair = {r["decoder"]: r.get("rtfx") for r in rows
+                    if r["backend"] == "transformers" and r["model"] == model and r["batch"] == batch}
+            if pair.get("cuda-graphs") and pair.get("generate"):
+                print(f"CUDA-graph decoder vs generate(), {model}, batch {batch}, same run: "
+                      f"{pair['cuda-graphs'] / pair['generate']:.2f}x")
     if not args.skip_stages:
         stages = []
         print("\nwhere one batch's time goes (CUDA-graph decoder, seconds):")
