@@ -91,3 +91,18 @@ def test_log_mel_matches_the_feature_extractor():
     ours = log_mel_batch(clips, extractor, torch.device("cpu"), torch.float32).numpy()
     assert ours.shape == expected.shape
     np.testing.assert_allclose(ours, expected, atol=2e-4)
+
+
+def test_a_new_batch_size_replaces_the_old_buffers_and_decodes_the_same():
+    from whisper_speedtest.backends.graph_decoder import GraphDecoder, rules_for
+    from whisper_speedtest.backends.log_mel import log_mel_batch
+
+    network, processor = _network("tiny.en")
+    decoder = GraphDecoder(network, rules_for(network, "en"))
+    clips = _clips(2)
+    features = log_mel_batch(clips, processor.feature_extractor, network.device, network.dtype)
+    eos = network.generation_config.eos_token_id
+    together = decoder.decode(features)
+    alone = decoder.decode(features[1:2])
+    assert list(decoder._states) == [1]  # the batch-of-3 buffers were let go
+    assert _content(alone[0], eos) == _content(together[1], eos)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 SPANS = (32, 64, 128, 256, 448)  # self-attention spans with their own graph; a step uses the smallest that fits
 DONE_CHECK_EVERY = 4  # steps between host checks of "every row has ended"
-STATES_KEPT = 2  # batch sizes whose buffers and graphs stay allocated (a dataset's full and last batch)
+STATES_KEPT = 1  # batch sizes whose buffers and graphs stay allocated: a new size frees the old first
 
 
 @dataclass(frozen=True)
