@@ -17,6 +17,21 @@ def test_cuda_graphs_are_on_unless_turned_off():
     assert prepare(BenchmarkOptions(cuda_graphs=False)).load_options.cuda_graphs is False
 
 
+def test_languages_are_whisper_codes_or_auto():
+    assert prepare(BenchmarkOptions(model="base", language="de")).settings.language == "de"
+    assert prepare(BenchmarkOptions(model="tiny.en", language="auto")).settings.language is None
+    for bad in (BenchmarkOptions(language="xx"), BenchmarkOptions(model="tiny.en", language="fr")):
+        with pytest.raises(BadOption):
+            prepare(bad)
+
+
+def test_language_list_is_the_one_openai_whisper_ships():
+    tokenizer = pytest.importorskip("whisper.tokenizer", reason="openai-whisper not installed")
+    from whisper_speedtest.models.catalog import WHISPER_LANGUAGES
+
+    assert WHISPER_LANGUAGES == tuple(tokenizer.LANGUAGES)
+
+
 def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
     prepared = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl")))
     assert prepared.batch_size == 16 and prepared.load_options.batch_size == 16

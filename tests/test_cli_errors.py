@@ -37,6 +37,8 @@ CASES = {
     "zero beam": (lambda d: ["--beam-size", "0"], "--beam-size"),
     "bad output type": (lambda d: ["-o", str(d / "out.xlsx")], "unsupported output"),
     "bad timeout": (lambda d: ["--timeout", "-1"], "--timeout"),
+    "unknown language": (lambda d: ["--language", "klingon"], "Whisper language code"),
+    "language an English-only model lacks": (lambda d: ["-m", "tiny.en", "--language", "de"], "English-only"),
 }
 
 

@@ -98,6 +98,17 @@ class PreparedBenchmark:
         )
 
 
+def check_language(language: str, model_name: str) -> None:
+    """``auto`` or a code Whisper knows; English-only models take only ``en``."""
+    from .models import catalog
+
+    if language == "auto" or language in catalog.WHISPER_LANGUAGES:
+        if catalog.get(model_name).english_only and language not in ("en", "auto"):
+            raise BadOption(f"{model_name} is English-only: --language must be en (got {language!r})")
+        return
+    raise BadOption(f"--language must be 'auto' or a Whisper language code such as en, de, fr, zh (got {language!r})")
+
+
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded."""
     from .backends.base import LoadOptions
@@ -122,6 +133,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
     quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
     model_name = catalog.resolve(o.model)
+    check_language(o.language, model_name)
     backend_names = tuple(split_csv(o.backends)) or None
     if backend_names:
         from .bench.session import select_backends

@@ -40,7 +40,10 @@ def rules_for(network, language: str | None, fixed_tokens: int | None = None) ->
     if getattr(config, "is_multilingual", False):
         if not language:
             raise ValueError("language detection is not supported by the graph decoder")
-        prompt += [config.lang_to_id[f"<|{language}|>"], config.task_to_id["transcribe"]]
+        language_token = config.lang_to_id.get(f"<|{language}|>")
+        if language_token is None:
+            raise ValueError(f"language {language!r} is not one this model knows")
+        prompt += [language_token, config.task_to_id["transcribe"]]
     prompt.append(config.no_timestamps_token_id)
     max_length = min(config.max_length or 448, network.config.max_target_positions)
     return DecodeRules(
