@@ -153,17 +153,13 @@ def stage_profile(model: str, synthetic: bool, batch: int, tokens: int) -> dict:
         t = time.perf_counter()
         features = log_mel_batch(audio, pipe.feature_extractor, pipe.model.device, pipe.model.dtype)
         t = mark("log_mel_s", t)
-        encoded = pipe.model.model.encoder(features).last_hidden_state
-        t = mark("encoder_s", t)
-        state = decoder._state_for(batch, encoded.shape[1])
-        decoder._fill_cross_attention(state, encoded)
-        state.reset(decoder.rules.prompt[0])
-        t = mark("cross_kv_s", t)
-        length = decoder._run(state)
+        state = decoder.encode(features)
+        t = mark("encoder_and_cross_kv_s", t)
+        ids = decoder.run_decoder(state)
         t = mark("decoder_steps_s", t)
-        pipe.tokenizer.batch_decode(state.tokens[:, :length].clone(), skip_special_tokens=True)
+        pipe.tokenizer.batch_decode(ids, skip_special_tokens=True)
         mark("detokenize_s", t)
-    marks.update(batch=batch, steps=length, model=model, audio_s=batch * len(audio[0]) / 16000)
+    marks.update(batch=batch, steps=ids.shape[1], model=model, audio_s=batch * len(audio[0]) / 16000)
     backend.close()
     return marks
 

@@ -121,13 +121,20 @@ class GraphDecoder:
         import torch
 
         with torch.inference_mode():
-            encoded = self.network.model.encoder(input_features).last_hidden_state
-            state = self._state_for(encoded.shape[0], encoded.shape[1])
-            self._fill_cross_attention(state, encoded)
-            del encoded
-            state.reset(self.rules.prompt[0])
-            length = self._run(state)
-            return state.tokens[:, :length].clone()
+            return self.run_decoder(self.encode(input_features))
+
+    def encode(self, input_features) -> _BatchState:
+        """Run the encoder and fill a batch state's cross-attention keys and values (call in inference mode)."""
+        encoded = self.network.model.encoder(input_features).last_hidden_state
+        state = self._state_for(encoded.shape[0], encoded.shape[1])
+        self._fill_cross_attention(state, encoded)
+        state.reset(self.rules.prompt[0])
+        return state
+
+    def run_decoder(self, state: _BatchState):
+        """Decode from an encoded state; token ids (batch, length), prompt included (call in inference mode)."""
+        length = self._run(state)
+        return state.tokens[:, :length].clone()
 
     def _state_for(self, batch: int, frames: int) -> _BatchState:
         import torch
@@ -155,8 +162,7 @@ class GraphDecoder:
         position, last = 0, self.rules.max_length - 1
         free_from = len(self.rules.prompt)
         while position < last:
-            span = next(s for s in SPANS if s > position) if position < SPANS[-1] else SPANS[-1]
-            span = min(span, self.rules.max_length)
+            span = min(next((s for s in SPANS if s > position), SPANS[-1]), self.rules.max_length)
             self._step_with(state, span)
             position += 1
             past_prompt = position - free_from
