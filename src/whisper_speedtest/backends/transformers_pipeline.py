@@ -150,22 +150,26 @@ class TransformersBackend(TorchDeviceMixin, Backend):
     supports_synthetic = True
 
     def _features(self, audios: list[np.ndarray], long_audio: bool = False):
-        """Log-mel features, computed with torch on the model's device (the GPU on CUDA)."""
+        """Log-mel features on the model's device: 30 s windows for short clips, padded to the longest otherwise."""
         pipe = self._pipe
-        device = pipe.model.device
+        network = pipe.model
+        if not long_audio:
+            from .log_mel import log_mel_batch
+
+            return {"input_features": log_mel_batch(audios, pipe.feature_extractor, network.device, network.dtype)}
         features = pipe.feature_extractor(
             audios if len(audios) > 1 else audios[0],
             sampling_rate=16_000,
             return_tensors="pt",
-            truncation=not long_audio,
-            padding="longest" if long_audio else "max_length",
-            return_attention_mask=long_audio,
-            device=str(device) if device.type == "cuda" else "cpu",
+            truncation=False,
+            padding="longest",
+            return_attention_mask=True,
+            device=str(network.device) if network.device.type == "cuda" else "cpu",
         )
-        inputs = {"input_features": features.input_features.to(device, pipe.model.dtype)}
-        if long_audio:
-            inputs["attention_mask"] = features.attention_mask.to(device)
-        return inputs
+        return {
+            "input_features": features.input_features.to(network.device, network.dtype),
+            "attention_mask": features.attention_mask.to(network.device),
+        }
 
     def _generate(self, inputs: dict, kwargs: dict):
         import torch
@@ -181,14 +185,11 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         if any(len(a) > CHUNK_SECONDS * 16_000 for a in audios):
             return [self.transcribe(a, options) for a in audios]
         decoder = self._graph_decoder(options)
+        inputs = self._features(list(audios))
         if decoder is not None:
-            from .log_mel import log_mel_batch
-
-            network = self._pipe.model
-            features = log_mel_batch(list(audios), self._pipe.feature_extractor, network.device, network.dtype)
-            tokens = decoder.decode(features)
+            tokens = decoder.decode(inputs["input_features"])
         else:
-            tokens = self._generate(self._features(list(audios)), self._generate_kwargs(options))
+            tokens = self._generate(inputs, self._generate_kwargs(options))
         self._params["decoder"] = decoder.description if decoder is not None else "generate"
         texts = self._pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         self._params.update(beam_size=options.beam_size)
