@@ -189,7 +189,11 @@ class Recorder:
                 if stop.is_set() or (limit is not None and captured >= limit):
                     break
                 stop.wait(self.poll_s)
-        chunks.extend(_drain(blocks))  # blocks that arrived while the stream was closing
+        late = _drain(blocks)  # blocks that arrived after the last poll or while the stream was closing
+        if late:
+            chunks.extend(late)
+            captured += sum(len(c) for c in late)
+            on_meter(MeterReading(captured / rate, level_of(np.concatenate(late)[-max(1, rate // 10):]), overflows[0]))
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         if limit is not None:
             samples = samples[:limit]

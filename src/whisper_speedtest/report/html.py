@@ -10,7 +10,7 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
-from .rows import flat_row, settings_line, sort_results, weights_notes
+from .rows import fallback_note, flat_row, settings_line, sort_results, weights_notes
 from .svg import bar_chart_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 
@@ -102,7 +102,7 @@ def _result_row(result: BackendResult, machine_cell: str) -> str:
     cells = [f'<td class="model" title="fingerprint {escape(fingerprint)}">{escape(row["model"])}</td>']
     if result.ok:
         cells += _measured_cells(result, row)
-        fallback = getattr(result, "fallback_reason", "") or ("fell back" if result.did_fallback else "")
+        fallback = fallback_note(result) if result.did_fallback else ""
         status = '<span class="status-ok">ok</span>' + (f' <span class="note">({escape(fallback)})</span>' if fallback else "")
     else:
         cells.append(f'<td colspan="6" class="reason">{escape(result.reason)}</td>')

@@ -52,12 +52,18 @@ def wer_deltas(results) -> dict[int, float]:
     }
 
 
+def fallback_note(result: BackendResult) -> str:
+    """What a fallback row loaded instead, named as the backend reported it (never assumed float16)."""
+    loaded = result.actual_variant or "the backend's default"
+    return f"fell back to {loaded}: {result.fallback_reason}"
+
+
 def flat_row(result: BackendResult, preview_width: int | None = 60, wer_delta: float | None = None) -> dict[str, str]:
     """One row of strings; failed rows carry their status and reason."""
     t = result.transcribe
     text = result.text if preview_width is None else preview(result.text, preview_width)
     fallback = " (fallback)" if result.did_fallback else ""
-    reason = result.reason or (f"fell back to float16: {result.fallback_reason}" if result.did_fallback else "")
+    reason = result.reason or (fallback_note(result) if result.did_fallback else "")
     return {
         "backend": result.display_name,
         "status": result.status,
