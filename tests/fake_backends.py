@@ -52,10 +52,29 @@ class RaisingBackend(_Fake):
         raise RuntimeError("weights exploded\nsecond line that must not show")
 
 
+class SlowBackend(_Fake):
+    """Writes its pid to $FAKE_BACKEND_PIDFILE once loaded, then takes $FAKE_SLOW_S (default 60) per clip."""
+
+    name = "fake-slow"
+    display_name = "fake slow"
+
+    def load(self, model, options):
+        pidfile = os.environ.get("FAKE_BACKEND_PIDFILE")
+        if pidfile:
+            with open(pidfile + ".tmp", "w") as handle:
+                handle.write(str(os.getpid()))
+            os.replace(pidfile + ".tmp", pidfile)
+        return super().load(model, options)
+
+    def transcribe(self, audio, options):
+        time.sleep(float(os.environ.get("FAKE_SLOW_S", "60")))
+        return super().transcribe(audio, options)
+
+
 class MacOnlyBackend(_Fake):
     name = "fake-mac"
     display_name = "fake mac"
     platforms = ("darwin",) if os.uname().sysname != "Darwin" else ("win32",)
 
 
-ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend)
+ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend)

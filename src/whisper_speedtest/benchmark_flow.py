@@ -207,16 +207,19 @@ def run_and_report(
         with display:
             run = run_benchmark(request, on_plan=display.on_plan, on_progress=display.on_progress, on_row=display.on_row, on_note=display.note)
     except BenchmarkInterrupted as stop:
-        written = write_outputs(stop.run, list(output_paths))
+        outcome = write_outputs(stop.run, list(output_paths))
+        written = outcome.written
         err.print(f"interrupted; kept {sum(r.ok for r in stop.run.results)} finished row(s)" + (f" in {', '.join(map(str, written))}" if written else ""))
+        outcome.raise_failures()
         raise typer.Exit(130) from None
-    written = write_outputs(run, list(output_paths))
+    outcome = write_outputs(run, list(output_paths))
     print_summary(run, out, verbose=verbose)
-    for path in written:
+    for path in outcome.written:
         if not quiet:
             err.print(f"wrote {path}")
     if keep_history:
         record_in_history(run, err, quiet=quiet)
+    outcome.raise_failures()  # after the table and the history, so a bad output path loses nothing else
     if not run.succeeded:
         raise typer.Exit(1)
     return run

@@ -23,6 +23,10 @@ class BadOption(UserError):
     """An option value outside its valid range."""
 
 
+class OutputError(UserError):
+    """A results file that cannot be written where the user asked."""
+
+
 class ModelFormatError(UserError):
     """Weights on disk that are corrupt, truncated, incomplete or in no known format."""
 
