@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from .errors import BadOption
+from .errors import BadOption, check_seconds
 
 if TYPE_CHECKING:
     from .audio import AudioClip
@@ -124,8 +124,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--warmup must be zero or more (got {o.warmup})")
     if o.beam_size < 1:
         raise BadOption(f"--beam-size must be at least 1 (got {o.beam_size})")
-    if o.timeout <= 0:
-        raise BadOption(f"--timeout must be positive (got {o.timeout:g})")
+    check_seconds("--timeout", o.timeout)
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
     if o.device not in ("auto", "cpu", "cuda", "mps"):
