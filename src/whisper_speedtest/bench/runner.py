@@ -15,6 +15,7 @@ from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan
 from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DatasetStats, DecodeSettings, ModelIdentity
 from . import scoring, stats
+from .lifeline import Lifeline
 from .worker import WorkerJob, child_main
 
 ProgressCallback = Callable[[str, str, Any], None]
@@ -93,7 +94,9 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any],
     """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed", payload)."""
     context = mp.get_context("spawn")
     messages = context.Queue()
-    process = context.Process(target=child_main, args=(job, messages), name=f"whisper-speedtest:{label}")
+    process = context.Process(
+        target=child_main, args=(job, messages, Lifeline.of_this_process()), name=f"whisper-speedtest:{label}"
+    )
     process.start()
     kind, payload = "crashed", "interrupted"
     try:
