@@ -52,6 +52,14 @@ class RaisingBackend(_Fake):
         raise RuntimeError("weights exploded\nsecond line that must not show")
 
 
+def _write_pidfile() -> None:
+    pidfile = os.environ.get("FAKE_BACKEND_PIDFILE")
+    if pidfile:
+        with open(pidfile + ".tmp", "w") as handle:
+            handle.write(str(os.getpid()))
+        os.replace(pidfile + ".tmp", pidfile)
+
+
 class SlowBackend(_Fake):
     """Writes its pid to $FAKE_BACKEND_PIDFILE once loaded, then takes $FAKE_SLOW_S (default 60) per clip."""
 
@@ -59,16 +67,24 @@ class SlowBackend(_Fake):
     display_name = "fake slow"
 
     def load(self, model, options):
-        pidfile = os.environ.get("FAKE_BACKEND_PIDFILE")
-        if pidfile:
-            with open(pidfile + ".tmp", "w") as handle:
-                handle.write(str(os.getpid()))
-            os.replace(pidfile + ".tmp", pidfile)
+        _write_pidfile()
         return super().load(model, options)
 
     def transcribe(self, audio, options):
         time.sleep(float(os.environ.get("FAKE_SLOW_S", "60")))
         return super().transcribe(audio, options)
+
+
+class SlowLocateBackend(_Fake):
+    """Takes a minute to find its weights (in the main process, before any child starts), like a conversion."""
+
+    name = "fake-slow-locate"
+    display_name = "fake slow locate"
+
+    @classmethod
+    def locate_model(cls, name):
+        _write_pidfile()
+        time.sleep(60)
 
 
 class MacOnlyBackend(_Fake):
@@ -77,4 +93,4 @@ class MacOnlyBackend(_Fake):
     platforms = ("darwin",) if os.uname().sysname != "Darwin" else ("win32",)
 
 
-ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend)
+ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend)

@@ -19,7 +19,7 @@ from .errors import BadOption, check_seconds
 if TYPE_CHECKING:
     from .audio import AudioClip
     from .backends.base import LoadOptions
-    from .bench.session import BenchmarkRequest
+    from .bench.session import BenchmarkInterrupted, BenchmarkRequest
     from .results import BenchmarkRun, DecodeSettings
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
@@ -178,7 +178,26 @@ def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -
         err.print(f"warning: run not recorded in the history: {exc}", markup=False, highlight=False)
         return
     if not quiet:
-        err.print(f"[dim]recorded as run {run.run_id} (whisper-speedtest history)[/dim]")
+        err.print(f"[dim]recorded as run {run.run_id}{' (interrupted)' if run.interrupted else ''} (whisper-speedtest history)[/dim]")
+
+
+def _keep_interrupted(stop: BenchmarkInterrupted, output_paths: Sequence[Path], err: Console, *, quiet: bool, keep_history: bool) -> None:
+    """After Ctrl-C or SIGTERM: write and record the finished rows; with none, leave existing files alone."""
+    from .interrupts import describe, exit_code
+    from .report.writers import write_outputs
+
+    finished = stop.finished_rows
+    if not finished:
+        kept = " (existing output files left as they were)" if output_paths else ""
+        err.print(f"{describe(stop.signum)} before any backend finished; nothing written{kept}", markup=False, highlight=False)
+        raise typer.Exit(exit_code(stop.signum))
+    outcome = write_outputs(stop.run, list(output_paths))
+    where = f" in {', '.join(map(str, outcome.written))}" if outcome.written else ""
+    err.print(f"{describe(stop.signum)}; kept {len(finished)} finished row(s){where}", markup=False, highlight=False)
+    if keep_history:
+        record_in_history(stop.run, err, quiet=quiet)
+    outcome.raise_failures()
+    raise typer.Exit(exit_code(stop.signum))
 
 
 def run_and_report(
@@ -194,7 +213,8 @@ def run_and_report(
 ) -> BenchmarkRun:
     """Run with the live progress display, write outputs, print the table and record the run.
 
-    Exits 130 after Ctrl-C (finished rows are still written) and 1 when no backend succeeded.
+    After Ctrl-C (exit 130) or SIGTERM (exit 143) the finished rows are still written and recorded;
+    exits 1 when no backend succeeded, 2 when an output could not be written.
     """
     from .bench.session import BenchmarkInterrupted, run_benchmark
     from .progress import BenchmarkProgress
@@ -206,11 +226,7 @@ def run_and_report(
         with display:
             run = run_benchmark(request, on_plan=display.on_plan, on_progress=display.on_progress, on_row=display.on_row, on_note=display.note)
     except BenchmarkInterrupted as stop:
-        outcome = write_outputs(stop.run, list(output_paths))
-        written = outcome.written
-        err.print(f"interrupted; kept {sum(r.ok for r in stop.run.results)} finished row(s)" + (f" in {', '.join(map(str, written))}" if written else ""))
-        outcome.raise_failures()
-        raise typer.Exit(130) from None
+        _keep_interrupted(stop, output_paths, err, quiet=quiet, keep_history=keep_history)
     outcome = write_outputs(run, list(output_paths))
     print_summary(run, out, verbose=verbose)
     for path in outcome.written:
