@@ -175,7 +175,7 @@ def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -
     try:
         history.record(run)
     except history.HistoryError as exc:
-        err.print(f"warning: run not recorded in the history: {exc}", markup=False, highlight=False)
+        err.print(f"warning: run not recorded in the history: {exc}", markup=False, highlight=False, soft_wrap=True)
         return
     if not quiet:
         err.print(f"[dim]recorded as run {run.run_id}{' (interrupted)' if run.interrupted else ''} (whisper-speedtest history)[/dim]")
@@ -189,11 +189,11 @@ def _keep_interrupted(stop: BenchmarkInterrupted, output_paths: Sequence[Path], 
     finished = stop.finished_rows
     if not finished:
         kept = " (existing output files left as they were)" if output_paths else ""
-        err.print(f"{describe(stop.signum)} before any backend finished; nothing written{kept}", markup=False, highlight=False)
+        err.print(f"{describe(stop.signum)} before any backend finished; nothing written{kept}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code(stop.signum))
     outcome = write_outputs(stop.run, list(output_paths))
     where = f" in {', '.join(map(str, outcome.written))}" if outcome.written else ""
-    err.print(f"{describe(stop.signum)}; kept {len(finished)} finished row(s){where}", markup=False, highlight=False)
+    err.print(f"{describe(stop.signum)}; kept {len(finished)} finished row(s){where}", markup=False, highlight=False, soft_wrap=True)
     if keep_history:
         record_in_history(stop.run, err, quiet=quiet)
     outcome.raise_failures()

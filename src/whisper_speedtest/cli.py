@@ -206,7 +206,7 @@ def _interrupted(exc: BaseException) -> int:
     cause = exc.__cause__ if isinstance(exc, typer.Abort) and exc.__cause__ is not None else exc
     signum = signal_number(cause)
     activity = getattr(cause, "activity", None)
-    err.print(describe(signum) + (f" while {activity}; no backend ran" if activity else ""), markup=False, highlight=False)
+    err.print(describe(signum) + (f" while {activity}; no backend ran" if activity else ""), markup=False, highlight=False, soft_wrap=True)
     return exit_code(signum)
 
 
