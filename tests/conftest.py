@@ -19,6 +19,13 @@ def isolated_store(tmp_path_factory):
     yield home
 
 
+REPO = Path(__file__).parent.parent
+
+
+def _cli_env(env: dict | None) -> dict:
+    return {**os.environ, "COLUMNS": "160", **(env or {})}
+
+
 def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real console entry point in a fresh interpreter."""
     return subprocess.run(
@@ -26,5 +33,40 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "COLUMNS": "160", **(env or {})},
+        env=_cli_env(env),
     )
+
+
+def start_fake_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """Start the real CLI with the fake backends of ``tests.fake_backends`` registered; the caller waits."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=_cli_env(env),
+    )
+
+
+def run_fake_cli(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``start_fake_cli`` run to the end."""
+    process = start_fake_cli(*args, env=env)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def wait_for_file(path: Path, timeout: float = 60) -> str:
+    """The text of ``path`` once it exists (a child writes it), failing after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} was not written within {timeout} s"
+        time.sleep(0.05)
+    return path.read_text()

@@ -36,6 +36,49 @@ class KilledBackend(_Fake):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _fill_address_space(headroom: int = 192 * 2**20) -> list:
+    """Lower this process's RLIMIT_AS to just above what it uses, then allocate until nothing more fits."""
+    import resource
+
+    import psutil
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (psutil.Process().memory_info().vms + headroom, hard))
+    hoard = []
+    for size in (2**20, 2**16):
+        try:
+            while True:
+                hoard.append(bytearray(size))
+        except MemoryError:
+            pass
+    time.sleep(1)  # long enough for the parent to sample the peak
+    return hoard
+
+
+class OutOfMemoryKilledBackend(_Fake):
+    """Fills its memory limit, then dies by SIGKILL, as the kernel would end it."""
+
+    name = "fake-oom-killed"
+    display_name = "fake oom killed"
+
+    def transcribe(self, audio, options):
+        hoard = _fill_address_space()
+        os.kill(os.getpid(), signal.SIGKILL)
+        return hoard
+
+
+class StuckAtMemoryLimitBackend(_Fake):
+    """Fills its memory limit, then spins without a word, as a backend retrying failed allocations would."""
+
+    name = "fake-oom-stuck"
+    display_name = "fake oom stuck"
+
+    def transcribe(self, audio, options):
+        hoard = _fill_address_space()
+        while hoard:
+            time.sleep(0.05)
+
+
 class HangingBackend(_Fake):
     name = "fake-hang"
     display_name = "fake hang"
@@ -52,10 +95,46 @@ class RaisingBackend(_Fake):
         raise RuntimeError("weights exploded\nsecond line that must not show")
 
 
+def _write_pidfile() -> None:
+    pidfile = os.environ.get("FAKE_BACKEND_PIDFILE")
+    if pidfile:
+        with open(pidfile + ".tmp", "w") as handle:
+            handle.write(str(os.getpid()))
+        os.replace(pidfile + ".tmp", pidfile)
+
+
+class SlowBackend(_Fake):
+    """Writes its pid to $FAKE_BACKEND_PIDFILE once loaded, then takes $FAKE_SLOW_S (default 60) per clip."""
+
+    name = "fake-slow"
+    display_name = "fake slow"
+
+    def load(self, model, options):
+        _write_pidfile()
+        return super().load(model, options)
+
+    def transcribe(self, audio, options):
+        time.sleep(float(os.environ.get("FAKE_SLOW_S", "60")))
+        return super().transcribe(audio, options)
+
+
+class SlowLocateBackend(_Fake):
+    """Takes a minute to find its weights (in the main process, before any child starts), like a conversion."""
+
+    name = "fake-slow-locate"
+    display_name = "fake slow locate"
+
+    @classmethod
+    def locate_model(cls, name):
+        _write_pidfile()
+        time.sleep(60)
+
+
 class MacOnlyBackend(_Fake):
     name = "fake-mac"
     display_name = "fake mac"
     platforms = ("darwin",) if os.uname().sysname != "Darwin" else ("win32",)
 
 
-ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend)
+ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
+       OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend)

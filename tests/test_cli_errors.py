@@ -24,6 +24,28 @@ def _empty(tmp_path):
     return str(path)
 
 
+BINARY = b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary"
+
+
+def _manifest(tmp_path, line: bytes):
+    path = tmp_path / "set.jsonl"
+    path.write_bytes(b'{"audio": "%s", "text": "fine"}\n' % str(JFK).encode() + line + b"\n")
+    return str(path)
+
+
+def _binary_reference(tmp_path):
+    path = tmp_path / "ref.txt"
+    path.write_bytes(BINARY)
+    return str(path)
+
+
+def _audio_with_binary_sidecar(tmp_path):
+    audio = tmp_path / "speech.wav"
+    audio.write_bytes(JFK.read_bytes())
+    (tmp_path / "speech.txt").write_bytes(BINARY)
+    return str(audio)
+
+
 CASES = {
     "missing audio": (lambda d: ["-a", str(d / "missing.wav")], "not found"),
     "empty audio": (lambda d: ["-a", _empty(d)], "empty"),
@@ -37,6 +59,13 @@ CASES = {
     "zero beam": (lambda d: ["--beam-size", "0"], "--beam-size"),
     "bad output type": (lambda d: ["-o", str(d / "out.xlsx")], "unsupported output"),
     "bad timeout": (lambda d: ["--timeout", "-1"], "--timeout"),
+    "timeout nan": (lambda d: ["--timeout", "nan"], "--timeout must be a positive number"),
+    "timeout inf": (lambda d: ["--timeout", "inf"], "--timeout must be a positive number"),
+    "manifest line not UTF-8": (lambda d: ["-a", _manifest(d, b'{"audio": "x.wav", "text": "caf\xe9"}')], "set.jsonl:2 is not UTF-8"),
+    "manifest text not a string": (lambda d: ["-a", _manifest(d, b'{"audio": "%s", "text": 123}' % str(JFK).encode())],
+                                   "set.jsonl:2: 'text' must be a string (got int 123)"),
+    "binary --reference file": (lambda d: ["--reference", _binary_reference(d)], "ref.txt is not UTF-8"),
+    "binary .txt beside the audio": (lambda d: ["-a", _audio_with_binary_sidecar(d)], "speech.txt is not UTF-8"),
     "unknown language": (lambda d: ["--language", "klingon"], "Whisper language code"),
     "language an English-only model lacks": (lambda d: ["-m", "tiny.en", "--language", "de"], "English-only"),
 }

@@ -71,8 +71,8 @@ def test_nice_ticks():
 def test_html_and_png_writers_write_atomically(tmp_path):
     pytest.importorskip("matplotlib")
     paths = writers.check_output_paths([str(tmp_path / "report.html"), str(tmp_path / "chart.png")])
-    written = writers.write_outputs(make_run(), paths)
-    assert [p.name for p in written] == ["report.html", "chart.png"]
+    outcome = writers.write_outputs(make_run(), paths)
+    assert [p.name for p in outcome.written] == ["report.html", "chart.png"] and outcome.failures == ()
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     png = (tmp_path / "chart.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

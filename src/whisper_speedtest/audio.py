@@ -97,6 +97,23 @@ def _silenced_native_stderr():
         os.close(saved)
 
 
+def decode_utf8(data: bytes, where: str, error: type[Exception] = AudioError) -> str:
+    """``data`` as text, or ``error`` naming ``where`` and the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8") from None
+
+
+def read_text_file(path: Path, what: str, error: type[Exception] = AudioError) -> str:
+    """A UTF-8 text file's content, stripped; unreadable or binary files raise ``error`` with one line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    return decode_utf8(data, f"{what} {path}", error).strip()
+
+
 def load_clip(path: str | Path, reference: str | None = None, name: str | None = None) -> AudioClip:
     """Load one clip; a ``.txt`` beside the audio is used as its reference when none is given."""
     p = Path(path)
@@ -104,7 +121,7 @@ def load_clip(path: str | Path, reference: str | None = None, name: str | None =
     if reference is None:
         sidecar = p.with_suffix(".txt")
         if sidecar.is_file():
-            reference = sidecar.read_text(encoding="utf-8").strip() or None
+            reference = read_text_file(sidecar, "reference file") or None
     return AudioClip(name or p.name, str(p), samples, reference, rate, channels)
 
 
@@ -118,18 +135,33 @@ def _audio_files_in(directory: Path) -> list[Path]:
     return files
 
 
+def _manifest_reference(entry: dict, where: str) -> str | None:
+    """The entry's ``text`` (or ``reference``): a string, or absent/null."""
+    for key in ("text", "reference"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            raise AudioError(f"{where}: {key!r} must be a string (got {type(value).__name__} {json.dumps(value)[:40]})")
+    return entry.get("text") or entry.get("reference")
+
+
 def _manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
     """(audio path, reference) per JSONL line; relative paths are relative to the manifest."""
+    try:
+        data = manifest.read_bytes()
+    except OSError as exc:
+        raise AudioError(f"cannot read manifest {manifest}: {exc.strerror or exc}") from None
     pairs = []
-    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw_line in enumerate(data.splitlines(), start=1):
+        where = f"{manifest}:{number}"
+        line = decode_utf8(raw_line, where)
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
             audio = Path(entry["audio"])
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise AudioError(f"{manifest}:{number}: expected a JSON object with an 'audio' path") from None
-        pairs.append((audio if audio.is_absolute() else manifest.parent / audio, entry.get("text") or entry.get("reference")))
+            raise AudioError(f"{where}: expected a JSON object with an 'audio' path") from None
+        pairs.append((audio if audio.is_absolute() else manifest.parent / audio, _manifest_reference(entry, where)))
     if not pairs:
         raise AudioError(f"manifest has no entries: {manifest}")
     return pairs
@@ -147,7 +179,7 @@ def resolve_reference(reference: str | None) -> str | None:
         path = Path(reference)
         if not path.is_file():
             raise BadOption(f"reference file not found: {path}")
-        return path.read_text(encoding="utf-8").strip()
+        return read_text_file(path, "--reference file", BadOption)
     return reference
 
 

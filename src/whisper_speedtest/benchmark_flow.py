@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from .errors import BadOption
+from .errors import BadOption, check_seconds
 
 if TYPE_CHECKING:
     from .audio import AudioClip
     from .backends.base import LoadOptions
-    from .bench.session import BenchmarkRequest
+    from .bench.session import BenchmarkInterrupted, BenchmarkRequest
     from .results import BenchmarkRun, DecodeSettings
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
@@ -124,8 +124,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--warmup must be zero or more (got {o.warmup})")
     if o.beam_size < 1:
         raise BadOption(f"--beam-size must be at least 1 (got {o.beam_size})")
-    if o.timeout <= 0:
-        raise BadOption(f"--timeout must be positive (got {o.timeout:g})")
+    check_seconds("--timeout", o.timeout)
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
     if o.device not in ("auto", "cpu", "cuda", "mps"):
@@ -176,10 +175,29 @@ def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -
     try:
         history.record(run)
     except history.HistoryError as exc:
-        err.print(f"warning: run not recorded in the history: {exc}", markup=False, highlight=False)
+        err.print(f"warning: run not recorded in the history: {exc}", markup=False, highlight=False, soft_wrap=True)
         return
     if not quiet:
-        err.print(f"[dim]recorded as run {run.run_id} (whisper-speedtest history)[/dim]")
+        err.print(f"[dim]recorded as run {run.run_id}{' (interrupted)' if run.interrupted else ''} (whisper-speedtest history)[/dim]")
+
+
+def _keep_interrupted(stop: BenchmarkInterrupted, output_paths: Sequence[Path], err: Console, *, quiet: bool, keep_history: bool) -> None:
+    """After Ctrl-C or SIGTERM: write and record the finished rows; with none, leave existing files alone."""
+    from .interrupts import describe, exit_code
+    from .report.writers import write_outputs
+
+    finished = stop.finished_rows
+    if not finished:
+        kept = " (existing output files left as they were)" if output_paths else ""
+        err.print(f"{describe(stop.signum)} before any backend finished; nothing written{kept}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exit_code(stop.signum))
+    outcome = write_outputs(stop.run, list(output_paths))
+    where = f" in {', '.join(map(str, outcome.written))}" if outcome.written else ""
+    err.print(f"{describe(stop.signum)}; kept {len(finished)} finished row(s){where}", markup=False, highlight=False, soft_wrap=True)
+    if keep_history:
+        record_in_history(stop.run, err, quiet=quiet)
+    outcome.raise_failures()
+    raise typer.Exit(exit_code(stop.signum))
 
 
 def run_and_report(
@@ -195,7 +213,8 @@ def run_and_report(
 ) -> BenchmarkRun:
     """Run with the live progress display, write outputs, print the table and record the run.
 
-    Exits 130 after Ctrl-C (finished rows are still written) and 1 when no backend succeeded.
+    After Ctrl-C (exit 130) or SIGTERM (exit 143) the finished rows are still written and recorded;
+    exits 1 when no backend succeeded, 2 when an output could not be written.
     """
     from .bench.session import BenchmarkInterrupted, run_benchmark
     from .progress import BenchmarkProgress
@@ -207,16 +226,15 @@ def run_and_report(
         with display:
             run = run_benchmark(request, on_plan=display.on_plan, on_progress=display.on_progress, on_row=display.on_row, on_note=display.note)
     except BenchmarkInterrupted as stop:
-        written = write_outputs(stop.run, list(output_paths))
-        err.print(f"interrupted; kept {sum(r.ok for r in stop.run.results)} finished row(s)" + (f" in {', '.join(map(str, written))}" if written else ""))
-        raise typer.Exit(130) from None
-    written = write_outputs(run, list(output_paths))
+        _keep_interrupted(stop, output_paths, err, quiet=quiet, keep_history=keep_history)
+    outcome = write_outputs(run, list(output_paths))
     print_summary(run, out, verbose=verbose)
-    for path in written:
+    for path in outcome.written:
         if not quiet:
             err.print(f"wrote {path}")
     if keep_history:
         record_in_history(run, err, quiet=quiet)
+    outcome.raise_failures()  # after the table and the history, so a bad output path loses nothing else
     if not run.succeeded:
         raise typer.Exit(1)
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -164,11 +165,62 @@ def _register_subcommands() -> None:
     cli_results.register(app)
 
 
+class InterruptCarried(Exception):
+    """A ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM through ``interrupts``) carried out of a command.
+
+    Typer turns a ``KeyboardInterrupt`` into a silent exit 130, losing which signal it was and what
+    it interrupted; wrapped in this, it reaches ``main`` intact.
+    """
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
+def _carrying_interrupts(callback):
+    if getattr(callback, "carries_interrupts", False):
+        return callback
+
+    @functools.wraps(callback)
+    def command(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise InterruptCarried(exc) from exc
+
+    command.carries_interrupts = True
+    return command
+
+
+def _carry_interrupts_of_every_command(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = _carrying_interrupts(info.callback)
+    for group in typer_app.registered_groups:
+        _carry_interrupts_of_every_command(group.typer_instance)
+
+
+def _interrupted(exc: BaseException) -> int:
+    """Ctrl-C or SIGTERM outside a benchmark's own handling: one line saying what stopped, 128 + signal."""
+    from .interrupts import describe, exit_code, signal_number
+
+    cause = exc.__cause__ if isinstance(exc, typer.Abort) and exc.__cause__ is not None else exc
+    signum = signal_number(cause)
+    activity = getattr(cause, "activity", None)
+    err.print(describe(signum) + (f" while {activity}; no backend ran" if activity else ""), markup=False, highlight=False, soft_wrap=True)
+    return exit_code(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: user errors are one line on stderr and exit code 2."""
+    from .interrupts import stop_signals_interrupt
+
     _register_subcommands()
+    _carry_interrupts_of_every_command(app)
     try:
-        code = app(args=argv, standalone_mode=False)
+        with stop_signals_interrupt():
+            code = app(args=argv, standalone_mode=False)
+    except InterruptCarried as carried:
+        return _interrupted(carried.interrupt)
     except UserError as exc:
         if _debug_enabled():
             traceback.print_exc()
@@ -176,9 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except typer.Exit as exc:
         return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("interrupted", markup=False)
-        return 130
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        return _interrupted(exc)
     except typer.TyperException as exc:  # usage errors: unknown option, a value that does not parse
         if _debug_enabled():
             traceback.print_exc()

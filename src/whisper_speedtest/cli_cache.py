@@ -285,11 +285,10 @@ def register(app: typer.Typer) -> None:
         """Show where each backend's weights are cached, verify them, and what is missing."""
         from rich.console import Console
 
-        from .errors import BadOption
+        from .errors import check_seconds
         from .models.cache_summary import report_json
 
-        if timeout <= 0:
-            raise BadOption(f"--timeout must be positive (got {timeout:g})")
+        check_seconds("--timeout", timeout)
         models = _resolve_models(model)
         classes = _backend_classes(_split_csv(backends), only_available=False)
         rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)

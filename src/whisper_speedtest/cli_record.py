@@ -115,11 +115,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Record from the microphone until Enter, then benchmark the recording like any other audio."""
         from .audio import resolve_reference
-        from .errors import AudioError, BadOption
+        from .errors import AudioError, check_seconds
         from .recorder import Recorder, check_save_path, recording_name, save_recording
 
-        if max_seconds < 0:
-            raise BadOption(f"--max-seconds must be zero or more (got {max_seconds:g})")
+        check_seconds("--max-seconds", max_seconds, zero_allowed=True)
         options = flow.BenchmarkOptions(
             model=model, backends=tuple(backends or ()), runs=runs, warmup=warmup, language=language, beam_size=beam_size,
             previous_text=previous_text, quant=tuple(quant or ()), fallback=fallback, device=device, threads=threads,

@@ -23,6 +23,21 @@ class BadOption(UserError):
     """An option value outside its valid range."""
 
 
+class OutputError(UserError):
+    """A results file that cannot be written where the user asked."""
+
+
+def check_seconds(option: str, value: float, *, zero_allowed: bool = False) -> float:
+    """A duration option must be a finite number, positive (or zero where ``zero_allowed``): never nan or inf."""
+    import math
+
+    bound_ok = value >= 0 if zero_allowed else value > 0
+    if not math.isfinite(value) or not bound_ok:
+        wanted = "zero or a positive number" if zero_allowed else "a positive number"
+        raise BadOption(f"{option} must be {wanted} of seconds (got {value:g})")
+    return value
+
+
 class ModelFormatError(UserError):
     """Weights on disk that are corrupt, truncated, incomplete or in no known format."""
 

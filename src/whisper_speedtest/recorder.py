@@ -21,7 +21,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from .audio import SAMPLE_RATE, AudioClip
-from .errors import AudioError, BadOption, UserError
+from .atomic import unwritable_reason
+from .errors import AudioError, BadOption, OutputError, UserError
 
 LEVEL_FLOOR_DB = -90.0
 StreamFactory = Callable[..., Any]
@@ -228,6 +229,9 @@ def check_save_path(path: Path) -> Path:
         raise BadOption(f"--save path is a directory: {path}")
     if path.suffix.lstrip(".").upper() not in sf.available_formats():
         raise BadOption(f"--save needs an audio file name such as recording.wav or recording.flac (got {path})")
+    problem = unwritable_reason(path)
+    if problem:
+        raise BadOption(f"cannot write --save {path}: {problem}")
     return path
 
 
@@ -240,8 +244,11 @@ def save_recording(path: Path, recording: Recording) -> Path:
     if recording.samples.size == 0:
         raise AudioError("nothing was recorded, so nothing was saved")
     subtype = "PCM_16" if path.suffix.lower() in (".wav", ".flac", ".aiff", ".aif") else None
-    with atomic_target(path, suffix=path.suffix) as tmp:
-        sf.write(str(tmp), np.clip(recording.samples, -1.0, 1.0), SAMPLE_RATE, subtype=subtype)
+    try:
+        with atomic_target(path, suffix=path.suffix, make_parents=False) as tmp:
+            sf.write(str(tmp), np.clip(recording.samples, -1.0, 1.0), SAMPLE_RATE, subtype=subtype)
+    except OSError as exc:
+        raise OutputError(f"cannot write --save {path}: {exc.strerror or exc}") from None
     return path
 
 

@@ -175,6 +175,7 @@ class BenchmarkRun:
     clips: tuple[ClipInfo, ...]
     results: tuple[BackendResult, ...]
     schema_version: int = SCHEMA_VERSION
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM: the skipped rows never ran
 
     @property
     def succeeded(self) -> bool:

@@ -15,6 +15,8 @@ from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan
 from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DatasetStats, DecodeSettings, ModelIdentity
 from . import scoring, stats
+from .lifeline import Lifeline
+from .memory_watch import MemoryWatch
 from .worker import WorkerJob, child_main
 
 ProgressCallback = Callable[[str, str, Any], None]
@@ -76,24 +78,32 @@ def _requested(plan: BackendPlan) -> dict[str, Any]:
     return {"device": opts.device, "quantization": opts.quantization, "threads": opts.threads}
 
 
-def _exit_reason(exitcode: int | None) -> str:
+def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:
+    """What ended the child, plus the out-of-memory evidence when there is some (never a guess)."""
     if exitcode is None:
-        return "child process ended without a result"
-    if exitcode < 0:
+        reason = "child process ended without a result"
+    elif exitcode < 0:
+        number = -exitcode
         try:
-            name = signal.Signals(-exitcode).name
+            name = signal.Signals(number).name
         except ValueError:
-            name = f"signal {-exitcode}"
-        hint = " (likely out of memory)" if exitcode == -signal.SIGKILL else ""
-        return f"backend process was killed by {name}{hint}"
-    return f"backend process exited with code {exitcode} without a result"
+            name = None
+        if number == signal.SIGKILL or name is None:
+            reason = f"backend process killed (signal {number})"
+        else:
+            reason = f"backend process killed by {name} (signal {number})"
+    else:
+        reason = f"backend process exited with code {exitcode} without a result"
+    return f"{reason}; {evidence}" if evidence else reason
 
 
 def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any], None], label: str):
     """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed", payload)."""
     context = mp.get_context("spawn")
     messages = context.Queue()
-    process = context.Process(target=child_main, args=(job, messages), name=f"whisper-speedtest:{label}")
+    process = context.Process(
+        target=child_main, args=(job, messages, Lifeline.of_this_process()), name=f"whisper-speedtest:{label}"
+    )
     process.start()
     kind, payload = "crashed", "interrupted"
     try:
@@ -108,19 +118,26 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any],
 def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any], None]):
     """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed", payload)."""
     deadline = time.monotonic() + timeout_s
+    memory = MemoryWatch(process.pid)
+    last_message = time.monotonic()
     while True:
         try:
             kind, payload = messages.get(timeout=0.1)
         except queue_module.Empty:
+            memory.sample()
             if time.monotonic() > deadline:
                 return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
+            if memory.stuck(last_message, timeout_s):
+                return "crashed", f"{memory.evidence() or 'out of memory'}; backend process stuck at the limit, stopped"
             if not process.is_alive():
                 try:  # the result may have arrived just as the process ended
                     kind, payload = messages.get(timeout=0.5)
                 except queue_module.Empty:
-                    return "crashed", _exit_reason(process.exitcode)
+                    process.join(1)
+                    return "crashed", _exit_reason(process.exitcode, memory.evidence())
             else:
                 continue
+        last_message = time.monotonic()
         if kind in ("result", "error"):
             return kind, payload
         on_message(kind, payload)

@@ -14,6 +14,7 @@ from ..backends.base import Backend, LoadOptions
 from ..backends.base import ModelRef
 from ..backends.loader import VariantPlan, plan_variant
 from ..errors import UserError
+from ..interrupts import signal_number
 from ..models import catalog, sources
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
 from . import provenance
@@ -43,12 +44,16 @@ def plan_backend(
             return BackendPlan(cls, None, load_options, "no --synthetic-weights support in this backend")
         ref = ModelRef(model_name, cls.model_format, None, "float16", None, "synthetic (random weights)", synthetic=True)
         return BackendPlan(cls, VariantPlan("default", ref, ref), load_options)
+    activity = f"locating {model_name} weights for {cls.display_name}"
     try:
         if sources.needs_conversion(model_name, cls.model_format):
-            on_note(f"converting {model_name} to {cls.model_format} for {cls.display_name} (once; kept in the store)")
+            activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
+            on_note(f"{activity} (once; kept in the store)")
         variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback)
     except UserError as exc:
         return BackendPlan(cls, None, load_options, str(exc))
+    except KeyboardInterrupt as exc:
+        raise PlanningInterrupted(activity, signal_number(exc)) from None
     return BackendPlan(cls, variant, load_options)
 
 
@@ -90,16 +95,16 @@ def run_benchmark(
     ]
     on_plan(plans)
     rows: list[BackendResult] = []
-    interrupted = False
+    stopped_by: int | None = None  # the signal that interrupted the run
     for plan in plans:
-        if interrupted:
-            rows.append(failed_row(plan, SKIPPED, "interrupted by the user"))
+        if stopped_by is not None:
+            rows.append(failed_row(plan, SKIPPED, INTERRUPTED_REASON))
             continue
         try:
             row = run_backend(plan, request.clips, request.settings, on_progress, request.dataset, request.batch_size)
-        except KeyboardInterrupt:
-            interrupted = True
-            row = failed_row(plan, SKIPPED, "interrupted by the user")
+        except KeyboardInterrupt as exc:
+            stopped_by = signal_number(exc)
+            row = failed_row(plan, SKIPPED, INTERRUPTED_REASON)
         rows.append(row)
         on_row(row)
     packages = [dist for cls in classes for dist in cls.requires]
@@ -110,15 +115,34 @@ def run_benchmark(
         settings=request.settings,
         clips=clip_infos(request.clips) + tuple(ClipInfo(Path(e.path).name, e.path, round(e.duration_s, 3), e.reference, 0, 0) for e in request.dataset),
         results=tuple(rows),
+        interrupted=stopped_by is not None,
     )
-    if interrupted:
-        raise BenchmarkInterrupted(run)
+    if stopped_by is not None:
+        raise BenchmarkInterrupted(run, stopped_by)
     return run
 
 
-class BenchmarkInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; carries the partial results so they can still be written."""
+INTERRUPTED_REASON = "interrupted by the user"
 
-    def __init__(self, run: BenchmarkRun) -> None:
+
+class BenchmarkInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during a run; carries the partial results so they can still be written."""
+
+    def __init__(self, run: BenchmarkRun, signum: int) -> None:
         super().__init__("interrupted")
         self.run = run
+        self.signum = signum
+
+    @property
+    def finished_rows(self) -> tuple[BackendResult, ...]:
+        """Rows of backends that ran to an end (ok or failed), not those skipped or cut short."""
+        return tuple(r for r in self.run.results if r.status != SKIPPED)
+
+
+class PlanningInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) before any backend ran, while weights were located or converted."""
+
+    def __init__(self, activity: str, signum: int) -> None:
+        super().__init__(activity)
+        self.activity = activity
+        self.signum = signum

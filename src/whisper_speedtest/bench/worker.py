@@ -22,6 +22,7 @@ import numpy as np
 from ..backends.base import Backend, DecodeOptions, LoadOptions
 from ..backends.loader import VariantPlan, load_with_fallback
 from .dataset import run_dataset
+from .lifeline import Lifeline, follow_parent
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,10 @@ def _clip_runs(backend: Backend, job: WorkerJob, report) -> tuple[list[list[floa
     return times, texts
 
 
-def child_main(job: WorkerJob, queue) -> None:
-    """Entry point of the spawned process."""
+def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:
+    """Entry point of the spawned process; with a ``lifeline`` it ends when its parent does."""
+    if lifeline is not None:
+        follow_parent(lifeline)
 
     def report(kind: str, payload: Any) -> None:
         queue.put((kind, payload))

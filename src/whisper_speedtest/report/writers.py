@@ -8,9 +8,11 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from ..atomic import write_bytes_atomic
-from ..errors import BadOption
-from ..results import BenchmarkRun, run_to_json, write_atomic
+from dataclasses import dataclass
+
+from ..atomic import unwritable_reason, write_bytes_atomic, write_text_atomic
+from ..errors import BadOption, OutputError
+from ..results import BenchmarkRun, run_to_json
 from .rows import flat_rows, settings_line
 
 
@@ -78,7 +80,7 @@ WRITER_NEEDS: dict[str, tuple[str, str]] = {".png": ("matplotlib", "report")}
 
 
 def check_output_paths(paths: list[str]) -> list[Path]:
-    """Validate ``-o`` paths before any work starts."""
+    """Validate ``-o`` paths before any work starts: a known extension, in an existing writable folder."""
     checked = []
     for raw in paths:
         path = Path(raw)
@@ -86,6 +88,9 @@ def check_output_paths(paths: list[str]) -> list[Path]:
             raise BadOption(f"unsupported output {raw!r}; use one of: {', '.join(WRITERS)}")
         if path.is_dir():
             raise BadOption(f"output path is a directory: {raw}")
+        problem = unwritable_reason(path)
+        if problem:
+            raise BadOption(f"cannot write output {raw}: {problem}")
         needed = WRITER_NEEDS.get(path.suffix.lower())
         if needed and importlib.util.find_spec(needed[0]) is None:
             raise BadOption(f"writing {path.suffix.lower()} needs {needed[0]}: pip install 'whisper-speedtest[{needed[1]}]'")
@@ -94,11 +99,36 @@ def check_output_paths(paths: list[str]) -> list[Path]:
 
 
 def write_output(path: Path, content: str | bytes) -> Path:
-    """Atomically write text or bytes (a temporary file renamed over ``path``)."""
-    if isinstance(content, bytes):
-        return write_bytes_atomic(path, content)
-    return write_atomic(path, content)
+    """Atomically write text or bytes (a temporary file renamed over ``path``); the folder must exist.
+
+    Raises ``OutputError`` (one line) when the file cannot be written.
+    """
+    try:
+        if isinstance(content, bytes):
+            return write_bytes_atomic(path, content, make_parents=False)
+        return write_text_atomic(path, content, make_parents=False)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def write_outputs(run: BenchmarkRun, paths: list[Path]) -> list[Path]:
-    return [write_output(path, WRITERS[path.suffix.lower()](run)) for path in paths]
+@dataclass(frozen=True)
+class WrittenOutputs:
+    """What ``write_outputs`` did: the files written, and one line per file that could not be."""
+
+    written: tuple[Path, ...]
+    failures: tuple[str, ...]
+
+    def raise_failures(self) -> None:
+        if self.failures:
+            raise OutputError("; ".join(self.failures))
+
+
+def write_outputs(run: BenchmarkRun, paths: list[Path]) -> WrittenOutputs:
+    """Write every output it can; a failed one does not stop the others."""
+    written, failures = [], []
+    for path in paths:
+        try:
+            written.append(write_output(path, WRITERS[path.suffix.lower()](run)))
+        except OutputError as exc:
+            failures.append(str(exc))
+    return WrittenOutputs(tuple(written), tuple(failures))
