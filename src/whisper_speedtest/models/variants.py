@@ -33,21 +33,27 @@ def store_dtype(fmt: str, quantization: str) -> str:
     return quantization
 
 
-def locate_variant(name: str, fmt: str, quantization: str | None):
-    """A ModelRef for the quantized variant, creating it in the store on first use."""
+def locate_variant(name: str, fmt: str, quantization: str | None, on_note: sources.NoteCallback = None):
+    """A ModelRef for the quantized variant, creating it in the store on first use (and again
+    when the stored one is corrupt, see :func:`sources.checked_entry`)."""
     from ..backends.base import ModelRef
 
     if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
-        return sources.locate(name, fmt)
+        return sources.locate(name, fmt, on_note=on_note)
     name = catalog.resolve(name)
     dtype = store_dtype(fmt, quantization) if fmt in ("ggml", "mlx") else None
     if dtype is None:
         raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
+
+    def make() -> store.StoreEntry:
+        return _make_variant(name, fmt, quantization, dtype, sources.locate(name, fmt, on_note=on_note))
+
     entry = store.find(name, fmt, dtype)
     if entry is None:
-        base = sources.locate(name, fmt)
-        entry = _make_variant(name, fmt, quantization, dtype, base)
-    return ModelRef(name, fmt, str(sources.payload_path(entry)), dtype, entry.fingerprint, entry.source)
+        entry = make()
+    else:
+        entry = sources.checked_entry(entry, lambda: sources.Rebuild(f"quantizing it again ({quantization})", make), on_note)
+    return ModelRef(name, fmt, str(entry.payload), dtype, entry.fingerprint, entry.source)
 
 
 def _make_variant(name: str, fmt: str, quantization: str, dtype: str, base) -> store.StoreEntry:
@@ -66,7 +72,7 @@ def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store
 
     def build(staging: Path) -> str:
         try:
-            convert(source.path, "ggml", staging / sources.ENTRY_PAYLOAD["ggml"], ggml_dtype=ggml_type)
+            convert(source.path, "ggml", staging / store.ENTRY_PAYLOAD["ggml"], ggml_dtype=ggml_type)
         except NotImplementedError as exc:
             raise QuantizationUnavailable(str(exc)) from None
         return fingerprint
