@@ -6,12 +6,14 @@ copied, and the entry appears atomically, so a corrupt input leaves nothing in t
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelFormatError, UserError
+from ..errors import ModelFormatError, UnsafeImport, UserError
 from . import catalog, sources, store
 
 
@@ -72,9 +74,44 @@ def guess_name(dims, english_only: bool) -> str:
     raise UserError(f"the architecture matches {', '.join(matches)}; pass --name to say which one")
 
 
+def _link_target(link: Path, root: Path, shown: Path) -> Path:
+    """Where a symlink inside the imported folder leads; it must exist and stay inside ``root``."""
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError as exc:
+        what = "is a symlink loop" if exc.errno == errno.ELOOP else f"is a symlink to nothing ({os.readlink(link)})"
+        raise UnsafeImport(f"{shown / link.relative_to(root)} {what}; import refused") from None
+    if not target.is_relative_to(root):
+        raise UnsafeImport(f"{shown / link.relative_to(root)} is a symlink out of the folder (to {target}); "
+                           "copy what it points to into the folder instead") from None
+    return target
+
+
+def check_links(path: Path) -> None:
+    """Refuse a folder whose symlinks lead outside it, nowhere, or in a loop (copying follows them).
+
+    The walk follows the links that stay inside, as the copy will, and keeps the real directories
+    on the way down, so a link back to one of them is a loop however many links it takes.
+    """
+    root = path.resolve()
+    pending: list[tuple[Path, Path, tuple[Path, ...]]] = [(root, root, (root,))]
+    while pending:
+        real_dir, logical, chain = pending.pop()
+        for child in sorted(real_dir.iterdir()):
+            target = _link_target(child, root, path) if child.is_symlink() else child
+            if not target.is_dir():
+                continue
+            if target in chain:
+                raise UnsafeImport(f"{path / (logical / child.name).relative_to(root)} leads back to "
+                                   f"{target} (a symlink loop); import refused")
+            pending.append((target, logical / child.name, chain + (target,)))
+
+
 def import_path(path: Path, name: str | None = None) -> ImportResult:
     from .formats.canonical import fingerprint, is_english_only
 
+    if path.is_dir():
+        check_links(path)
     fmt = detect_format(path)
     tensors, dims = _read(path, fmt)
     model = catalog.resolve(name) if name else guess_name(dims, is_english_only(dims))
@@ -84,7 +121,7 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
     dtype = "float16"
 
     def build(staging: Path) -> str:
-        target = staging / sources.ENTRY_PAYLOAD[fmt]
+        target = staging / store.ENTRY_PAYLOAD[fmt]
         if path.is_dir():
             shutil.copytree(path, target)
         else:
