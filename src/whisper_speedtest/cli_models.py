@@ -14,11 +14,12 @@ def register(app: typer.Typer) -> None:
     err = Console(stderr=True)
 
     def note(text: str) -> None:
-        err.print(f"note: {text}", highlight=False)
+        err.print(f"note: {text}", highlight=False, soft_wrap=True)
 
     @models_app.command("list")
     def list_models() -> None:
         """Known models, and which are present in the store or as pip packages."""
+        from .cli_cache import leftovers_line
         from .models import catalog, integrity, sources, store
         from .models.verify import CacheStatus
 
@@ -41,7 +42,8 @@ def register(app: typer.Typer) -> None:
         out.print("Aliases: " + ", ".join(f"{a} → {t}" for a, t in catalog.ALIASES.items()))
         for line in problems:
             out.print(f"corrupt: {line}", highlight=False)
-        _print_leftovers(out, store.leftovers())
+        if line := leftovers_line(store.leftovers()):
+            out.print(line, highlight=False)
 
     @models_app.command("import")
     def import_model(
@@ -126,30 +128,24 @@ def register(app: typer.Typer) -> None:
     @models_app.command("clean")
     def clean_store(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
         """Delete staging folders left by conversions or imports that did not finish (shows the bytes first)."""
+        from .cli_cache import _confirm, _human_bytes
         from .models import store
 
         found = store.leftovers()
         planned = [leftover for leftover in found if not leftover.in_use]
         for leftover in found:
             busy = f"  (in use by process {leftover.pid}: kept)" if leftover.in_use else ""
-            out.print(f"  {leftover.size_bytes / 2**20:8.1f} MB  {leftover.path}{busy}", highlight=False)
+            out.print(f"  {_human_bytes(leftover.size_bytes):>9}  {leftover.path}{busy}", highlight=False, soft_wrap=True)
         if not planned:
             out.print(f"nothing to clean in the store ({store.home()})")
             return
         total = sum(leftover.size_bytes for leftover in planned)
-        out.print(f"will free {total / 2**20:.1f} MB ({total} bytes) from {len(planned)} unfinished staging folder(s)")
-        if not yes and not typer.confirm("delete these?", default=False):
+        out.print(f"will free {_human_bytes(total)} ({total} bytes) from {len(planned)} unfinished staging folder(s)")
+        if not yes and not _confirm("delete these?"):
             out.print("nothing deleted")
             raise typer.Exit(1)
         freed = sum(store.remove_leftover(leftover) for leftover in planned)
-        out.print(f"freed {freed / 2**20:.1f} MB")
+        out.print(f"freed {_human_bytes(freed)}")
 
     app.add_typer(models_app, name="models")
 
-
-def _print_leftovers(console, leftovers) -> None:
-    """One line about unfinished staging folders, and the command that removes them."""
-    if leftovers:
-        total = sum(leftover.size_bytes for leftover in leftovers)
-        console.print(f"Unfinished staging folders in the store: {len(leftovers)}, {total / 2**20:.1f} MB "
-                      "('whisper-speedtest models clean' removes them)", highlight=False)

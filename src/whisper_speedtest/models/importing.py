@@ -75,16 +75,17 @@ def guess_name(dims, english_only: bool) -> str:
 
 
 def _link_target(link: Path, root: Path, shown: Path) -> Path:
-    """Where a symlink inside the imported folder leads; it must exist and stay inside ``root``."""
+    """Where a symlink inside the imported folder leads; it must stay inside ``root`` and exist."""
+    name = shown / link.relative_to(root)
+    target = Path(os.path.realpath(link))
+    if not target.is_relative_to(root):
+        raise UnsafeImport(f"{name} is a symlink out of the folder (to {target}); "
+                           "copy what it points to into the folder instead")
     try:
-        target = Path(os.path.realpath(link, strict=True))
+        return Path(os.path.realpath(link, strict=True))
     except OSError as exc:
         what = "is a symlink loop" if exc.errno == errno.ELOOP else f"is a symlink to nothing ({os.readlink(link)})"
-        raise UnsafeImport(f"{shown / link.relative_to(root)} {what}; import refused") from None
-    if not target.is_relative_to(root):
-        raise UnsafeImport(f"{shown / link.relative_to(root)} is a symlink out of the folder (to {target}); "
-                           "copy what it points to into the folder instead") from None
-    return target
+        raise UnsafeImport(f"{name} {what}; import refused") from None
 
 
 def check_links(path: Path) -> None:
