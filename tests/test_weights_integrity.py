@@ -128,6 +128,7 @@ def test_benchmark_converts_a_flipped_ggml_again_before_running_it(tmp_path, con
     assert rows["whisper.cpp"]["status"] == "ok"
     assert rows["whisper.cpp"]["model"]["fingerprint"] == rows["faster-whisper"]["model"]["fingerprint"]
     assert "fellow americans" in rows["whisper.cpp"]["clips"][0]["text"].lower()
+    assert "ran identical weights" in result.stdout
     assert _store_row(env, "whisper.cpp")["status"] == "complete"
 
 
@@ -268,3 +269,30 @@ def test_import_accepts_symlinks_that_stay_inside_and_copies_their_content(tmp_p
     assert result.returncode == 0, result.stderr
     copied = tmp_path / "store" / "models" / "tiny.en" / "ct2-float16" / "weights" / "tokenizer.json"
     assert not copied.is_symlink() and copied.read_bytes() == (folder / "tokenizer.real.json").read_bytes()
+
+
+def test_a_quantized_ggml_variant_carries_the_fingerprint_of_its_own_tensors(tmp_path, monkeypatch):
+    from whisper_speedtest.models import sources, store, variants
+
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "store"))
+    base = sources.fingerprint_ct2(sources.ct2_source("tiny.en").path)
+    q8 = variants.locate_variant("tiny.en", "ggml", "int8")
+    assert q8.dtype == "q8_0" and len(q8.fingerprint) == 64 and q8.fingerprint != base
+    entry = store.find("tiny.en", "ggml", "q8_0")
+    assert [f.path for f in entry.files] == ["ggml-model.bin"] and entry.files[0].size_bytes == Path(q8.path).stat().st_size
+
+
+def test_the_weights_note_says_identical_only_when_the_loaded_fingerprints_agree():
+    from whisper_speedtest.report.rows import weights_notes
+    from whisper_speedtest.results import BackendResult, ModelIdentity
+
+    def row(backend, fingerprint, dtype="float16", variant="default"):
+        return BackendResult(backend, backend, "ok", model=ModelIdentity("tiny.en", "ggml", dtype, fingerprint), variant=variant)
+
+    same = weights_notes([row("a", "f" * 64), row("b", "f" * 64)])
+    assert same == [("ok", f"All successful Whisper backends ran identical weights (fingerprint {'f' * 16}).")]
+    (level, message), = weights_notes([row("a", "f" * 64), row("b", "e" * 64, "q8_0", "int8")])
+    assert level == "warn" and "identical" not in message
+    assert f"float16 {'f' * 12}: a" in message and f"q8_0 {'e' * 12}: b@int8" in message
+    unknown = weights_notes([row("a", "f" * 64), row("b", None)])
+    assert [level for level, _ in unknown] == ["warn"] and "identical" not in unknown[0][1]

@@ -66,16 +66,18 @@ def _make_variant(name: str, fmt: str, quantization: str, dtype: str, base) -> s
 
 
 def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store.StoreEntry:
+    """The quantized file's fingerprint is of its own (dequantized) tensors: they are not the source's."""
+    from .formats.canonical import fingerprint
     from .formats.convert import convert
-
-    fingerprint = sources.fingerprint_ct2(source.path)
+    from .formats.ggml import read_ggml
 
     def build(staging: Path) -> str:
+        out = staging / store.ENTRY_PAYLOAD["ggml"]
         try:
-            convert(source.path, "ggml", staging / store.ENTRY_PAYLOAD["ggml"], ggml_dtype=ggml_type)
+            convert(source.path, "ggml", out, ggml_dtype=ggml_type)
         except NotImplementedError as exc:
             raise QuantizationUnavailable(str(exc)) from None
-        return fingerprint
+        return fingerprint(read_ggml(out).tensors)
 
     return store.add(name, "ggml", ggml_type, source=f"{ggml_type} from {source.source}", build=build)
 
@@ -100,6 +102,6 @@ def _mlx_variant(name: str, dtype: str, bits: int, base) -> store.StoreEntry:
         for extra in Path(base.path).iterdir():
             if extra.name not in ("config.json", "weights.safetensors", "weights.npz"):
                 shutil.copy2(extra, weights / extra.name)
-        return base.fingerprint
+        return None  # quantized MLX tensors have no canonical reader here: not the base's fingerprint
 
     return store.add(name, "mlx", dtype, source=f"{bits}-bit from {base.source}", build=build)
