@@ -120,6 +120,7 @@ def test_corrupt_quantized_mlx_variant_is_quantized_again_before_it_loads():
     assert hashlib.sha256(weights.read_bytes()).hexdigest() == recorded["weights/weights.safetensors"]
     result = session.load_result  # the remade variant then meets the CPU device, and falls back saying so
     assert result.did_fallback and result.actual == "float16" and "int4" in result.fallback_reason
+    assert any("is corrupt" in note and "quantizing it again" in note for note in result.notes), result.notes
     assert "country" in session.transcribe(load_clip(JFK).samples).text.lower()
     with pytest.raises(QuantizationUnavailable, match="int4"):
         load("mlx-whisper", "tiny.en", quantization="int4", fallback=False)
