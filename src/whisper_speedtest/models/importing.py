@@ -134,15 +134,23 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
 
 
 def import_package(distribution: str) -> ImportResult:
-    """Copy (or reassemble) a pip model package's CTranslate2 model into the store."""
+    """Copy (or reassemble) a pip model package's CTranslate2 model into the store.
+
+    A store copy that is already there and whole is kept; a corrupt one is replaced.
+    """
+    from .integrity import check_entry
+    from .verify import CacheStatus
+
     for model, package in sources.PACKAGES.items():
         if distribution in package.distributions:
-            source = sources.ct2_source(model)
-            if source is None or not source.source.startswith(("pip:", "converted")) and store.find(model, "ct2") is None:
-                raise UserError(f"package {distribution} is not installed: pip install {' '.join(package.distributions)}")
             existing = store.find(model, "ct2")
-            if existing is not None:
+            if existing is not None and check_entry(existing).status is CacheStatus.COMPLETE:
                 return ImportResult(existing, "ct2")
+            source = sources.package_source(model)
+            if source is None:
+                raise UserError(f"package {distribution} is not installed: pip install {' '.join(package.distributions)}")
+            if len(package.parts) > 1:  # reassembled into the store on the way
+                return ImportResult(store.find(model, "ct2"), "ct2")
             return import_path(source.path, model)
     known = sorted(d for p in sources.PACKAGES.values() for d in p.distributions)
     raise UserError(f"{distribution!r} is neither an existing path nor a known model package ({', '.join(known)})")

@@ -85,7 +85,8 @@ def _package_paths(package: PackageModel) -> tuple[list[Path], Path] | None:
     return parts, files_root / package.files_dir
 
 
-def _from_package(name: str) -> Ct2Source | None:
+def package_source(name: str) -> Ct2Source | None:
+    """The CTranslate2 model a pip package ships (split ones reassembled into the store), or None."""
     package = PACKAGES.get(name)
     paths = _package_paths(package) if package else None
     if package is None or paths is None:
@@ -185,7 +186,7 @@ def ct2_source(name: str, on_note: NoteCallback = None) -> Ct2Source | None:
     if entry is not None:
         entry = checked_entry(entry, lambda: _reassembler(name), on_note)
         return Ct2Source(entry.payload, entry.source)
-    packaged = _from_package(name)
+    packaged = package_source(name)
     if packaged is not None:
         return packaged
     repo = catalog.upstream_location("ct2", name).repo
