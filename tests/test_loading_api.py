@@ -100,20 +100,27 @@ def test_slow_background_load_times_out_and_transcribe_is_refused(fakes):
     assert session.ready
 
 
-def test_broken_quantized_mlx_variant_falls_back_to_float16():
+def test_corrupt_quantized_mlx_variant_is_quantized_again_before_it_loads():
+    import hashlib
+    import json
+    from pathlib import Path
+
     from whisper_speedtest.backends import get_backend
     from whisper_speedtest.models import variants
 
     if not get_backend("mlx-whisper").available().ok:
         pytest.skip("mlx-whisper extra not installed")
     broken = variants.locate_variant("tiny.en", "mlx", "int4")
-    weights = broken.path + "/weights.safetensors"
+    weights = Path(broken.path) / "weights.safetensors"
     with open(weights, "r+b") as handle:  # a corrupt header: the file is no longer safetensors
         handle.write(b"\xff" * 64)
     session = load("mlx-whisper", "tiny.en", quantization="int4")
-    result = session.load_result
-    assert result.did_fallback and result.actual == "float16"
-    assert "int4 failed to load" in result.fallback_reason  # the corrupt file, before any device check
+    manifest = json.loads((weights.parent.parent / "manifest.json").read_text())
+    recorded = {f["path"]: f["sha256"] for f in manifest["files"]}
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == recorded["weights/weights.safetensors"]
+    result = session.load_result  # the remade variant then meets the CPU device, and falls back saying so
+    assert result.did_fallback and result.actual == "float16" and "int4" in result.fallback_reason
+    assert any("is corrupt" in note and "quantizing it again" in note for note in result.notes), result.notes
     assert "country" in session.transcribe(load_clip(JFK).samples).text.lower()
-    with pytest.raises(QuantizationUnavailable, match="int4 failed to load"):
+    with pytest.raises(QuantizationUnavailable, match="int4"):
         load("mlx-whisper", "tiny.en", quantization="int4", fallback=False)

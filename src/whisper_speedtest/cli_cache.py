@@ -56,6 +56,15 @@ def _backend_classes(names: list[str], *, only_available: bool) -> dict[str, Any
     return {c.name: c for c in classes}
 
 
+def leftovers_line(leftovers) -> str:
+    """One line about unfinished staging folders in the store, and the command that removes them ("" if none)."""
+    if not leftovers:
+        return ""
+    total = sum(leftover.size_bytes for leftover in leftovers)
+    return (f"Unfinished staging folders in the store: {len(leftovers)}, {_human_bytes(total)} "
+            "('whisper-speedtest models clean' removes them)")
+
+
 def _status_cell(status: CacheStatus | str, suffix: str = "") -> str:
     value = str(status)
     shown = "—" if value == "not-applicable" else value
@@ -186,6 +195,10 @@ def _print_summary(console, summary) -> None:
     console.print(f"Still to download: {size}", highlight=False)
     for disk in summary.disk:
         console.print(f"Free disk: {disk.free_bytes / 1e9:,.1f} GB at {disk.path}", highlight=False)
+    for entry in summary.unusable_entries:
+        console.print(f"Corrupt store entry {entry.path}: {entry.problem}", highlight=False)
+    if line := leftovers_line(summary.leftovers):
+        console.print(line, highlight=False)
     for group in summary.duplicates:
         copies = " · ".join(f"{c.format} in {KIND_NAMES[c.kind]} ({c.label or c.path})" for c in group.copies)
         same = "".join(f"; identical files: {', '.join(paths)}" for paths in group.identical)
@@ -210,6 +223,7 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     from .models.cache_check import BackendInfo, CacheChecker, check_models
     from .models.cache_summary import find_duplicates, summarize
     from .models.download_plan import plan_downloads
+    from .models import store
     from .models.hub_cache import HubCache
     from .models.hub_remote import HubRemote
 
@@ -222,7 +236,9 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     plan = plan_downloads(rows, remote, hub)
     summary = summarize(rows, bytes_to_download=plan.bytes_needed, download_note=plan.size_note(),
                         offline_reason=remote.offline_reason, disk=_disk_report(hub),
-                        duplicates=find_duplicates(models, checker) if duplicates else ())
+                        duplicates=find_duplicates(models, checker) if duplicates else (),
+                        leftovers=tuple(store.leftovers()),
+                        unusable_entries=tuple(e for e in store.entries() if e.problem))
     return rows, summary, plan, hub, remote
 
 
@@ -267,7 +283,7 @@ def _confirm(question: str) -> bool:
 
     try:
         return typer.confirm(question, default=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):  # no answer (stdin closed): nothing is done
         return False
 
 

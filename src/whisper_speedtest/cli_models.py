@@ -11,18 +11,28 @@ def register(app: typer.Typer) -> None:
 
     models_app = typer.Typer(help="Model catalog and local store.", no_args_is_help=True)
     out = Console()
+    err = Console(stderr=True)
+
+    def note(text: str) -> None:
+        err.print(f"note: {text}", highlight=False, soft_wrap=True)
 
     @models_app.command("list")
     def list_models() -> None:
         """Known models, and which are present in the store or as pip packages."""
-        from .models import catalog, sources, store
+        from .cli_cache import leftovers_line
+        from .models import catalog, integrity, sources, store
+        from .models.verify import CacheStatus
 
         table = Table(title=f"Models (store: {store.home()})")
         for column in ("Model", "Params", "English-only", "Local", "Sources"):
             table.add_column(column)
-        present = {}
+        present, problems = {}, []
         for entry in store.entries():
-            present.setdefault(entry.name, []).append(f"{entry.format}/{entry.dtype} {entry.size_bytes / 2**20:.0f} MB")
+            verdict = integrity.check_entry(entry)
+            state = "" if verdict.status is CacheStatus.COMPLETE else f" {verdict.status}"
+            present.setdefault(entry.name, []).append(f"{entry.format}/{entry.dtype} {verdict.size_bytes / 2**20:.0f} MB{state}")
+            if state:
+                problems.append(f"{entry.name} {entry.format}-{entry.dtype}: {integrity.corrupt_reason(verdict)}")
         for name, spec in catalog.MODELS.items():
             pkg = sources.PACKAGES.get(name)
             packaged = pkg is not None and sources._package_paths(pkg) is not None
@@ -30,6 +40,10 @@ def register(app: typer.Typer) -> None:
             table.add_row(name, f"{spec.params_millions}M", "yes" if spec.english_only else "no", local or "-", "pip + hub" if pkg else "hub")
         out.print(table)
         out.print("Aliases: " + ", ".join(f"{a} → {t}" for a, t in catalog.ALIASES.items()))
+        for line in problems:
+            out.print(f"corrupt: {line}", highlight=False)
+        if line := leftovers_line(store.leftovers()):
+            out.print(line, highlight=False)
 
     @models_app.command("import")
     def import_model(
@@ -57,11 +71,11 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from .errors import BadOption
-        from .models import catalog, sources
+        from .models import catalog, sources, store
 
         model = catalog.resolve(name)
         formats = [f.strip() for f in to.split(",") if f.strip()]
-        unknown = [f for f in formats if f not in sources.ENTRY_PAYLOAD]
+        unknown = [f for f in formats if f not in store.ENTRY_PAYLOAD]
         if unknown:
             raise BadOption(f"unknown format {unknown[0]!r}; choose from hf, openai, mlx, ggml")
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
@@ -69,7 +83,7 @@ def register(app: typer.Typer) -> None:
             refs = []
             for fmt in formats:
                 progress.update(task, description=f"converting {model} → {fmt}")
-                refs.append(sources.locate(model, fmt))
+                refs.append(sources.locate(model, fmt, on_note=note))
                 progress.advance(task)
         for ref in refs:
             out.print(f"{ref.format:<7} {ref.path}  (fingerprint {str(ref.fingerprint)[:16]})", highlight=False)
@@ -81,11 +95,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the directory or file of a model in a format, converting it first if needed."""
         from .errors import BadOption
-        from .models import sources
+        from .models import sources, store
 
-        if fmt not in sources.ENTRY_PAYLOAD:
-            raise BadOption(f"unknown format {fmt!r}; choose from {', '.join(sources.ENTRY_PAYLOAD)}")
-        print(sources.locate(name, fmt).path)
+        if fmt not in store.ENTRY_PAYLOAD:
+            raise BadOption(f"unknown format {fmt!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")
+        print(sources.locate(name, fmt, on_note=note).path)
 
     @models_app.command("remove")
     def remove_model(
@@ -111,4 +125,27 @@ def register(app: typer.Typer) -> None:
         freed = sum(store.remove(e) for e in planned)
         out.print(f"freed {freed / 2**20:.1f} MB")
 
+    @models_app.command("clean")
+    def clean_store(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+        """Delete staging folders left by conversions or imports that did not finish (shows the bytes first)."""
+        from .cli_cache import _confirm, _human_bytes
+        from .models import store
+
+        found = store.leftovers()
+        planned = [leftover for leftover in found if not leftover.in_use]
+        for leftover in found:
+            busy = f"  (in use by process {leftover.pid}: kept)" if leftover.in_use else ""
+            out.print(f"  {_human_bytes(leftover.size_bytes):>9}  {leftover.path}{busy}", highlight=False, soft_wrap=True)
+        if not planned:
+            out.print(f"nothing to clean in the store ({store.home()})")
+            return
+        total = sum(leftover.size_bytes for leftover in planned)
+        out.print(f"will free {_human_bytes(total)} ({total} bytes) from {len(planned)} unfinished staging folder(s)")
+        if not yes and not _confirm("delete these?"):
+            out.print("nothing deleted")
+            raise typer.Exit(1)
+        freed = sum(store.remove_leftover(leftover) for leftover in planned)
+        out.print(f"freed {_human_bytes(freed)}")
+
     app.add_typer(models_app, name="models")
+

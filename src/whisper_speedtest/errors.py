@@ -42,6 +42,14 @@ class ModelFormatError(UserError):
     """Weights on disk that are corrupt, truncated, incomplete or in no known format."""
 
 
+class CorruptWeights(ModelFormatError):
+    """Weights in the store that differ from what was written there, and cannot be made again."""
+
+
+class UnsafeImport(UserError):
+    """A folder to import whose symlinks lead out of it, nowhere, or round in a loop."""
+
+
 class ModelNotAvailable(UserError):
     """The requested model is not present locally and cannot be obtained offline."""
 

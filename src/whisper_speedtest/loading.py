@@ -33,6 +33,7 @@ class SessionLoadResult:
     seconds: float
     fallback_reason: str = ""
     fingerprint: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. a corrupt store entry that was made again before loading
 
 
 class ModelSession:
@@ -52,8 +53,10 @@ class ModelSession:
 
     def _load(self) -> None:
         start = time.perf_counter()
+        notes: list[str] = []
         try:
-            plan = plan_variant(type(self._backend), self._model, self._quantization, fallback=self._fallback)
+            plan = plan_variant(type(self._backend), self._model, self._quantization, fallback=self._fallback,
+                                on_note=notes.append)
             result = load_with_fallback(self._backend, plan, self._options)
             model = plan.fallback_model if result.did_fallback else plan.model
             self._result = SessionLoadResult(
@@ -65,6 +68,7 @@ class ModelSession:
                 seconds=time.perf_counter() - start,
                 fallback_reason=result.detail if result.did_fallback else "",
                 fingerprint=model.fingerprint if model else None,
+                notes=tuple(notes),
             )
         except BaseException as exc:  # kept and re-raised by wait_until_ready
             self._error = exc

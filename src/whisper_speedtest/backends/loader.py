@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..errors import QuantizationUnavailable, UserError
+from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..models import sources, variants
 from .base import Backend, LoadOptions, LoadResult, ModelRef
 
@@ -19,8 +20,15 @@ class VariantPlan:
     unavailable_reason: str = ""
 
 
-def plan_variant(backend: type[Backend], name: str, quantization: str | None, *, fallback: bool = True) -> VariantPlan:
-    """Locate (or create) the variant's weights; without ``fallback`` a missing variant raises."""
+def plan_variant(
+    backend: type[Backend], name: str, quantization: str | None, *, fallback: bool = True,
+    on_note: Callable[[str], None] | None = None,
+) -> VariantPlan:
+    """Locate (or create) the variant's weights; without ``fallback`` a missing variant raises.
+
+    Notes (a corrupt store entry made again, say) go to ``on_note``; corrupt weights that cannot
+    be made again raise :class:`~whisper_speedtest.errors.CorruptWeights`, whatever ``fallback`` says.
+    """
     requested = quantization or "default"
     own = backend.locate_model(name)
     if own is not None:  # a backend that brings its own model has no store variants
@@ -30,14 +38,16 @@ def plan_variant(backend: type[Backend], name: str, quantization: str | None, *,
         if not fallback:
             raise QuantizationUnavailable(reason)
         return VariantPlan(requested, None, own, reason)
-    base = sources.locate(name, backend.model_format)
+    base = sources.locate(name, backend.model_format, on_note=on_note)
     if quantization in (None, "float16"):
         return VariantPlan(requested, base, base)
     if quantization not in backend.quantizations:
         reason = f"{backend.display_name} has no {quantization} variant"
     else:
         try:
-            return VariantPlan(requested, variants.locate_variant(name, backend.model_format, quantization), base)
+            return VariantPlan(requested, variants.locate_variant(name, backend.model_format, quantization, on_note), base)
+        except CorruptWeights:
+            raise
         except (UserError, NotImplementedError, OSError) as exc:
             reason = f"{quantization} variant unavailable: {exc}"
     if not fallback:

@@ -30,6 +30,7 @@ class BackendPlan:
     variant: VariantPlan | None
     load_options: LoadOptions
     skip_reason: str | None = None
+    skip_status: str = SKIPPED  # FAILED when the weights are there but must not run (corrupt)
 
     @property
     def model(self) -> ModelRef | None:
@@ -164,7 +165,7 @@ def run_backend(
 ) -> BackendResult:
     """Run one backend in a fresh child process and turn what happened into a row."""
     if plan.skip_reason is not None or plan.variant is None:
-        return failed_row(plan, SKIPPED, plan.skip_reason or "no model available")
+        return failed_row(plan, plan.skip_status, plan.skip_reason or "no model available")
     job = WorkerJob(
         backend_path=plan.backend_path,
         variant=plan.variant,

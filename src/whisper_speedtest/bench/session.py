@@ -13,10 +13,10 @@ from ..backends import all_backends, get_backend
 from ..backends.base import Backend, LoadOptions
 from ..backends.base import ModelRef
 from ..backends.loader import VariantPlan, plan_variant
-from ..errors import UserError
+from ..errors import CorruptWeights, UserError
 from ..interrupts import signal_number
 from ..models import catalog, sources
-from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
+from ..results import FAILED, SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
 from . import provenance
 from .runner import BackendPlan, ProgressCallback, failed_row, run_backend
 
@@ -49,7 +49,9 @@ def plan_backend(
         if sources.needs_conversion(model_name, cls.model_format):
             activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
             on_note(f"{activity} (once; kept in the store)")
-        variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback)
+        variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note)
+    except CorruptWeights as exc:
+        return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED)
     except UserError as exc:
         return BackendPlan(cls, None, load_options, str(exc))
     except KeyboardInterrupt as exc:

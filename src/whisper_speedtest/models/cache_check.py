@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import catalog, sources, store
+from . import catalog, integrity, sources, store
 from .backend_caches import backend_cache_file
 from .hub_cache import HubCache
 from .verify import SINGLE_FILE_FORMATS, CacheStatus, FilesVerdict, verify_directory, verify_single_file
@@ -159,19 +159,15 @@ class CacheChecker:
         return self._memoized(("store", entry.path), lambda: self._check_store_entry(entry))
 
     def _check_store_entry(self, entry: store.StoreEntry) -> LocationCheck:
-        payload = sources.payload_path(entry)
-        label = f"store {entry.format}-{entry.dtype}"
-        weights = None
+        """Store entries get the full check: every file hashed against the manifest."""
+        verdict = integrity.check_entry(entry, full_hash=True)
+        payload = entry.payload
         if entry.format in SINGLE_FILE_FORMATS:
-            verdict, weights = verify_single_file(entry.format, payload), str(payload)
-        elif payload.is_dir():
-            files = {p.relative_to(payload).as_posix(): p for p in payload.rglob("*") if p.is_file()}
-            verdict, weights = verify_directory(entry.format, files), _weights_file(files)
+            weights = str(payload)
         else:
-            verdict = FilesVerdict(CacheStatus.INCOMPLETE, 0, (f"{payload.name}: missing from the store entry",))
-        if verdict.status is CacheStatus.MISSING:  # a manifest without weights
-            verdict = FilesVerdict(CacheStatus.INCOMPLETE, 0, ("store entry has a manifest but no weights",))
-        return _location("store", verdict, label, entry.directory, source=entry.source, weights_file=weights)
+            weights = _weights_file({p.name: p for p in payload.iterdir()}) if payload.is_dir() else None
+        return _location("store", verdict, f"store {entry.format}-{entry.dtype}", entry.directory, source=entry.source,
+                         weights_file=weights)
 
     def store(self, model: str, fmt: str) -> LocationCheck:
         entry = store.find(model, fmt, "float16")

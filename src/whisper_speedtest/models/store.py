@@ -1,8 +1,9 @@
 """Our local model store at ``$WHISPER_SPEEDTEST_HOME`` (default ``~/.cache/whisper-speedtest``).
 
 Each entry is a directory ``models/<name>/<format>-<dtype>/`` holding the weights and a
-``manifest.json`` (source, format, dtype, size, fingerprint). Entries appear atomically:
-they are built in a temporary directory beside their final place and renamed into it.
+``manifest.json`` (source, format, dtype, size, fingerprint, and the size and sha256 of every
+file). Entries appear atomically: they are built in a staging directory
+``.<format>-<dtype>.<pid>.<random>.partial`` beside their final place and renamed into it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -17,14 +19,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..results import write_atomic
+from . import file_hash
+from .paths import home  # noqa: F401  (store.home() is where callers ask)
 
 MANIFEST = "manifest.json"
+# The weights inside a store entry, per format: directory formats keep their files in "weights/".
+ENTRY_PAYLOAD = {"ct2": "weights", "hf": "weights", "mlx": "weights", "openai": "model.pt", "ggml": "ggml-model.bin"}
+_STAGING = re.compile(r"^\.(?P<entry>[^/]+?)\.(?:(?P<pid>\d+)\.)?[^.]+\.partial$")
 
 
-def home() -> Path:
-    return Path(os.environ.get("WHISPER_SPEEDTEST_HOME") or Path.home() / ".cache" / "whisper-speedtest")
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of an entry as it was written: its path inside the entry, size and sha256."""
+
+    path: str
+    size_bytes: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -37,10 +50,17 @@ class StoreEntry:
     size_bytes: int
     created: str
     path: str = ""
+    files: tuple[StoredFile, ...] = ()  # empty in manifests written before files were recorded
+    problem: str = ""  # why the manifest cannot be trusted (unreadable, unknown format); "" if it reads
 
     @property
     def directory(self) -> Path:
         return Path(self.path)
+
+    @property
+    def payload(self) -> Path:
+        """The weights: a file for single-file formats, the ``weights`` directory otherwise."""
+        return self.directory / ENTRY_PAYLOAD.get(self.format, "weights")
 
 
 def entry_dir(name: str, fmt: str, dtype: str = "float16") -> Path:
@@ -53,16 +73,61 @@ def directory_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _files(value: Any) -> tuple[StoredFile, ...] | None:
+    """The ``files`` records of a manifest, or None when they are malformed."""
+    if not isinstance(value, list):
+        return None
+    records = []
+    for item in value:
+        try:
+            record = StoredFile(str(item["path"]), int(item["size_bytes"]), str(item["sha256"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if record.path.startswith("/") or ".." in record.path.split("/") or not file_hash.SHA256_NAME.match(record.sha256):
+            return None
+        records.append(record)
+    return tuple(records)
+
+
+def _parse_manifest(data: Any, directory: Path) -> StoreEntry | str:
+    """The entry a manifest describes, or the reason it cannot be used."""
+    if not isinstance(data, dict):
+        return "manifest.json is not a JSON object"
+    known = {f.name for f in dataclasses.fields(StoreEntry)} - {"path", "files", "problem"}
+    try:
+        entry = StoreEntry(**{k: v for k, v in data.items() if k in known}, path=str(directory))
+    except TypeError:
+        return "manifest.json lacks name, format, dtype, source, fingerprint, size_bytes or created"
+    if entry.format not in ENTRY_PAYLOAD:
+        return f"manifest.json names an unknown format {entry.format!r}"
+    if (entry.name, f"{entry.format}-{entry.dtype}") != (directory.parent.name, directory.name):
+        return f"manifest.json describes {entry.name} {entry.format}-{entry.dtype}, not this entry"
+    files = _files(data.get("files", []))
+    if files is None:
+        return "manifest.json has malformed file records"
+    return dataclasses.replace(entry, files=files)
+
+
+def _unusable(directory: Path, problem: str) -> StoreEntry:
+    """An entry whose manifest cannot be used: what its place says, and why."""
+    fmt, _, dtype = directory.name.partition("-")
+    return StoreEntry(directory.parent.name, fmt, dtype, "", None, directory_size(directory), "", str(directory),
+                      problem=problem)
+
+
 def read_entry(directory: Path) -> StoreEntry | None:
+    """The entry in ``directory`` (None without a manifest); an unusable manifest sets ``problem``."""
     manifest = directory / MANIFEST
     if not manifest.is_file():
         return None
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        known = {f.name for f in dataclasses.fields(StoreEntry)}
-        return StoreEntry(**{k: v for k, v in data.items() if k in known and k != "path"}, path=str(directory))
-    except (json.JSONDecodeError, TypeError):
-        return None
+        data = json.loads(manifest.read_bytes())
+    except OSError as exc:
+        return _unusable(directory, f"manifest.json is unreadable ({exc.strerror or exc})")
+    except ValueError:  # invalid JSON or invalid UTF-8
+        return _unusable(directory, "manifest.json is not valid JSON")
+    parsed = _parse_manifest(data, directory)
+    return _unusable(directory, parsed) if isinstance(parsed, str) else parsed
 
 
 def find(name: str, fmt: str, dtype: str = "float16") -> StoreEntry | None:
@@ -74,22 +139,83 @@ def entries() -> list[StoreEntry]:
     if not root.is_dir():
         return []
     found = []
-    for directory in sorted(p for p in root.glob("*/*") if p.is_dir()):
+    for directory in sorted(p for p in root.glob("*/*") if p.is_dir() and not p.name.startswith(".")):
         entry = read_entry(directory)
         if entry is not None:
             found.append(entry)
     return found
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A staging directory left behind by a conversion or import that did not finish."""
+
+    path: str
+    size_bytes: int
+    pid: int | None  # the process that made it, when its name says
+    in_use: bool  # that process is still running
+
+
+def leftovers() -> list[Leftover]:
+    """Staging directories (``.*.partial``) in the store, oldest layout included."""
+    root = home() / "models"
+    found = []
+    for path in sorted(root.glob("*/.*.partial")) if root.is_dir() else ():
+        match = _STAGING.match(path.name)
+        pid = int(match["pid"]) if match and match["pid"] else None
+        in_use = pid is not None and pid != os.getpid() and _process_alive(pid)
+        found.append(Leftover(str(path), directory_size(path), pid, in_use))
+    return found
+
+
+def remove_leftover(leftover: Leftover) -> int:
+    """Delete a staging directory; returns the bytes freed."""
+    path = Path(leftover.path)
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+    return leftover.size_bytes
+
+
+def _remove_dead_staging(final: Path) -> None:
+    """Staging directories of ``final`` whose process is gone (killed mid-conversion)."""
+    for leftover in leftovers():
+        path = Path(leftover.path)
+        match = _STAGING.match(path.name)
+        if path.parent == final.parent and match and match["entry"] == final.name and leftover.pid and not leftover.in_use:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @contextmanager
 def _staging(final: Path) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    _remove_dead_staging(final)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial", dir=final.parent))
     try:
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _record_files(directory: Path) -> tuple[StoredFile, ...]:
+    """Size and sha256 of every file under ``directory`` (the full hash after a conversion or import)."""
+    return tuple(
+        StoredFile(p.relative_to(directory).as_posix(), p.stat().st_size, file_hash.sha256_bytes_of(p))
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.name != MANIFEST
+    )
 
 
 def add(
@@ -102,25 +228,30 @@ def add(
 ) -> StoreEntry:
     """Create an entry: ``build(staging_dir)`` writes the files and returns the fingerprint.
 
-    The entry only becomes visible when complete; a failure leaves nothing behind.
+    The entry only becomes visible when complete; a failure leaves nothing behind. Every file is
+    hashed once written, and the sizes and digests go into the manifest.
     """
     final = entry_dir(name, fmt, dtype)
     with _staging(final) as staging:
         fingerprint = build(staging)
+        files = _record_files(staging)
         entry = StoreEntry(
             name=name,
             format=fmt,
             dtype=dtype,
             source=source,
             fingerprint=fingerprint,
-            size_bytes=directory_size(staging),
+            size_bytes=sum(f.size_bytes for f in files),
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            files=files,
         )
-        record = {k: v for k, v in dataclasses.asdict(entry).items() if k != "path"}
+        record = {k: v for k, v in dataclasses.asdict(entry).items() if k not in ("path", "problem")}
         write_atomic(staging / MANIFEST, json.dumps(record, indent=2))
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
+    for stored in files:
+        file_hash.remember_sha256(final / stored.path, stored.sha256)
     return dataclasses.replace(entry, path=str(final))
 
 
@@ -129,25 +260,3 @@ def remove(entry: StoreEntry) -> int:
     size = directory_size(entry.directory)
     shutil.rmtree(entry.directory)
     return size
-
-
-# Fingerprints of sources outside the store (pip packages, Hub snapshots), keyed by file identity.
-def _fingerprint_cache() -> Path:
-    return home() / "fingerprints.json"
-
-
-def cached_fingerprint(path: Path, compute: Callable[[], str]) -> str:
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
-    cache_file = _fingerprint_cache()
-    try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        cache = {}
-    if key not in cache:
-        cache[key] = compute()
-        try:
-            write_atomic(cache_file, json.dumps(cache, indent=1))
-        except OSError:
-            pass  # a read-only home only costs a recomputation next time
-    return cache[key]

@@ -33,21 +33,27 @@ def store_dtype(fmt: str, quantization: str) -> str:
     return quantization
 
 
-def locate_variant(name: str, fmt: str, quantization: str | None):
-    """A ModelRef for the quantized variant, creating it in the store on first use."""
+def locate_variant(name: str, fmt: str, quantization: str | None, on_note: sources.NoteCallback = None):
+    """A ModelRef for the quantized variant, creating it in the store on first use (and again
+    when the stored one is corrupt, see :func:`sources.checked_entry`)."""
     from ..backends.base import ModelRef
 
     if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
-        return sources.locate(name, fmt)
+        return sources.locate(name, fmt, on_note=on_note)
     name = catalog.resolve(name)
     dtype = store_dtype(fmt, quantization) if fmt in ("ggml", "mlx") else None
     if dtype is None:
         raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
+
+    def make() -> store.StoreEntry:
+        return _make_variant(name, fmt, quantization, dtype, sources.locate(name, fmt, on_note=on_note))
+
     entry = store.find(name, fmt, dtype)
     if entry is None:
-        base = sources.locate(name, fmt)
-        entry = _make_variant(name, fmt, quantization, dtype, base)
-    return ModelRef(name, fmt, str(sources.payload_path(entry)), dtype, entry.fingerprint, entry.source)
+        entry = make()
+    else:
+        entry = sources.checked_entry(entry, lambda: sources.Rebuild(f"quantizing it again ({quantization})", make), on_note)
+    return ModelRef(name, fmt, str(entry.payload), dtype, entry.fingerprint, entry.source)
 
 
 def _make_variant(name: str, fmt: str, quantization: str, dtype: str, base) -> store.StoreEntry:
@@ -60,16 +66,18 @@ def _make_variant(name: str, fmt: str, quantization: str, dtype: str, base) -> s
 
 
 def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store.StoreEntry:
+    """The quantized file's fingerprint is of its own (dequantized) tensors: they are not the source's."""
+    from .formats.canonical import fingerprint
     from .formats.convert import convert
-
-    fingerprint = sources.fingerprint_ct2(source.path)
+    from .formats.ggml import read_ggml
 
     def build(staging: Path) -> str:
+        out = staging / store.ENTRY_PAYLOAD["ggml"]
         try:
-            convert(source.path, "ggml", staging / sources.ENTRY_PAYLOAD["ggml"], ggml_dtype=ggml_type)
+            convert(source.path, "ggml", out, ggml_dtype=ggml_type)
         except NotImplementedError as exc:
             raise QuantizationUnavailable(str(exc)) from None
-        return fingerprint
+        return fingerprint(read_ggml(out).tensors)
 
     return store.add(name, "ggml", ggml_type, source=f"{ggml_type} from {source.source}", build=build)
 
@@ -94,6 +102,6 @@ def _mlx_variant(name: str, dtype: str, bits: int, base) -> store.StoreEntry:
         for extra in Path(base.path).iterdir():
             if extra.name not in ("config.json", "weights.safetensors", "weights.npz"):
                 shutil.copy2(extra, weights / extra.name)
-        return base.fingerprint
+        return None  # quantized MLX tensors have no canonical reader here: not the base's fingerprint
 
     return store.add(name, "mlx", dtype, source=f"{bits}-bit from {base.source}", build=build)

@@ -113,19 +113,32 @@ def check_ct2(path: Path) -> str | None:
 
 
 def check_ggml(path: Path) -> str | None:
+    from .formats.ggml import check_ggml_layout
+
     with open(path, "rb") as handle:
         head = handle.read(48)  # magic + 11 int32 hyper-parameters
     if len(head) < 4 or struct.unpack("<I", head[:4])[0] != GGML_MAGIC:
         return "not a ggml file (magic 0x67676d6c missing)"
     if len(head) < 48:
         return f"truncated: {len(head)} bytes, shorter than the ggml header"
+    try:
+        check_ggml_layout(path)
+    except ModelFormatError as exc:
+        return str(exc).removeprefix(f"{path}: ")
     return None
 
 
 def check_zip_or_pickle(path: Path) -> str | None:
-    """torch checkpoints and .npz are zip archives (the end record goes missing when truncated)."""
-    if zipfile.is_zipfile(path):
+    """torch checkpoints and .npz are zip archives (the end record goes missing when truncated);
+    every member must lie before the central directory."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.header_offset + info.compress_size > archive.start_dir:
+                    return f"zip member {info.filename} runs past the archive's directory"
         return None
+    except zipfile.BadZipFile:
+        pass
     with open(path, "rb") as handle:
         if handle.read(1) == b"\x80" and path.suffix != ".npz":
             return None  # legacy (pre-zip) torch pickle: nothing cheap to check

@@ -126,7 +126,11 @@ def settings_line(run: BenchmarkRun) -> str:
 
 
 def weights_notes(results) -> list[tuple[str, str]]:
-    """(level, message) lines about whether the successful rows ran identical weights."""
+    """(level, message) lines about whether the successful rows ran identical weights.
+
+    A row's fingerprint is that of the files it loaded (store entries are checked against their
+    manifest before loading), so "identical" is said only when those agree.
+    """
     ok = [r for r in results if r.ok and r.model]
     whisper_rows = [r for r in ok if r.model.family == "whisper" and not r.model.synthetic]
     own = [r.display_name for r in ok if r.model.family != "whisper"]
@@ -143,5 +147,11 @@ def weights_notes(results) -> list[tuple[str, str]]:
     if len(fingerprints) == 1 and not unverified:
         notes.append(("ok", f"All successful Whisper backends ran identical weights (fingerprint {next(iter(fingerprints))[:16]})."))
     elif len(fingerprints) > 1:
-        notes.append(("warn", "Backends ran different weights: compare the fingerprints in the JSON output."))
+        groups = {}
+        for r in whisper_rows:
+            if r.model.fingerprint:
+                label = r.display_name + (f"@{r.variant}" if r.variant != "default" else "")
+                groups.setdefault((r.model.fingerprint, r.model.dtype), []).append(label)
+        listed = "; ".join(f"{dtype} {fp[:12]}: {', '.join(names)}" for (fp, dtype), names in groups.items())
+        notes.append(("warn", f"Backends ran different weights ({listed}): compare the fingerprints in the JSON output."))
     return notes

@@ -207,24 +207,57 @@ def _skip_filters_and_vocab(cur: Cursor) -> None:
         cur.take(length, f"token {index}")
 
 
-def _read_tensor(cur: Cursor, buf) -> tuple[str, np.ndarray]:
+def _tensor_header(cur: Cursor) -> tuple[str, tuple[int, ...], int, int]:
+    """Name, shape, ggml type and data size of the next tensor; the cursor is left at its data."""
     n_dims, name_length, tensor_type = (cur.unpack("<i", "tensor header") for _ in range(3))
     if not 1 <= n_dims <= 4 or not 0 < name_length <= 256:
         raise cur.error(f"bad tensor header (n_dims={n_dims}, name length={name_length}) at offset {cur.pos}")
     shape = tuple(reversed([cur.unpack("<i", "tensor shape") for _ in range(n_dims)]))
     name = cur.raw(name_length, "tensor name").decode("utf-8", errors="replace")
+    if min(shape) < 0:
+        raise cur.error(f"{name} has a negative dimension {shape}")
     count = int(np.prod(shape))
     if tensor_type in _NUMPY:
-        start = cur.take(count * _NUMPY[tensor_type].itemsize, f"data of {name}")
+        return name, shape, tensor_type, count * _NUMPY[tensor_type].itemsize
+    if tensor_type in _QUANTIZED and count % 32 == 0:
+        return name, shape, tensor_type, count // 32 * _QUANTIZED[tensor_type][0].itemsize
+    raise cur.error(f"{name} has unsupported tensor type {tensor_type}")
+
+
+def _read_tensor(cur: Cursor, buf) -> tuple[str, np.ndarray]:
+    name, shape, tensor_type, nbytes = _tensor_header(cur)
+    start = cur.take(nbytes, f"data of {name}")
+    count = int(np.prod(shape))
+    if tensor_type in _NUMPY:
         values = np.frombuffer(buf, dtype=_NUMPY[tensor_type], count=count, offset=start)
-    elif tensor_type in _QUANTIZED and count % 32 == 0:
-        block, _, dequantize = _QUANTIZED[tensor_type]
-        nbytes = count // 32 * block.itemsize
-        start = cur.take(nbytes, f"data of {name}")
-        values = dequantize(memoryview(buf)[start : start + nbytes], count)
     else:
-        raise cur.error(f"{name} has unsupported tensor type {tensor_type}")
+        values = _QUANTIZED[tensor_type][2](memoryview(buf)[start : start + nbytes], count)
     return name, values.reshape(shape)
+
+
+def check_ggml_layout(path: str | os.PathLike) -> Dims:
+    """Walk the headers without reading tensor data: every tensor lies inside the file, the file
+    ends with the last one, and the tensors are those the hyperparameters call for."""
+    path = Path(path)
+    buf, size = map_file(path)
+    try:
+        cur = Cursor(buf, size, path, "ggml model")
+        dims, _ftype = _read_hparams(cur)
+        _skip_filters_and_vocab(cur)
+        found: dict[str, tuple[int, ...]] = {}
+        while not cur.at_end:
+            name, shape, _type, nbytes = _tensor_header(cur)
+            cur.take(nbytes, f"data of {name}")
+            found[name] = shape
+    finally:
+        if hasattr(buf, "close"):
+            buf.close()
+    for name, shape in expected_shapes(dims).items():
+        if name not in found:
+            raise ModelFormatError(f"{path}: corrupt ggml model: tensor {name} is missing")
+        if int(np.prod(found[name])) != int(np.prod(shape)):
+            raise ModelFormatError(f"{path}: corrupt ggml model: {name} has shape {found[name]}, expected {shape}")
+    return dims
 
 
 def read_ggml(path: str | os.PathLike) -> Weights:
