@@ -135,7 +135,7 @@ def stage_profile(model: str, synthetic: bool, batch: int, tokens: int) -> dict:
     """Where one batch's time goes with the CUDA-graph decoder: log-mel, encoder, decoder steps, detokenize."""
     import torch
 
-    from whisper_speedtest.backends.log_mel import log_mel_batch
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
 
     backend = _loaded_backend(model, synthetic, batch, tokens)
     options = DecodeOptions()

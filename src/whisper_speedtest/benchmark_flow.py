@@ -41,7 +41,7 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of 
 DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest (or directory): one end-to-end pass in batches; reports dataset RTFx.")]
 BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Clips per batch in --dataset mode (default 16); otherwise the chunk batch where a backend batches (default: fitted to the device).")]
 SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
-CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="CUDA, greedy: decode with a static KV cache replayed as CUDA graphs where the backend can (transformers); off runs generate().")]
+CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 

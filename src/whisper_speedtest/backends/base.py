@@ -39,7 +39,7 @@ class LoadOptions:
     fallback: bool = True
     batch_size: int | None = None
     synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
-    cuda_graphs: bool = True  # CUDA, greedy: static KV cache + CUDA graph decoding where the backend has it
+    cuda_graphs: bool = True  # graph-decoder: replay its static-KV-cache steps as CUDA graphs (off: eagerly)
 
 
 @dataclass(frozen=True)

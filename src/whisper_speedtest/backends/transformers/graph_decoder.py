@@ -7,6 +7,12 @@ values, current token, position, finished flags), so on CUDA it is captured once
 and attention span as a CUDA graph and then replayed. On other devices the same step runs
 eagerly, which is how the tests check that it yields ``generate()``'s tokens.
 
+Batches of any size share one set of buffers and graphs: the state is sized for the largest batch
+seen (the dataset batch size, given up front as ``capacity``), and a smaller batch, such as the
+last one of a dataset, fills the first rows while the rest are marked finished from the start. So
+no graph is captured for a new size inside a timed region. Every attention span is captured when a
+state is made, during the warm-up; each state has its own memory pool, freed with it.
+
 The decoding rules are those ``generate()`` applies for greedy, timestamp-free transcription:
 the prompt (start, language, task, no-timestamps), ``suppress_tokens`` at every step,
 ``begin_suppress_tokens`` at the first free position, and end-of-text padding once a row ends.
@@ -18,7 +24,6 @@ from dataclasses import dataclass
 
 SPANS = (32, 64, 128, 256, 448)  # self-attention spans with their own graph; a step uses the smallest that fits
 DONE_CHECK_EVERY = 4  # steps between host checks of "every row has ended"
-STATES_KEPT = 1  # batch sizes whose buffers and graphs stay allocated: a new size frees the old first
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,10 @@ def rules_for(network, language: str | None, fixed_tokens: int | None = None) ->
     )
 
 
+class GraphCaptureFailed(RuntimeError):
+    """A decoder step could not be captured as a CUDA graph (the backend then runs generate())."""
+
+
 class _BatchState:
     """Fixed-address buffers for one batch size, and the graphs captured over them."""
 
@@ -74,27 +83,32 @@ class _BatchState:
         self.done = torch.zeros(batch, dtype=torch.bool, device=device)
         self.tokens = torch.zeros(batch, rules.max_length, dtype=torch.long, device=device)
         self.graphs: dict[int, object] = {}
+        self.pool = torch.cuda.graph_pool_handle() if device.type == "cuda" else None
+        self.rows = batch  # rows holding real clips in the current batch
 
-    def reset(self, first_token: int) -> None:
+    def reset(self, first_token: int, rows: int) -> None:
+        """Start a batch of ``rows`` clips; the padding rows after them count as finished."""
+        self.rows = rows
         self.token.fill_(first_token)
         self.position.zero_()
         self.done.zero_()
+        self.done[rows:] = True
         self.tokens.fill_(first_token)
 
 
 class GraphDecoder:
     """Greedy decoding of a WhisperForConditionalGeneration with a static cache (CUDA graphs on CUDA)."""
 
-    def __init__(self, network, rules: DecodeRules) -> None:
+    def __init__(self, network, rules: DecodeRules, capacity: int = 1, use_graphs: bool = True) -> None:
         import torch
 
         self.network = network
         self.decoder = network.model.decoder
         self.rules = rules
         self.device = network.device
-        self.use_graphs = self.device.type == "cuda"
-        self._states: dict[int, _BatchState] = {}
-        self._pool = torch.cuda.graph_pool_handle() if self.use_graphs else None
+        self.use_graphs = use_graphs and self.device.type == "cuda"
+        self.capacity = max(1, capacity)
+        self._state: _BatchState | None = None
         vocab = network.config.vocab_size
         self._suppress_bias = self._bias(vocab, rules.suppress)
         self._begin_bias = self._bias(vocab, rules.begin_suppress)
@@ -126,36 +140,63 @@ class GraphDecoder:
     def encode(self, input_features) -> _BatchState:
         """Run the encoder and fill a batch state's cross-attention keys and values (call in inference mode)."""
         encoded = self.network.model.encoder(input_features).last_hidden_state
-        state = self._state_for(encoded.shape[0], encoded.shape[1])
+        state = self.state_for(encoded.shape[0], encoded.shape[1])
         self._fill_cross_attention(state, encoded)
-        state.reset(self.rules.prompt[0])
+        state.reset(self.rules.prompt[0], encoded.shape[0])
         return state
 
     def run_decoder(self, state: _BatchState):
-        """Decode from an encoded state; token ids (batch, length), prompt included (call in inference mode)."""
+        """Decode from an encoded state; token ids (rows, length), prompt included (call in inference mode)."""
         length = self._run(state)
-        return state.tokens[:, :length].clone()
+        return state.tokens[: state.rows, :length].clone()
 
-    def _state_for(self, batch: int, frames: int) -> _BatchState:
-        import torch
+    @property
+    def state_batch(self) -> int | None:
+        """Rows of the buffers now allocated (None before the first batch)."""
+        return self._state.batch if self._state is not None else None
 
-        state = self._states.pop(batch, None)
-        if state is None:
-            while len(self._states) >= STATES_KEPT:
-                self._states.pop(next(iter(self._states)))
-                if self.use_graphs:
-                    torch.cuda.empty_cache()
-            state = _BatchState(self.decoder, batch, frames, self.rules, self.device, self.network.dtype)
-        self._states[batch] = state  # most recently used last
+    def state_for(self, batch: int, frames: int) -> _BatchState:
+        """The buffers for a batch of ``batch`` clips: the current ones if they are large enough."""
+        state = self._state
+        if state is not None and state.batch >= batch and state.cross_k.shape[3] == frames:
+            return state
+        self._release()
+        state = _BatchState(self.decoder, max(batch, self.capacity), frames, self.rules, self.device, self.network.dtype)
+        self._state = state
+        if self.use_graphs:
+            import torch
+
+            with torch.inference_mode():
+                state.reset(self.rules.prompt[0], state.batch)
+                for span in sorted({min(s, self.rules.max_length) for s in SPANS}):
+                    state.graphs[span] = self._capture(state, span)
         return state
+
+    def _release(self) -> None:
+        """Free the current buffers and graphs: graphs first, then their pool, then the buffers."""
+        state, self._state = self._state, None
+        if state is None:
+            return
+        state.graphs.clear()
+        del state
+        if self.use_graphs:
+            import gc
+
+            import torch
+
+            gc.collect()
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
 
     def _fill_cross_attention(self, state: _BatchState, encoded) -> None:
         batch, frames, _ = encoded.shape
         heads, head_dim = state.cross_k.shape[2], state.cross_k.shape[4]
         for index, layer in enumerate(self.decoder.layers):
             attention = layer.encoder_attn
-            state.cross_k[index].copy_(attention.k_proj(encoded).view(batch, frames, heads, head_dim).transpose(1, 2))
-            state.cross_v[index].copy_(attention.v_proj(encoded).view(batch, frames, heads, head_dim).transpose(1, 2))
+            keys = attention.k_proj(encoded).view(batch, frames, heads, head_dim).transpose(1, 2)
+            values = attention.v_proj(encoded).view(batch, frames, heads, head_dim).transpose(1, 2)
+            state.cross_k[index, :batch].copy_(keys)
+            state.cross_v[index, :batch].copy_(values)
 
     def _run(self, state: _BatchState) -> int:
         """Replay steps until every row has ended or the length limit; returns the length used."""
@@ -175,10 +216,7 @@ class GraphDecoder:
         if not self.use_graphs:
             self._step(state, span)
             return
-        graph = state.graphs.get(span)
-        if graph is None:
-            graph = state.graphs[span] = self._capture(state, span)
-        graph.replay()
+        state.graphs[span].replay()
 
     def _capture(self, state: _BatchState, span: int):
         """Capture one step as a CUDA graph; the warm-up's writes are undone by restoring the counters."""
@@ -192,10 +230,10 @@ class GraphDecoder:
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph, pool=self._pool):
+            with torch.cuda.graph(graph, pool=state.pool):
                 self._step(state, span)
         except RuntimeError as exc:
-            raise RuntimeError(f"CUDA graph capture failed ({exc}); run with --no-cuda-graphs to use generate()") from exc
+            raise GraphCaptureFailed(f"CUDA graph capture failed: {' '.join(str(exc).split())[:200]}") from exc
         for buffer, value in zip((state.token, state.position, state.done, state.tokens), saved):
             buffer.copy_(value)
         return graph

@@ -1,0 +1,1 @@
+"""The transformers backends: stock pipeline(), and our CUDA-graph decoder over the same modules."""

@@ -1,0 +1,120 @@
+"""Our own GPU decoder, on transformers' Whisper modules and the same weights: its own row, never "transformers".
+
+What runs is not ``pipeline()`` or ``generate()``: the log-mel is computed on the GPU from the raw
+clips (``log_mel.py``), the encoder runs once per batch, and greedy decoding steps over a static KV
+cache are replayed as CUDA graphs (``graph_decoder.py``). It applies ``generate()``'s prompt and
+token-suppression rules, and a test checks that it gives ``generate()``'s tokens. Where it cannot
+run (beam search, sampling, language detection, clips over 30 s) or a graph capture fails, the row
+goes through the stock pipeline instead and its params say which decoder ran, and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..base import Availability, DecodeOptions, LoadOptions, Transcript
+from .pipeline_backend import TransformersBackend, is_long
+
+OURS = "ours: log-mel on the GPU, static KV cache, CUDA graphs"
+
+
+def nvidia_gpu_count() -> int:
+    """NVIDIA GPUs that NVML sees (0 where there is no driver); no torch import."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return int(pynvml.nvmlDeviceGetCount())
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:
+        return 0
+
+
+class GraphDecoderBackend(TransformersBackend):
+    name = "graph-decoder"
+    display_name = "graph decoder (ours, transformers modules)"
+    extra = "transformers"
+    quantizations: dict[str, str] = {}
+    batch_mode = f"batched ({OURS})"
+    platforms = ("linux", "win32")
+
+    @classmethod
+    def available(cls) -> Availability:
+        availability = super().available()
+        if availability.ok and nvidia_gpu_count() == 0:
+            return Availability(False, "runs on NVIDIA GPUs only (our CUDA-graph decoder); no NVIDIA GPU found")
+        return availability
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._use_graphs = True
+        self._decoders: dict[str | None, Any] = {}
+        self._capture_failure = ""
+
+    def _after_load(self, options: LoadOptions, quantized: bool) -> None:
+        self._use_graphs = options.cuda_graphs
+        self._params["features"] = "log-mel on the device (ours)"
+
+    def _decoder_for(self, options: DecodeOptions):
+        """Our greedy decoder for these settings, or None with the reason the pipeline runs instead."""
+        if self._capture_failure:
+            return None, f"{self._capture_failure}; fell back to pipeline()"
+        if options.beam_size != 1 or options.temperature > 0:
+            return None, "beam search and sampling run through pipeline()"
+        language = options.language if self._multilingual else None
+        if self._multilingual and not language:
+            return None, "language detection runs through pipeline()"
+        decoder = self._decoders.get(language)
+        if decoder is None:
+            from .graph_decoder import GraphDecoder, rules_for
+
+            rules = rules_for(self._network, language, self._synthetic_tokens)
+            decoder = GraphDecoder(self._network, rules, capacity=self._batch_size, use_graphs=self._use_graphs)
+            self._decoders[language] = decoder
+        return decoder, ""
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        if is_long(audio):
+            self._params["fallback"] = "clips over 30 s run through pipeline()"
+            return super().transcribe(audio, options)
+        return self.transcribe_batch([audio], options)[0]
+
+    def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
+        if any(is_long(a) for a in audios):
+            return [self.transcribe(a, options) for a in audios]
+        decoder, why_not = self._decoder_for(options)
+        if decoder is not None:
+            try:
+                return self._decode_ours(decoder, audios, options)
+            except RuntimeError as exc:
+                from .graph_decoder import GraphCaptureFailed
+
+                if not isinstance(exc, GraphCaptureFailed):
+                    raise
+                self._capture_failure, why_not = str(exc), f"{exc}; fell back to pipeline()"
+                self._decoders.clear()
+        self._params["fallback"] = why_not
+        if self._synthetic_tokens:
+            return self._synthetic_batch(audios, options)
+        return super().transcribe_batch(audios, options)
+
+    def _decode_ours(self, decoder, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
+        import torch
+
+        from .log_mel import log_mel_batch
+
+        network = self._network
+        with torch.inference_mode():
+            features = log_mel_batch(list(audios), self._processor.feature_extractor, network.device, network.dtype)
+            tokens = decoder.decode(features)
+        texts = self._processor.tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        self._params.update(beam_size=options.beam_size, decoder=decoder.description)
+        return [Transcript(t.strip(), (), options.language) for t in texts]
+
+    def close(self) -> None:
+        self._decoders = {}
+        super().close()
