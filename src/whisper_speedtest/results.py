@@ -105,6 +105,8 @@ class DatasetStats:
     batch_size: int
     mode: str
     transcripts: tuple[str, ...] = ()  # one per clip, in manifest order
+    model_rtfx: float | None = None  # audio / inference time (log-mel, model, detokenize), as the Open ASR Leaderboard counts
+    order: str = ""  # how clips were batched: "longest first" or "manifest order"
 
 
 @dataclass(frozen=True)

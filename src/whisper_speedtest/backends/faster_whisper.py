@@ -10,6 +10,9 @@ from ..errors import QuantizationUnavailable
 from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
 
 
+LIBRARY_DEFAULT_BEAMS = 5  # WhisperModel.transcribe's beam_size when none is given
+
+
 def compute_type_for(quantization: str | None, device: str) -> str:
     """CTranslate2 compute type for a variant name: int8 on CPU by default, float16 on CUDA."""
     if quantization is None:
@@ -71,6 +74,8 @@ class FasterWhisperBackend(Backend):
         )
         parts = [{"start": s.start, "end": s.end, "text": s.text} for s in segments]
         self._params["beam_size"] = options.beam_size
+        if options.beam_size != LIBRARY_DEFAULT_BEAMS:
+            self._params["library_default_beam_size"] = LIBRARY_DEFAULT_BEAMS
         return Transcript("".join(p["text"] for p in parts).strip(), tuple(parts), info.language)
 
     def params(self) -> dict[str, Any]:

@@ -179,6 +179,7 @@ def run_backend(
         warmup=settings.warmup,
         measure_warm_load=not dataset,
         dataset_paths=tuple(e.path for e in dataset),
+        dataset_durations=tuple(e.duration_s for e in dataset),
         batch_size=batch_size,
     )
     kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
@@ -255,6 +256,8 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
         decode_s=data["decode_s"],
         inference_s=data["inference_s"],
         rtfx=data["audio_s"] / wall if wall > 0 else 0.0,
+        model_rtfx=data["audio_s"] / data["inference_s"] if data["inference_s"] > 0 else None,
+        order=data.get("sorted", ""),
         batch_size=batch_size,
         mode=plan.backend.batch_mode if batch_size > 1 else "one clip at a time",
         transcripts=tuple(raw["texts"]),

@@ -39,6 +39,7 @@ class WorkerJob:
     warmup: int
     measure_warm_load: bool = True
     dataset_paths: tuple[str, ...] = ()  # dataset mode: clips decoded in the child, in batches
+    dataset_durations: tuple[float, ...] = ()  # their lengths in seconds, to batch them longest first
     batch_size: int = 1
 
 
@@ -142,7 +143,9 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
             _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
         if job.dataset_paths:
             report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
-            dataset = run_dataset(backend, job.dataset_paths, job.batch_size, job.decode_options, report)
+            dataset = run_dataset(
+                backend, job.dataset_paths, job.batch_size, job.decode_options, report, job.dataset_durations
+            )
             times, texts = [], dataset["texts"]
         else:
             dataset = None

@@ -90,7 +90,21 @@ def flat_row(result: BackendResult, preview_width: int | None = 60, wer_delta: f
         "transcript": text,
         "dataset_audio_decode_s": _num(result.dataset.decode_s if result.dataset else None, 3),
         "dataset_inference_s": _num(result.dataset.inference_s if result.dataset else None, 3),
+        "dataset_model_rtfx": _num(result.dataset.model_rtfx if result.dataset else None, 1),
     }
+
+
+def decode_notes(results) -> list[str]:
+    """Rows whose library, called alone, would decode with another beam size than the one shared here."""
+    notes = []
+    for r in results:
+        default = r.params.get("library_default_beam_size") if r.ok else None
+        if default is not None and default != r.params.get("beam_size"):
+            notes.append(
+                f"{r.display_name}: beam {r.params.get('beam_size')}, the same for every row; called alone with its "
+                f"defaults it decodes with beam {default} (run --beam-size {default} to compare at that setting)."
+            )
+    return notes
 
 
 def dataset_split(result: BackendResult) -> str:
@@ -98,10 +112,12 @@ def dataset_split(result: BackendResult) -> str:
     d = result.dataset
     if d is None or not result.ok:
         return ""
+    model_only = f"model-only RTFx {d.model_rtfx:.0f} · " if d.model_rtfx else ""
+    order = f" · batched {d.order}" if d.order else ""
     return (
-        f"{d.clips} clips in {d.wall_s:.2f} s wall (RTFx {d.rtfx:.0f}) · load {result.load_s:.2f} s, not counted · "
-        f"audio decode {d.decode_s:.2f} s, overlapped one batch ahead · inference {d.inference_s:.2f} s "
-        f"(log-mel, model, detokenize) · {d.mode}"
+        f"{d.clips} clips in {d.wall_s:.2f} s wall (end-to-end RTFx {d.rtfx:.0f}) · {model_only}"
+        f"load {result.load_s:.2f} s, not counted · audio decode {d.decode_s:.2f} s, overlapped one batch ahead · "
+        f"inference {d.inference_s:.2f} s (log-mel, model, detokenize) · {d.mode}{order}"
     )
 
 

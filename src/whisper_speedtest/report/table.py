@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import dataset_split, flat_rows, settings_line, weights_notes
+from .rows import dataset_split, decode_notes, flat_rows, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 
@@ -37,7 +37,7 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
                 escape(row["model"]),
                 row["load_s"] + (f" / {row['warm_load_s']}" if verbose and row["warm_load_s"] else ""),
                 f"{row['median_s']} ± {row['stdev_s']}",
-                row["rtfx"],
+                row["rtfx"] + (f" (model {row['dataset_model_rtfx']})" if row["dataset_model_rtfx"] else ""),
                 (row["wer"] or "–") + (f" ({row['wer_delta']})" if row["wer_delta"] else ""),
                 peak,
             ]
@@ -69,5 +69,7 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     for row in flat_rows(run):
         if row["did_fallback"] == "true":
             console.print(f"[yellow]{escape(row['backend'])} {row['variant']}: {escape(row['reason'])}[/yellow]", highlight=False)
+    for message in decode_notes(run.results):
+        console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
     for level, message in weights_notes(run.results):
         console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)

@@ -6,7 +6,7 @@ Decoding runs exactly a fixed number of tokens so every row does the same work.
 
 from __future__ import annotations
 
-from ..models import catalog
+from ...models import catalog
 
 
 def hf_config(name: str):
@@ -56,7 +56,7 @@ def _tokenizer():
     """A real Whisper tokenizer when one is on the machine (detokenizing is part of the work)."""
     from transformers import AutoTokenizer
 
-    from ..models import sources
+    from ...models import sources
 
     for name in ("base", "tiny.en"):
         try:
