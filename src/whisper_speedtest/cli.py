@@ -66,6 +66,7 @@ def benchmark(
     synthetic_weights: flow.SyntheticOption = False,
     synthetic_tokens: flow.SyntheticTokensOption = 40,
     cuda_graphs: flow.CudaGraphsOption = True,
+    price_per_hour: flow.PriceOption = None,
     history: flow.HistoryOption = True,
     quiet: flow.QuietOption = False,
     verbose: flow.VerboseOption = False,
@@ -94,6 +95,7 @@ def benchmark(
             synthetic=synthetic_weights,
             synthetic_tokens=synthetic_tokens,
             cuda_graphs=cuda_graphs,
+            price_per_hour=price_per_hour,
         )
     )
     clips = () if prepared.dataset else collect_clips(audio, reference)

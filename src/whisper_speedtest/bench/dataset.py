@@ -33,8 +33,11 @@ def batches(items: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def run_dataset(backend, paths: tuple[str, ...], batch_size: int, options, report) -> dict[str, Any]:
-    """Transcribe every path; returns texts and the time split. The first batch warms up untimed."""
+def run_dataset(backend, paths: tuple[str, ...], batch_size: int, options, report, meter=None) -> dict[str, Any]:
+    """Transcribe every path; returns texts and the time split. The first batch warms up untimed.
+
+    ``meter`` (a ``CostMeter``) is resumed and paused around the timed pass only.
+    """
     groups = batches(paths, batch_size)
     report("total", len(groups))
     with ThreadPoolExecutor(max_workers=8) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
@@ -44,6 +47,8 @@ def run_dataset(backend, paths: tuple[str, ...], batch_size: int, options, repor
         texts: list[str] = []
         decode_s = inference_s = 0.0
         audio_s = 0.0
+        if meter is not None:
+            meter.resume()
         start = time.perf_counter()
         pending = prefetch.submit(_decode, groups[0], decoders)
         for index in range(len(groups)):
@@ -60,6 +65,8 @@ def run_dataset(backend, paths: tuple[str, ...], batch_size: int, options, repor
             texts.extend(t.text for t in transcripts)
             report("tick", 1)
         wall_s = time.perf_counter() - start
+        if meter is not None:
+            meter.pause()
     return {
         "texts": texts,
         "audio_s": audio_s,

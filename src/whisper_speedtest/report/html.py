@@ -184,7 +184,7 @@ def _facts(items: Sequence[tuple[str, str]]) -> str:
 def _provenance(run: BenchmarkRun, label: str) -> str:
     p, s = run.provenance, run.settings
     machine = [
-        ("Run", f"{run.run_id} · {run.created} · schema_version {run.schema_version}"),
+        ("Run", f"{run.run_id} · {run.created} · schema {run.schema}"),
         ("Tool", f"whisper-speedtest {p.tool_version}" + (f" ({p.git_commit[:10]})" if p.git_commit else "")),
         ("Machine", machine_label(p)),
         ("CPU", f"{p.cpu} ({p.machine}), {p.cores_physical} physical / {p.cores_logical} logical cores"),
