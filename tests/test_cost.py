@@ -257,4 +257,5 @@ def test_benchmark_json_carries_cost_and_says_why_energy_is_missing(tmp_path):
     assert row["load_cost"]["audio_s"] == 0
     for reading in row["cost"]["energy"]:
         assert (reading["joules"] is None) == bool(reading["reason"])
-    # table columns: see test_cost_report.py
+    assert "CPU-s/h" in result.stdout and "Wh/h" in result.stdout and "Cost/h" in result.stdout
+    assert "Energy not read" in result.stdout or all(r["joules"] is not None for r in row["cost"]["energy"])
