@@ -160,11 +160,12 @@ def cls_extra(row: dict) -> bool:
 
 
 def _register_subcommands() -> None:
-    from . import cli_cache, cli_models, cli_results
+    from . import cli_board, cli_cache, cli_models, cli_results
 
     cli_models.register(app)
     cli_cache.register(app)
     cli_results.register(app)
+    cli_board.register(app)
 
 
 class InterruptCarried(Exception):

@@ -96,7 +96,7 @@ def _read_int(path: Path) -> int:
 
 def _unreadable(path: Path, exc: Exception) -> str:
     if isinstance(exc, PermissionError):
-        return f"{path} not readable: permission denied (root only since Linux 5.10; run as root, or make energy_uj readable)"
+        return f"{path} not readable: permission denied (superuser only since Linux 5.10; run with sudo, or make energy_uj readable)"
     if isinstance(exc, ValueError):
         return f"{path} does not hold a number"
     return f"{path} not readable: {getattr(exc, 'strerror', None) or exc}"

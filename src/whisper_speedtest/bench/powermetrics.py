@@ -1,4 +1,4 @@
-"""macOS energy from ``powermetrics``, which only root may run.
+"""macOS energy from ``powermetrics``, which only the superuser may run.
 
 ``powermetrics`` runs for the child's whole life (as root, or through ``sudo -n`` when the user
 allows it without a password) and prints a sample every ``INTERVAL_MS``: its window
@@ -116,7 +116,7 @@ def open_powermetrics() -> EnergySource:
     if os.geteuid() != 0:
         sudo = subprocess.run(["sudo", "-n", "true"], capture_output=True, text=True, check=False)
         if sudo.returncode != 0:
-            return Unreadable(DOMAIN, METHOD, "powermetrics needs root: run as root, or allow `sudo -n powermetrics`")
+            return Unreadable(DOMAIN, METHOD, "powermetrics needs superuser rights: run with sudo, or allow `sudo -n powermetrics`")
         command = ["sudo", "-n", *command]
     try:
         return PowermetricsSource(command)
