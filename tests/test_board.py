@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 
 from whisper_speedtest.board.privacy import machine_id, repo_path, sanitize
 from whisper_speedtest.report.board_page import UNVERIFIED, render_board, weights_groups
-from whisper_speedtest.results import ClipInfo, ModelIdentity, run_to_json, to_dict
+from whisper_speedtest.results import ClipInfo, run_to_json, to_dict
 
 from .conftest import run_cli
 from .hub_server import HubServer

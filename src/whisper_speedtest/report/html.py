@@ -71,7 +71,10 @@ def cost_figure(points) -> str:
         "cpu": "Speed against CPU-seconds per hour of audio, timed runs only: no energy counter could be read "
         "(the reasons are under the results table). Lower right is fast and frugal.",
     }
-    caption = f"<figcaption>{captions[shows]}</figcaption>" if shows else ""
+    plotted = [p.wh_per_audio_h if shows == "energy" else p.cpu_s_per_audio_h for p in points]
+    missing = sum(value is None for value in plotted)
+    left_out = f" {missing} row(s) without this figure are left out." if shows and missing else ""
+    caption = f"<figcaption>{captions[shows]}{left_out}</figcaption>" if shows else ""
     return f'<figure class="cost-chart">{svg}{caption}</figure>'
 
 

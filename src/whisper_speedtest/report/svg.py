@@ -198,4 +198,4 @@ def cost_scatter_svg(points: Sequence[TimingPoint]) -> tuple[str, str]:
             tip=lambda p: f"RTFx {p.rtfx:.1f}, {p.cpu_s_per_audio_h:.0f} CPU-s per audio hour", aria="Speed against CPU time",
         )
         return svg, "cpu"
-    return '<p class="empty">No cost measured: these results were written before schema 1.1.</p>', ""
+    return '<p class="empty">No cost to plot: no successful row has a measured cost (results written before schema 1.1 have none).</p>', ""
