@@ -80,7 +80,7 @@ def sanitize(data: Any, roots: list[Path] | None = None, words: dict[str, str] |
         return [sanitize(v, roots, words, key) for v in data]
     if isinstance(data, str):
         if key in TEXT_FIELDS:
-            return _ABSOLUTE.sub(lambda m: relative_path(m.group(0), roots), data) if key != "text" else data
+            return data
         return _scrub_text(data, roots, words)
     return data
 

@@ -179,23 +179,25 @@ def xy_scatter_svg(
     return _svg(WIDTH, height, aria, body)
 
 
+_SPEED_AXIS = "RTFx (seconds of audio per second) — further right is faster"
+# (what the y axis shows, the point's field, its axis title, its tooltip format, the chart's name), in order of preference
+_COST_AXES = (
+    ("energy", "wh_per_audio_h", "Wh per hour of audio — lower is cheaper", "{:.3g} Wh per audio hour", "Speed against energy"),
+    ("cpu", "cpu_s_per_audio_h", "CPU-seconds per hour of audio — lower is cheaper", "{:.0f} CPU-s per audio hour", "Speed against CPU time"),
+)
+
+
 def cost_scatter_svg(points: Sequence[TimingPoint]) -> tuple[str, str]:
     """Speed (RTFx, x) against energy per audio hour (y), or CPU-seconds per audio hour where no energy was read.
 
     Returns the SVG and what the y axis shows ("energy", "cpu" or "" when nothing could be plotted).
     """
-    energy = [(p, p.rtfx, p.wh_per_audio_h) for p in points if p.rtfx and p.wh_per_audio_h is not None]
-    if energy:
-        svg = xy_scatter_svg(
-            energy, x_title="RTFx (seconds of audio per second) — further right is faster", y_title="Wh per hour of audio — lower is cheaper",
-            tip=lambda p: f"RTFx {p.rtfx:.1f}, {p.wh_per_audio_h:.3g} Wh per audio hour", aria="Speed against energy",
-        )
-        return svg, "energy"
-    cpu = [(p, p.rtfx, p.cpu_s_per_audio_h) for p in points if p.rtfx and p.cpu_s_per_audio_h is not None]
-    if cpu:
-        svg = xy_scatter_svg(
-            cpu, x_title="RTFx (seconds of audio per second) — further right is faster", y_title="CPU-seconds per hour of audio — lower is cheaper",
-            tip=lambda p: f"RTFx {p.rtfx:.1f}, {p.cpu_s_per_audio_h:.0f} CPU-s per audio hour", aria="Speed against CPU time",
-        )
-        return svg, "cpu"
+    for shows, field, y_title, tip, aria in _COST_AXES:
+        placed = [(p, p.rtfx, getattr(p, field)) for p in points if p.rtfx and getattr(p, field) is not None]
+        if placed:
+            svg = xy_scatter_svg(
+                placed, x_title=_SPEED_AXIS, y_title=y_title, aria=aria,
+                tip=lambda p, field=field, tip=tip: f"RTFx {p.rtfx:.1f}, " + tip.format(getattr(p, field)),
+            )
+            return svg, shows
     return '<p class="empty">No cost to plot: no successful row has a measured cost (results written before schema 1.1 have none).</p>', ""
