@@ -259,3 +259,17 @@ def test_benchmark_json_carries_cost_and_says_why_energy_is_missing(tmp_path):
         assert (reading["joules"] is None) == bool(reading["reason"])
     assert "CPU-s/h" in result.stdout and "Wh/h" in result.stdout and "Cost/h" in result.stdout
     assert "Energy not read" in result.stdout or all(r["joules"] is not None for r in row["cost"]["energy"])
+
+
+def test_dataset_mode_measures_its_timed_pass(tmp_path):
+    from .conftest import DATA
+
+    out = tmp_path / "dataset.json"
+    result = run_fake_cli("benchmark", "-b", "fake-echo", "--dataset", str(DATA / "utterances" / "manifest.jsonl"),
+                          "--batch-size", "5", "--no-history", "-q", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    row = json.loads(out.read_text())["results"][0]
+    cost, dataset = row["cost"], row["dataset"]
+    assert cost["audio_s"] == pytest.approx(dataset["audio_s"])  # the timed pass only: the warm-up batch is left out
+    assert dataset["wall_s"] <= cost["wall_s"] < dataset["wall_s"] + 1.0
+    assert row["load_cost"] is not None and "CPU-s/h" in result.stdout
