@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         check_repo(repo)
         publication = plan_publication(load_run_ref(run), repo)
         if dry_run:
-            err.print(f"dry run: would upload {publication.path_in_repo} to dataset {publication.repo}:", markup=False, highlight=False)
+            err.print(f"dry run: would upload {publication.path_in_repo} to dataset {publication.repo}:", markup=False, highlight=False, soft_wrap=True)
             out.print(publication.text, end="", markup=False, highlight=False, soft_wrap=True)
             return
         url = upload(publication)

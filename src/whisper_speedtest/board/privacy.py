@@ -1,6 +1,6 @@
 """What a published run may carry: no hostname, no user name, no absolute path; and where it goes in the repo.
 
-Paths become relative: to the model store or Hugging Face cache, to the working folder, or to the
+Paths become relative: to the model store, the Hugging Face cache or site-packages, to the working folder, or to the
 home folder; any other absolute path loses its leading slash (``/home/<name>`` and ``/Users/<name>``
 lose the name too). The hostname and the user name are replaced wherever they still appear as a
 word, except in transcripts and references, which are sent as they are (``--dry-run`` shows them).
@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import re
 import socket
+import sysconfig
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -29,7 +30,8 @@ def _roots() -> list[Path]:
     from ..models import paths
     from ..models.hub_cache import hub_cache_dir
 
-    roots = [paths.home(), hub_cache_dir(), Path.cwd(), Path.home()]
+    site_packages = Path(sysconfig.get_paths()["purelib"])  # pip model packages
+    roots = [paths.home(), hub_cache_dir(), site_packages, Path.cwd(), Path.home()]
     return [r.expanduser().resolve() for r in roots]
 
 

@@ -72,7 +72,7 @@ def _cell(result: BackendResult | None, price: float | None) -> str:
         return '<td class="empty">–</td>'
     if not result.ok:
         return f'<td class="failed" title="{escape(result.reason)}">{escape(result.status)}</td>'
-    row = flat_row(result, preview_width=0, price_per_hour=price)
+    row = flat_row(result, preview_width=None, price_per_hour=price)
     facts = [f"WER {row['wer']}" if row["wer"] else "no WER", f"{row['cpu_s_per_audio_h']} CPU-s/h", f"{row['energy_wh_per_audio_h']} Wh/h"]
     if price is not None:
         facts.append(f"cost {row['cost_per_audio_h']}/h")
