@@ -5,10 +5,16 @@
 LFS sha256) and ``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with ``X-Repo-Commit``, ``ETag``,
 ``Content-Length`` and ``Range`` support. It can also serve plain files (``/files/...``) and cut a
 transfer off mid-body once, to exercise resuming.
+
+Dataset repos live in memory (``datasets``: repo -> {path: bytes}) and take what ``HfApi.create_repo``,
+``upload_file`` (regular, non-LFS files), ``list_repo_files`` and ``hf_hub_download`` send:
+``POST /api/repos/create``, ``POST /api/datasets/{repo}/preupload|commit/{rev}``,
+``GET /api/datasets/{repo}/tree/{rev}`` and ``/datasets/{repo}/resolve/{rev}/{path}``.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -82,6 +88,7 @@ class HubServer:
     plain_files: dict[str, bytes] = field(default_factory=dict)  # "/files/x" -> content
     cut_after: dict[str, int] = field(default_factory=dict)  # file name or plain path -> bytes, cut once
     log: list[RequestLog] = field(default_factory=list)
+    datasets: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
     def __enter__(self) -> HubServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -109,6 +116,10 @@ class HubServer:
                 sibling["lfs"] = {"size": f.size, "sha256": f.sha256, "pointerSize": 134}
             siblings.append(sibling)
         return {"id": repo, "modelId": repo, "sha": COMMIT, "private": False, "siblings": siblings}
+
+
+def _git_sha1(data: bytes) -> str:
+    return hashlib.sha1(f"blob {len(data)}\0".encode() + data).hexdigest()
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -189,10 +200,60 @@ def _handler(server: HubServer):
                 headers |= {"X-Linked-Etag": f'"{file.etag}"', "X-Linked-Size": str(file.size)}
             self._send_bytes(filename, read, file.size, headers)
 
+        def _dataset_get(self, parts: list[str]) -> bool:
+            """Tree listing and file downloads of in-memory dataset repos; False when not a dataset path."""
+            if parts[:2] == ["api", "datasets"] and "tree" in parts:
+                repo = "/".join(parts[2:parts.index("tree")])
+                if repo not in server.datasets:
+                    self._not_found("RepoNotFound")
+                    return True
+                files = server.datasets[repo]
+                listing = [{"type": "file", "path": name, "size": len(data), "oid": _git_sha1(data)} for name, data in sorted(files.items())]
+                self._json(listing)
+                return True
+            if parts[:1] == ["datasets"] and "resolve" in parts:
+                index = parts.index("resolve")
+                repo, name = "/".join(parts[1:index]), "/".join(parts[index + 2:])
+                data = server.datasets.get(repo, {}).get(name)
+                if data is None:
+                    self._not_found("EntryNotFound" if repo in server.datasets else "RepoNotFound")
+                    return True
+                headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{_git_sha1(data)}"', "Content-Type": "application/octet-stream"}
+                self._send_bytes(name, lambda a, b: data[a:b], len(data), headers)
+                return True
+            return False
+
+        def do_POST(self) -> None:
+            path = self.path.split("?", 1)[0]
+            server.log.append(RequestLog("POST", path, None))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = [p for p in path.split("/") if p]
+            if parts == ["api", "repos", "create"]:
+                request = json.loads(body)
+                repo = f"{request['organization']}/{request['name']}"
+                server.datasets.setdefault(repo, {})
+                return self._json({"url": f"{server.endpoint}/datasets/{repo}", "name": repo})
+            if parts[:2] == ["api", "datasets"] and ("preupload" in parts or "commit" in parts):
+                action = "preupload" if "preupload" in parts else "commit"
+                repo = "/".join(parts[2:parts.index(action)])
+                if repo not in server.datasets:
+                    return self._not_found("RepoNotFound")
+                if action == "preupload":
+                    files = json.loads(body)["files"]
+                    return self._json({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None} for f in files]})
+                for line in body.decode().splitlines():
+                    item = json.loads(line)
+                    if item["key"] == "file":
+                        server.datasets[repo][item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                return self._json({"commitUrl": f"{server.endpoint}/datasets/{repo}/commit/{COMMIT}", "commitOid": COMMIT, "pullRequestUrl": None})
+            self._not_found("NotFound")
+
         def _route(self) -> None:
             path = self.path.split("?", 1)[0]
             server.log.append(RequestLog(self.command, path, self.headers.get("Range")))
             parts = [p for p in path.split("/") if p]
+            if self._dataset_get(parts):
+                return None
             if path in server.plain_files:
                 data = server.plain_files[path]
                 return self._send_bytes(path, lambda a, b: data[a:b], len(data), {})

@@ -83,3 +83,28 @@ def slower(run: BenchmarkRun, backend: str, factor: float, run_id: str) -> Bench
             row = replace(row, transcribe=stats, rtfx=11.0 / stats.median)
         rows.append(row)
     return replace(run, run_id=run_id, results=tuple(rows))
+
+
+def with_cost(run: BenchmarkRun, *, cpu_package_j: float | None = None, gpu_j: float | None = None,
+              price_per_hour: float | None = None, fingerprint: str | None = None) -> BenchmarkRun:
+    """A copy of ``run`` whose successful rows carry a measured cost (energy None: the reason says why).
+
+    Each row ran 3 timed runs of 11 s of audio in 3 × its median; CPU time is twice its wall time.
+    """
+    from whisper_speedtest.results import EnergyReading, RegionCost
+
+    def reading(domain, method, joules, reason):
+        return EnergyReading(domain, method, joules, "" if joules is not None else reason)
+
+    rows = []
+    for row in run.results:
+        if row.ok:
+            wall = 3 * row.transcribe.median
+            energy = (
+                reading("cpu package", "rapl", None if cpu_package_j is None else cpu_package_j * wall, "no RAPL interface (/sys/class/powercap/intel-rapl:* not found)"),
+                reading("gpu", "nvml", None if gpu_j is None else gpu_j * wall, "no NVIDIA GPU (NVMLError_LibraryNotFound)"),
+            )
+            model = replace(row.model, fingerprint=fingerprint) if fingerprint and row.model else row.model
+            row = replace(row, model=model, cost=RegionCost(wall, 2 * wall, 33.0, energy), load_cost=RegionCost(1.5, 1.2, 0.0, energy))
+        rows.append(row)
+    return replace(run, results=tuple(rows), price_per_hour=price_per_hour)

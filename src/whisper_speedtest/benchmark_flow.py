@@ -43,6 +43,7 @@ BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Cl
 SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
 CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
+PriceOption = Annotated[Optional[float], typer.Option("--price-per-hour", help="The machine's cost per hour (any currency): adds a cost per audio hour.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
 
@@ -72,6 +73,7 @@ class BenchmarkOptions:
     synthetic: bool = False
     synthetic_tokens: int = 40
     cuda_graphs: bool = True
+    price_per_hour: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class PreparedBenchmark:
     dataset: tuple = ()
     batch_size: int = 1
     synthetic: bool = False
+    price_per_hour: float | None = None
 
     def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         """A ``BenchmarkRequest`` for these clips."""
@@ -94,7 +97,7 @@ class PreparedBenchmark:
 
         return BenchmarkRequest(
             self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations,
-            self.dataset, self.batch_size, self.synthetic,
+            self.dataset, self.batch_size, self.synthetic, self.price_per_hour,
         )
 
 
@@ -107,6 +110,14 @@ def check_language(language: str, model_name: str) -> None:
             raise BadOption(f"{model_name} is English-only: --language must be en (got {language!r})")
         return
     raise BadOption(f"--language must be 'auto' or a Whisper language code such as en, de, fr, zh (got {language!r})")
+
+
+def check_price(price: float | None) -> None:
+    """``--price-per-hour``: a finite positive amount, or not given."""
+    import math
+
+    if price is not None and not (math.isfinite(price) and price > 0):
+        raise BadOption(f"--price-per-hour must be a positive amount per machine hour (got {price:g})")
 
 
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
@@ -125,6 +136,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     if o.beam_size < 1:
         raise BadOption(f"--beam-size must be at least 1 (got {o.beam_size})")
     check_seconds("--timeout", o.timeout)
+    check_price(o.price_per_hour)
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
     if o.device not in ("auto", "cpu", "cuda", "mps"):
@@ -164,7 +176,8 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
 
         dataset = tuple(dataset_entries(o.dataset))
     return PreparedBenchmark(
-        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic
+        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
+        o.price_per_hour,
     )
 
 

@@ -66,6 +66,7 @@ def benchmark(
     synthetic_weights: flow.SyntheticOption = False,
     synthetic_tokens: flow.SyntheticTokensOption = 40,
     cuda_graphs: flow.CudaGraphsOption = True,
+    price_per_hour: flow.PriceOption = None,
     history: flow.HistoryOption = True,
     quiet: flow.QuietOption = False,
     verbose: flow.VerboseOption = False,
@@ -94,6 +95,7 @@ def benchmark(
             synthetic=synthetic_weights,
             synthetic_tokens=synthetic_tokens,
             cuda_graphs=cuda_graphs,
+            price_per_hour=price_per_hour,
         )
     )
     clips = () if prepared.dataset else collect_clips(audio, reference)
@@ -158,11 +160,12 @@ def cls_extra(row: dict) -> bool:
 
 
 def _register_subcommands() -> None:
-    from . import cli_cache, cli_models, cli_results
+    from . import cli_board, cli_cache, cli_models, cli_results
 
     cli_models.register(app)
     cli_cache.register(app)
     cli_results.register(app)
+    cli_board.register(app)
 
 
 class InterruptCarried(Exception):

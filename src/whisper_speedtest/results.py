@@ -12,7 +12,9 @@ from typing import Any
 
 from .errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # major: a reader refuses any other
+SCHEMA_MINOR = 1  # 1.1 added cost (CPU time, energy, price); readers of 1.x ignore fields they do not know
+AUDIO_HOUR_S = 3600.0
 
 OK = "ok"
 FAILED = "failed"
@@ -110,6 +112,66 @@ class DatasetStats:
 
 
 @dataclass(frozen=True)
+class EnergyReading:
+    """Energy of one domain over a measured region, or why it could not be read (never a guess)."""
+
+    domain: str  # "cpu package", "gpu", "soc (cpu+gpu+ane)"
+    method: str  # "rapl", "nvml energy counter", "nvml power samples", "powermetrics"
+    joules: float | None
+    reason: str = ""  # why ``joules`` is None
+    scope: str = ""  # what the counter covers, e.g. "whole package, every process"
+
+
+@dataclass(frozen=True)
+class RegionCost:
+    """What one measured region of the child cost: its own CPU time and the energy counters' rise.
+
+    ``audio_s`` is the audio transcribed inside the region (0 for the model load).
+    """
+
+    wall_s: float
+    cpu_s: float  # user + system time of the child process and its live descendants
+    audio_s: float = 0.0
+    energy: tuple[EnergyReading, ...] = ()
+
+    @property
+    def energy_j(self) -> float | None:
+        """Joules summed over the domains that could be read; None when none could."""
+        read = [e.joules for e in self.energy if e.joules is not None]
+        return sum(read) if read else None
+
+    @property
+    def energy_domains(self) -> tuple[str, ...]:
+        return tuple(e.domain for e in self.energy if e.joules is not None)
+
+    @property
+    def unread(self) -> tuple[EnergyReading, ...]:
+        return tuple(e for e in self.energy if e.joules is None)
+
+    def per_audio_hour(self, value: float | None) -> float | None:
+        """``value`` (measured over this region) scaled to one hour of audio."""
+        if value is None or self.audio_s <= 0:
+            return None
+        return value * AUDIO_HOUR_S / self.audio_s
+
+    @property
+    def cpu_s_per_audio_hour(self) -> float | None:
+        return self.per_audio_hour(self.cpu_s)
+
+    @property
+    def wh_per_audio_hour(self) -> float | None:
+        joules = self.per_audio_hour(self.energy_j)
+        return None if joules is None else joules / 3600.0
+
+    def price_per_audio_hour(self, price_per_hour: float | None) -> float | None:
+        """Machine price per hour × machine hours (wall time of the region) per audio hour."""
+        if price_per_hour is None:
+            return None
+        hours = self.per_audio_hour(self.wall_s)
+        return None if hours is None else price_per_hour * hours / AUDIO_HOUR_S
+
+
+@dataclass(frozen=True)
 class BackendResult:
     """One row of the summary table; a failed backend has ``status`` and a one-line ``reason``."""
 
@@ -134,6 +196,8 @@ class BackendResult:
     actual_variant: str = ""  # what the backend reports it loaded (compute type, ggml type, ...)
     fallback_reason: str = ""
     dataset: DatasetStats | None = None
+    cost: RegionCost | None = None  # the timed runs only (warm-ups and load excluded)
+    load_cost: RegionCost | None = None  # the cold load, imports included
 
     @property
     def ok(self) -> bool:
@@ -178,6 +242,12 @@ class BenchmarkRun:
     results: tuple[BackendResult, ...]
     schema_version: int = SCHEMA_VERSION
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM: the skipped rows never ran
+    schema_minor: int = SCHEMA_MINOR  # 0 in files written before cost was measured
+    price_per_hour: float | None = None  # --price-per-hour: the machine's cost per hour, any currency
+
+    @property
+    def schema(self) -> str:
+        return f"{self.schema_version}.{self.schema_minor}"
 
     @property
     def succeeded(self) -> bool:
@@ -214,6 +284,8 @@ def run_from_dict(data: dict[str, Any]) -> BenchmarkRun:
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version != SCHEMA_VERSION:
         raise SchemaError(f"unsupported results schema_version {version!r} (this tool reads version {SCHEMA_VERSION})")
+    if "schema_minor" not in data:
+        data = {**data, "schema_minor": 0}
     try:
         return _build(BenchmarkRun, data)
     except (TypeError, KeyError, AttributeError, IndexError) as exc:

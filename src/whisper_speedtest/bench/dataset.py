@@ -44,9 +44,12 @@ def longest_first(durations: tuple[float, ...]) -> list[int]:
 
 
 def run_dataset(
-    backend, paths: tuple[str, ...], batch_size: int, options, report, durations: tuple[float, ...] = ()
+    backend, paths: tuple[str, ...], batch_size: int, options, report, durations: tuple[float, ...] = (), meter=None
 ) -> dict[str, Any]:
-    """Transcribe every path; returns texts in manifest order and the time split."""
+    """Transcribe every path; returns texts in manifest order and the time split.
+
+    ``meter`` (a ``CostMeter``) is resumed and paused around the timed pass only.
+    """
     order = longest_first(durations) if len(durations) == len(paths) else list(range(len(paths)))
     groups = batches(tuple(paths[index] for index in order), batch_size)
     report("total", len(groups))
@@ -57,6 +60,8 @@ def run_dataset(
         texts: list[str] = []
         decode_s = inference_s = 0.0
         audio_s = 0.0
+        if meter is not None:
+            meter.resume()
         start = time.perf_counter()
         pending = prefetch.submit(_decode, groups[0], decoders)
         for index in range(len(groups)):
@@ -73,6 +78,8 @@ def run_dataset(
             texts.extend(t.text for t in transcripts)
             report("tick", 1)
         wall_s = time.perf_counter() - start
+        if meter is not None:
+            meter.pause()
     in_manifest_order = [""] * len(paths)
     for index, text in zip(order, texts, strict=True):
         in_manifest_order[index] = text

@@ -240,6 +240,8 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
         actual_variant=load["actual"],
         fallback_reason=load["detail"] if load["did_fallback"] else "",
         packages=raw.get("packages", {}),
+        cost=raw.get("cost"),
+        load_cost=raw.get("load_cost"),
     )
 
 
@@ -282,4 +284,6 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
         variant=plan.load_options.quantization or "default",
         actual_variant=load["actual"],
         dataset=dataset,
+        cost=raw.get("cost"),
+        load_cost=raw.get("load_cost"),
     )

@@ -77,6 +77,7 @@ class BenchmarkRequest:
     dataset: tuple[DatasetEntry, ...] = ()
     batch_size: int = 1
     synthetic: bool = False
+    price_per_hour: float | None = None  # the machine's cost per hour, for a cost per audio hour
 
 
 def run_benchmark(
@@ -118,6 +119,7 @@ def run_benchmark(
         clips=clip_infos(request.clips) + tuple(ClipInfo(Path(e.path).name, e.path, round(e.duration_s, 3), e.reference, 0, 0) for e in request.dataset),
         results=tuple(rows),
         interrupted=stopped_by is not None,
+        price_per_hour=request.price_per_hour,
     )
     if stopped_by is not None:
         raise BenchmarkInterrupted(run, stopped_by)

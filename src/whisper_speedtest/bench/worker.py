@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..backends.base import Backend, DecodeOptions, LoadOptions
+from ..audio import SAMPLE_RATE
 from ..backends.loader import VariantPlan, load_with_fallback
+from .cost import CostMeter
 from .dataset import run_dataset
 from .lifeline import Lifeline, follow_parent
 
@@ -125,17 +127,23 @@ def _timed(backend: Backend, fn, *args):
 
 
 def run_job(job: WorkerJob, report) -> dict[str, Any]:
-    """Execute ``job``; ``report(kind, payload)`` sends progress. Returns the raw measurements."""
+    """Execute ``job``; ``report(kind, payload)`` sends progress. Returns the raw measurements.
+
+    The cost meter measures the cold load and the timed runs apart; warm-ups and the warm load are left out.
+    """
     sampler = MemorySampler().start()
+    meter = CostMeter()
     try:
         report("total", job.runs * len(job.clip_names))
         report("progress", "loading")
+        meter.resume()
         start = time.perf_counter()
         backend_cls = import_backend(job.backend_path)
         backend = backend_cls()
         load_result = load_with_fallback(backend, job.variant, job.load_options)
         backend.synchronize()
         cold_load = time.perf_counter() - start
+        load_cost = meter.take()
         warm_load = None
         if job.measure_warm_load:
             report("progress", "warm load")
@@ -144,17 +152,20 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         if job.dataset_paths:
             report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
             dataset = run_dataset(
-                backend, job.dataset_paths, job.batch_size, job.decode_options, report, job.dataset_durations
+                backend, job.dataset_paths, job.batch_size, job.decode_options, report, job.dataset_durations, meter
             )
             times, texts = [], dataset["texts"]
+            cost = meter.take(dataset["audio_s"])
         else:
             dataset = None
-            times, texts = _clip_runs(backend, job, report)
+            times, texts = _clip_runs(backend, job, report, meter)
+            cost = meter.take(job.runs * sum(len(s) for s in job.clip_samples) / SAMPLE_RATE)
         params = backend.params()
         packages = backend.package_versions()
         device_peak = backend.peak_device_memory()
         backend.close()
     finally:
+        meter.close()
         sampler.stop()
     return {
         "load_s": cold_load,
@@ -172,11 +183,13 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         "packages": packages,
         "peak_rss": sampler.peak_rss,
         "peak_vram": max(v for v in (sampler.peak_vram, device_peak, 0) if v is not None) or None,
+        "cost": cost,
+        "load_cost": load_cost,
     }
 
 
-def _clip_runs(backend: Backend, job: WorkerJob, report) -> tuple[list[list[float]], list[str]]:
-    """Warm-up and timed runs clip by clip."""
+def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tuple[list[list[float]], list[str]]:
+    """Warm-up and timed runs clip by clip; the meter runs around the timed runs only."""
     times: list[list[float]] = []
     texts: list[str] = []
     for index, (name, samples) in enumerate(zip(job.clip_names, job.clip_samples, strict=True)):
@@ -185,11 +198,12 @@ def _clip_runs(backend: Backend, job: WorkerJob, report) -> tuple[list[list[floa
             backend.transcribe(samples, job.decode_options)
         clip_times = []
         transcript = None
-        for r in range(job.runs):
-            report("progress", f"run {r + 1}/{job.runs} · clip {index + 1}/{len(job.clip_names)}")
-            transcript, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
-            clip_times.append(seconds)
-            report("tick", 1)
+        with meter.measuring():
+            for r in range(job.runs):
+                report("progress", f"run {r + 1}/{job.runs} · clip {index + 1}/{len(job.clip_names)}")
+                transcript, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
+                clip_times.append(seconds)
+                report("tick", 1)
         times.append(clip_times)
         texts.append(transcript.text if transcript else "")
     return times, texts

@@ -36,6 +36,8 @@ class TimingPoint:
     rtfx: float | None
     wer: float | None
     caveat: str = ""
+    cpu_s_per_audio_h: float | None = None
+    wh_per_audio_h: float | None = None
 
 
 def timing_points(runs: Sequence[BenchmarkRun]) -> list[TimingPoint]:
@@ -49,7 +51,11 @@ def timing_points(runs: Sequence[BenchmarkRun]) -> list[TimingPoint]:
                 continue
             t = result.transcribe
             wer = result.score.wer if result.score else None
-            points.append(TimingPoint(result_label(result), machine, color, t.median, t.min, t.max, t.n, result.rtfx, wer, weights_caveat(result)))
+            cost = result.cost
+            points.append(TimingPoint(
+                result_label(result), machine, color, t.median, t.min, t.max, t.n, result.rtfx, wer, weights_caveat(result),
+                cost.cpu_s_per_audio_hour if cost else None, cost.wh_per_audio_hour if cost else None,
+            ))
     fastest = {}
     for point in points:
         fastest[point.label] = min(fastest.get(point.label, point.median_s), point.median_s)

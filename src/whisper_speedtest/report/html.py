@@ -10,8 +10,8 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
-from .rows import fallback_note, flat_row, settings_line, sort_results, weights_notes
-from .svg import bar_chart_svg, scatter_svg
+from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, weights_notes
+from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 
 
@@ -35,11 +35,13 @@ def render_page(runs: Sequence[BenchmarkRun], title: str = "whisper-speedtest re
         _results_table(runs, labels),
         "".join(f'<p class="note">{escape(label + ": ") if len(runs) > 1 else ""}{escape(settings_line(run))}</p>' for run, label in zip(runs, labels, strict=True)),
         _weights_note(runs),
+        _cost_notes(runs, labels),
         "</section>",
         '<section id="charts" class="charts"><h2>Charts</h2>',
         f"<figure>{bar_chart_svg(points)}<figcaption>Median transcription time per backend; the whisker spans the fastest and slowest timed run. "
         "Bars striped in orange and labelled ⚠ ran synthetic or non-Whisper weights.</figcaption></figure>",
         _scatter_figure(points),
+        cost_figure(points),
         "</section>",
         '<section id="transcripts"><h2>Transcripts</h2>',
         _diff_legend(runs),
@@ -61,6 +63,29 @@ def _scatter_figure(points) -> str:
     return f"<figure>{scatter_svg(points)}<figcaption>{caption}</figcaption></figure>"
 
 
+def cost_figure(points) -> str:
+    """The speed-vs-energy chart (speed vs CPU time where no energy counter could be read)."""
+    svg, shows = cost_scatter_svg(points)
+    captions = {
+        "energy": "Speed against energy per hour of audio, timed runs only: lower right is fast and frugal.",
+        "cpu": "Speed against CPU-seconds per hour of audio, timed runs only: no energy counter could be read "
+        "(the reasons are under the results table). Lower right is fast and frugal.",
+    }
+    plotted = [p.wh_per_audio_h if shows == "energy" else p.cpu_s_per_audio_h for p in points]
+    missing = sum(value is None for value in plotted)
+    left_out = f" {missing} row(s) without this figure are left out." if shows and missing else ""
+    caption = f"<figcaption>{captions[shows]}{left_out}</figcaption>" if shows else ""
+    return f'<figure class="cost-chart">{svg}{caption}</figure>'
+
+
+def _cost_notes(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
+    return "".join(
+        f'<p class="note">{escape(label + ": ") if len(runs) > 1 else ""}{escape(line)}</p>'
+        for run, label in zip(runs, labels, strict=True)
+        for line in cost_notes(run)
+    )
+
+
 def _diff_legend(runs: Sequence[BenchmarkRun]) -> str:
     if not any(clip.reference for run in runs for clip in run.clips):
         return '<p class="note">No reference text, so the transcripts are shown as they are.</p>'
@@ -76,36 +101,39 @@ def _subtitle(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
     return f"{len(runs)} runs: " + "; ".join(f"{run.run_id} on {label}" for run, label in zip(runs, labels, strict=True))
 
 
-_HEADERS = ("Backend", "Model", "Load s", "Median s ± sd", "RTFx", "WER", "Peak MB", "Params in effect", "Status")
+_HEADERS = ("Backend", "Model", "Load s", "Median s ± sd", "RTFx", "WER", "Peak MB")
+_COST_HEADERS = ("CPU-s / audio h", "Wh / audio h")
+_PRICE_HEADER = "Cost / audio h"
 
 
 def _results_table(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
     with_machine = len(runs) > 1
-    headers = (("Machine",) if with_machine else ()) + _HEADERS
+    priced = any(run.price_per_hour is not None for run in runs)
+    headers = (("Machine",) if with_machine else ()) + _HEADERS + _COST_HEADERS + ((_PRICE_HEADER,) if priced else ()) + ("Params in effect", "Status")
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = []
     for run, label in zip(runs, labels, strict=True):
         machine_cell = f'<td class="machine" title="{escape(machine_label(run.provenance))}">{escape(label)}</td>' if with_machine else ""
-        rows = [_result_row(result, machine_cell) for result in sort_results(run.results)]
+        rows = [_result_row(result, machine_cell, run.price_per_hour, priced) for result in sort_results(run.results)]
         if rows and with_machine:
             rows[0] = rows[0].replace("<tr class=\"", "<tr class=\"run-start ", 1)
         body.extend(rows)
     return f"<div class=\"table-scroll\"><table class=\"results\"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
-def _result_row(result: BackendResult, machine_cell: str) -> str:
-    row = flat_row(result, preview_width=None)
+def _result_row(result: BackendResult, machine_cell: str, price_per_hour: float | None, priced: bool) -> str:
+    row = flat_row(result, preview_width=None, price_per_hour=price_per_hour)
     caveat = weights_caveat(result)
     classes = ("ok" if result.ok else "skipped" if result.status == "skipped" else "failed") + (" caveat" if caveat else "")
     badge = f'<span class="badge">⚠ {escape(caveat)}</span>' if caveat else ""
     fingerprint = result.model.fingerprint if result.model and result.model.fingerprint else "none"
     cells = [f'<td class="model" title="fingerprint {escape(fingerprint)}">{escape(row["model"])}</td>']
     if result.ok:
-        cells += _measured_cells(result, row)
+        cells += _measured_cells(result, row, priced)
         fallback = fallback_note(result) if result.did_fallback else ""
         status = '<span class="status-ok">ok</span>' + (f' <span class="note">({escape(fallback)})</span>' if fallback else "")
     else:
-        cells.append(f'<td colspan="6" class="reason">{escape(result.reason)}</td>')
+        cells.append(f'<td colspan="{8 + priced}" class="reason">{escape(result.reason)}</td>')
         status_class = "status-skip" if result.status == "skipped" else "status-bad"
         status = f'<span class="{status_class}">{escape(result.status)}</span>'
     return (
@@ -114,7 +142,7 @@ def _result_row(result: BackendResult, machine_cell: str) -> str:
     )
 
 
-def _measured_cells(result: BackendResult, row: dict[str, str]) -> list[str]:
+def _measured_cells(result: BackendResult, row: dict[str, str], priced: bool) -> list[str]:
     t = result.transcribe
     spread = f"n={t.n}, min {t.min:.3f} s, max {t.max:.3f} s" if t else ""
     peak = row["peak_rss_mb"] + (f" + {row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
@@ -126,8 +154,23 @@ def _measured_cells(result: BackendResult, row: dict[str, str]) -> list[str]:
         f'<td class="num">{row["rtfx"]}</td>',
         f'<td class="num">{wer}</td>',
         f'<td class="num">{escape(peak)}</td>',
+        *_cost_cells(result, row, priced),
         f'<td class="params">{params}</td>',
     ]
+
+
+def _cost_cells(result: BackendResult, row: dict[str, str], priced: bool) -> list[str]:
+    """CPU-s and Wh per audio hour (and the price), with the load's cost and what was not read in the tooltips."""
+    load = f"load (apart): {row['load_cpu_s']} CPU-s, {row['load_energy_j']} J"
+    read = f"measured: {row['energy_domains']}" if row["energy_domains"] else ""
+    why = "; ".join(x for x in (read, row["energy_unread"] and "not read: " + row["energy_unread"]) if x)
+    cells = [
+        f'<td class="num cost" title="{escape(load)}">{row["cpu_s_per_audio_h"]}</td>',
+        f'<td class="num cost" title="{escape(why)}">{row["energy_wh_per_audio_h"]}</td>',
+    ]
+    if priced:
+        cells.append(f'<td class="num cost">{row["cost_per_audio_h"] or "–"}</td>')
+    return cells
 
 
 def _weights_note(runs: Sequence[BenchmarkRun]) -> str:
@@ -184,7 +227,7 @@ def _facts(items: Sequence[tuple[str, str]]) -> str:
 def _provenance(run: BenchmarkRun, label: str) -> str:
     p, s = run.provenance, run.settings
     machine = [
-        ("Run", f"{run.run_id} · {run.created} · schema_version {run.schema_version}"),
+        ("Run", f"{run.run_id} · {run.created} · schema {run.schema}"),
         ("Tool", f"whisper-speedtest {p.tool_version}" + (f" ({p.git_commit[:10]})" if p.git_commit else "")),
         ("Machine", machine_label(p)),
         ("CPU", f"{p.cpu} ({p.machine}), {p.cores_physical} physical / {p.cores_logical} logical cores"),

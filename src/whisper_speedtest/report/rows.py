@@ -58,7 +58,63 @@ def fallback_note(result: BackendResult) -> str:
     return f"fell back to {loaded}: {result.fallback_reason}"
 
 
-def flat_row(result: BackendResult, preview_width: int | None = 60, wer_delta: float | None = None) -> dict[str, str]:
+NOT_AVAILABLE = "n/a"
+COST_COLUMNS = ("cpu_s_per_audio_h", "energy_wh_per_audio_h", "energy_domains", "energy_unread", "cost_per_audio_h", "load_cpu_s", "load_energy_j")
+
+
+def _scaled(value: float | None) -> str:
+    """A cost figure with about three significant digits."""
+    if value is None:
+        return NOT_AVAILABLE
+    return f"{value:.{2 if abs(value) < 10 else 1 if abs(value) < 100 else 0}f}"
+
+
+def unread_energy(result: BackendResult) -> str:
+    """Why a successful row has no energy figure for some domain ("" when every domain was read)."""
+    if not result.ok:
+        return ""
+    if result.cost is None:
+        return "not measured (written before schema 1.1)"
+    return "; ".join(f"{e.domain}: {e.reason}" for e in result.cost.unread)
+
+
+def cost_cells(result: BackendResult, price_per_hour: float | None = None) -> dict[str, str]:
+    """The cost columns of one row: per audio hour over the timed runs, and the load's cost apart."""
+    cost, load = result.cost, result.load_cost
+    if not result.ok:
+        return dict.fromkeys(COST_COLUMNS, "")
+    return {
+        "cpu_s_per_audio_h": _scaled(cost.cpu_s_per_audio_hour if cost else None),
+        "energy_wh_per_audio_h": _scaled(cost.wh_per_audio_hour if cost else None),
+        "energy_domains": "+".join(cost.energy_domains) if cost else "",
+        "energy_unread": unread_energy(result),
+        "cost_per_audio_h": "" if price_per_hour is None else _scaled(cost.price_per_audio_hour(price_per_hour) if cost else None),
+        "load_cpu_s": _scaled(load.cpu_s if load else None),
+        "load_energy_j": _scaled(load.energy_j if load else None),
+    }
+
+
+
+def cost_notes(run: BenchmarkRun) -> list[str]:
+    """One line per distinct reason an energy figure is missing, naming the rows when not all share it."""
+    reasons: dict[str, list[str]] = {}
+    ok = [r for r in run.results if r.ok]
+    for result in ok:
+        if why := unread_energy(result):
+            reasons.setdefault(why, []).append(result.display_name)
+    lines = [f"Energy not read{'' if len(names) == len(ok) else ' for ' + ', '.join(names)}: {why}" for why, names in reasons.items()]
+    if ok:
+        lines.append(
+            "Cost per hour of audio, over the timed runs only (warm-ups and load left out): CPU-s/h = CPU-seconds of the backend process, "
+            "Wh/h = energy" + (f", Cost/h = machine time at {run.price_per_hour:g} per hour" if run.price_per_hour else "")
+            + "; energy counters cover the whole package or GPU, every process on the machine."
+        )
+    return lines
+
+
+def flat_row(
+    result: BackendResult, preview_width: int | None = 60, wer_delta: float | None = None, price_per_hour: float | None = None
+) -> dict[str, str]:
     """One row of strings; failed rows carry their status and reason."""
     t = result.transcribe
     text = result.text if preview_width is None else preview(result.text, preview_width)
@@ -91,6 +147,7 @@ def flat_row(result: BackendResult, preview_width: int | None = 60, wer_delta: f
         "dataset_audio_decode_s": _num(result.dataset.decode_s if result.dataset else None, 3),
         "dataset_inference_s": _num(result.dataset.inference_s if result.dataset else None, 3),
         "dataset_model_rtfx": _num(result.dataset.model_rtfx if result.dataset else None, 1),
+        **cost_cells(result, price_per_hour),
     }
 
 
@@ -123,7 +180,7 @@ def dataset_split(result: BackendResult) -> str:
 
 def flat_rows(run: BenchmarkRun, preview_width: int | None = 60) -> list[dict[str, str]]:
     deltas = wer_deltas(run.results)
-    return [flat_row(r, preview_width, deltas.get(id(r))) for r in sort_results(run.results)]
+    return [flat_row(r, preview_width, deltas.get(id(r)), run.price_per_hour) for r in sort_results(run.results)]
 
 
 def settings_line(run: BenchmarkRun) -> str:

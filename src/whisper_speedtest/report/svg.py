@@ -113,16 +113,37 @@ def _place_label(x: float, y: float, width: float, area: Box, taken: list[Box]) 
 
 def scatter_svg(points: Sequence[TimingPoint]) -> str:
     """Median time (x) against WER (y): lower-left is fast and accurate."""
-    scored = [p for p in points if p.wer is not None]
+    scored = [(p, p.median_s, p.wer) for p in points if p.wer is not None]
     if not scored:
         return '<p class="empty">No WER to plot: the audio had no reference text.</p>'
+    return xy_scatter_svg(
+        scored,
+        x_title="median transcription time (s) — further left is faster",
+        y_title="WER — lower is better",
+        tip=lambda p: f"median {p.median_s:.3f} s, WER {p.wer:.3f}",
+        y_floor=0.05,
+        aria="Speed against word error rate",
+    )
+
+
+def xy_scatter_svg(
+    placed: Sequence[tuple[TimingPoint, float, float]],
+    *,
+    x_title: str,
+    y_title: str,
+    tip,
+    y_floor: float = 0.0,
+    aria: str,
+) -> str:
+    """One labelled point per (point, x, y), both axes from 0; labels are placed clear of each other."""
     left, right, bottom = 64.0, 40.0, 52.0
-    legend, legend_h = _legend(scored, left, 4)
+    points = [p for p, _, _ in placed]
+    legend, legend_h = _legend(points, left, 4)
     top = 16.0 + legend_h
     height = top + 312 + bottom
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    x_ticks = nice_ticks(max(p.median_s for p in scored) * 1.1)
-    y_ticks = nice_ticks(max(max(p.wer for p in scored) * 1.15, 0.05))
+    x_ticks = nice_ticks(max(x for _, x, _ in placed) * 1.1)
+    y_ticks = nice_ticks(max(max(y for _, _, y in placed) * 1.15, y_floor))
     sx, sy = plot_w / x_ticks[-1], plot_h / y_ticks[-1]
     body = list(legend)
     for tick in x_ticks:
@@ -135,9 +156,9 @@ def scatter_svg(points: Sequence[TimingPoint]) -> str:
         body.append(f'<text x="{left - 6:.1f}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_tick_text(tick)}</text>')
     body.append(f'<rect x="{left:.1f}" y="{top:.1f}" width="{plot_w:.1f}" height="{plot_h:.1f}" class="frame"/>')
     area = (left + 2, top, WIDTH - 2.0, top + plot_h)
-    positions = [(left + p.median_s * sx, top + plot_h - p.wer * sy) for p in scored]
+    positions = [(left + x * sx, top + plot_h - y * sy) for _, x, y in placed]
     taken: list[Box] = [(x - 6, y - 6, x + 6, y + 6) for x, y in positions]  # labels keep off the markers
-    for point, (x, y) in sorted(zip(scored, positions, strict=True), key=lambda item: (item[0].wer, item[0].median_s)):
+    for (point, vx, vy), (x, y) in sorted(zip(placed, positions, strict=True), key=lambda item: (item[0][2], item[0][1])):
         text = point.label + (f" ⚠ {point.caveat}" if point.caveat else "")
         text_x, text_y, anchor = _place_label(x, y, len(text) * CHAR_PX, area, taken)
         marker = (
@@ -146,14 +167,37 @@ def scatter_svg(points: Sequence[TimingPoint]) -> str:
             if point.caveat
             else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5.5" fill="{point.color}"/>'
         )
-        tip = _tooltip(point, f"median {point.median_s:.3f} s, WER {point.wer:.3f}")
         body.append(
-            f'<g class="point"><title>{tip}</title>{marker}'
+            f'<g class="point"><title>{_tooltip(point, tip(point))}</title>{marker}'
             f'<text x="{text_x:.1f}" y="{text_y:.1f}" text-anchor="{anchor}" '
             f'class="{"label caveat" if point.caveat else "label"}">{escape(text)}</text></g>'
         )
-    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 12:.1f}" text-anchor="middle" class="axis-title">median transcription time (s) — further left is faster</text>')
+    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 12:.1f}" text-anchor="middle" class="axis-title">{escape(x_title)}</text>')
     body.append(
-        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" transform="rotate(-90 14 {top + plot_h / 2:.1f})" class="axis-title">WER — lower is better</text>'
+        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" transform="rotate(-90 14 {top + plot_h / 2:.1f})" class="axis-title">{escape(y_title)}</text>'
     )
-    return _svg(WIDTH, height, "Speed against word error rate", body)
+    return _svg(WIDTH, height, aria, body)
+
+
+_SPEED_AXIS = "RTFx (seconds of audio per second) — further right is faster"
+# (what the y axis shows, the point's field, its axis title, its tooltip format, the chart's name), in order of preference
+_COST_AXES = (
+    ("energy", "wh_per_audio_h", "Wh per hour of audio — lower is cheaper", "{:.3g} Wh per audio hour", "Speed against energy"),
+    ("cpu", "cpu_s_per_audio_h", "CPU-seconds per hour of audio — lower is cheaper", "{:.0f} CPU-s per audio hour", "Speed against CPU time"),
+)
+
+
+def cost_scatter_svg(points: Sequence[TimingPoint]) -> tuple[str, str]:
+    """Speed (RTFx, x) against energy per audio hour (y), or CPU-seconds per audio hour where no energy was read.
+
+    Returns the SVG and what the y axis shows ("energy", "cpu" or "" when nothing could be plotted).
+    """
+    for shows, field, y_title, tip, aria in _COST_AXES:
+        placed = [(p, p.rtfx, getattr(p, field)) for p in points if p.rtfx and getattr(p, field) is not None]
+        if placed:
+            svg = xy_scatter_svg(
+                placed, x_title=_SPEED_AXIS, y_title=y_title, aria=aria,
+                tip=lambda p, field=field, tip=tip: f"RTFx {p.rtfx:.1f}, " + tip.format(getattr(p, field)),
+            )
+            return svg, shows
+    return '<p class="empty">No cost to plot: no successful row has a measured cost (results written before schema 1.1 have none).</p>', ""

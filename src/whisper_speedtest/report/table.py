@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import dataset_split, decode_notes, flat_rows, settings_line, weights_notes
+from .rows import cost_notes, dataset_split, decode_notes, flat_rows, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 
@@ -22,6 +22,11 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
     table.add_column("RTFx", justify="right")
     table.add_column("WER", justify="right")
     table.add_column("Peak MB", justify="right", no_wrap=True)
+    table.add_column("CPU-s/h", justify="right", no_wrap=True)  # per hour of audio, as the note under the table says
+    table.add_column("Wh/h", justify="right", no_wrap=True)
+    priced = run.price_per_hour is not None
+    if priced:
+        table.add_column("Cost/h", justify="right", no_wrap=True)
     if with_transcripts:
         table.add_column("Params in effect", overflow="fold", ratio=1)
         table.add_column("Transcript", overflow="fold", ratio=2)
@@ -29,7 +34,7 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
         if row["status"] == "skipped":
             continue  # listed under the table with the reason
         if row["status"] != "ok":
-            cells = [escape(row["backend"]), escape(row["model"]), "", f"[red]{row['status']}[/red]", "", "", ""]
+            cells = [escape(row["backend"]), escape(row["model"]), "", f"[red]{row['status']}[/red]", "", "", "", "", ""] + [""] * priced
         else:
             peak = row["peak_rss_mb"] + (f" +{row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
             cells = [
@@ -40,7 +45,9 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
                 row["rtfx"] + (f" (model {row['dataset_model_rtfx']})" if row["dataset_model_rtfx"] else ""),
                 (row["wer"] or "–") + (f" ({row['wer_delta']})" if row["wer_delta"] else ""),
                 peak,
-            ]
+                row["cpu_s_per_audio_h"],
+                row["energy_wh_per_audio_h"],
+            ] + [row["cost_per_audio_h"]] * priced
         if with_transcripts:
             cells.append(escape(row["params"]) if row["status"] == "ok" else "")
             cells.append(escape(row["transcript"]) if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
@@ -52,6 +59,8 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     wide = console.width >= WIDE
     console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
+    for line in cost_notes(run):
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
     for result in run.results:
         if split := dataset_split(result):
             console.print(f"[bold]{escape(result.display_name)}[/bold] [dim]{escape(split)}[/dim]", highlight=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..atomic import unwritable_reason, write_bytes_atomic, write_text_atomic
 from ..errors import BadOption, OutputError
 from ..results import BenchmarkRun, run_to_json
-from .rows import flat_rows, settings_line
+from .rows import cost_notes, flat_rows, settings_line
 
 
 def render_json(run: BenchmarkRun) -> str:
@@ -29,7 +29,8 @@ def render_csv(run: BenchmarkRun) -> str:
     return buffer.getvalue()
 
 
-_MD_COLUMNS = ["backend", "status", "model", "load_s", "median_s", "stdev_s", "rtfx", "wer", "cer", "peak_rss_mb", "params", "transcript"]
+_MD_COLUMNS = ["backend", "status", "model", "load_s", "median_s", "stdev_s", "rtfx", "wer", "cer", "peak_rss_mb",
+               "cpu_s_per_audio_h", "energy_wh_per_audio_h", "cost_per_audio_h", "params", "transcript"]
 
 
 def _md_cell(text: str) -> str:
@@ -44,14 +45,15 @@ def render_markdown(run: BenchmarkRun) -> str:
         f"- Machine: {p.cpu}, {p.cores_physical} cores, {p.ram_gb} GiB RAM, {', '.join(p.gpus) or 'no GPU'}; {p.os}",
         f"- Settings: {settings_line(run)}",
         f"- Tool: whisper-speedtest {p.tool_version}" + (f" ({p.git_commit[:10]})" if p.git_commit else ""),
+        *(f"- {line}" for line in cost_notes(run)),
         "",
-        "| " + " | ".join(_MD_COLUMNS) + " |",
-        "|" + "---|" * len(_MD_COLUMNS),
     ]
+    columns = [c for c in _MD_COLUMNS if c != "cost_per_audio_h" or run.price_per_hour is not None]
+    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in flat_rows(run, preview_width=80):
         if row["status"] != "ok":
             row["transcript"] = row["reason"]
-        lines.append("| " + " | ".join(_md_cell(row[c]) for c in _MD_COLUMNS) + " |")
+        lines.append("| " + " | ".join(_md_cell(row[c]) for c in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
