@@ -28,6 +28,16 @@ def batch_size_for(device: str, model_params_millions: float, free_bytes: int | 
     return int(max(1, min(64, free_bytes * 0.5 // per_chunk)))
 
 
+def generate_kwargs(options: DecodeOptions, multilingual: bool) -> dict[str, Any]:
+    """transformers ``generate()`` arguments for the shared decode settings (also used by the optimum backends)."""
+    kwargs: dict[str, Any] = {"num_beams": options.beam_size, "do_sample": False}
+    if options.temperature > 0:
+        kwargs.update(do_sample=True, temperature=options.temperature)
+    if multilingual:
+        kwargs.update(task="transcribe", language=options.language)
+    return kwargs
+
+
 class TransformersBackend(TorchDeviceMixin, Backend):
     name = "transformers"
     display_name = "transformers pipeline"
@@ -139,12 +149,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         return Transcript(text.strip(), segments, options.language)
 
     def _generate_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"num_beams": options.beam_size, "do_sample": False}
-        if options.temperature > 0:
-            kwargs.update(do_sample=True, temperature=options.temperature)
-        if self._multilingual:
-            kwargs.update(task="transcribe", language=options.language)
-        return kwargs
+        return generate_kwargs(options, self._multilingual)
 
     batch_mode = "batched (log-mel on the device)"
     supports_synthetic = True
