@@ -255,8 +255,8 @@ def _export_into_store(name: str, fmt: str, dtype: str, hf, on_note: NoteCallbac
             export(hf.path, fmt, out, int8=dtype == "int8")
         return hf.fingerprint
 
-    origin = f"{base.format}-{base.dtype} export" if base else "export"
-    return store.add(name, fmt, dtype, source=f"{fmt} {dtype} {origin} of {hf.source}", build=build)
+    how = f"quantized from the {base.format}-{base.dtype} export" if base else "with optimum"
+    return store.add(name, fmt, dtype, source=f"exported to {fmt} {dtype} ({how}) from {hf.source}", build=build)
 
 
 def export_entry(name: str, fmt: str, dtype: str, on_note: NoteCallback = None) -> store.StoreEntry:
