@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
     @models_app.command("convert")
     def convert_model(
         name: str = typer.Argument(..., help="Model name or alias."),
-        to: str = typer.Option("hf,openai,mlx,ggml", "--to", help="Comma list of formats: hf, openai, mlx, ggml."),
+        to: str = typer.Option("hf,openai,mlx,ggml", "--to", help="Comma list of formats: hf, openai, mlx, ggml, onnx, openvino (the last two exported with optimum)."),
     ) -> None:
         """Convert the model's CTranslate2 weights into other formats, kept in the store."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         formats = [f.strip() for f in to.split(",") if f.strip()]
         unknown = [f for f in formats if f not in store.ENTRY_PAYLOAD]
         if unknown:
-            raise BadOption(f"unknown format {unknown[0]!r}; choose from hf, openai, mlx, ggml")
+            raise BadOption(f"unknown format {unknown[0]!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
             task = progress.add_task(f"converting {model}", total=len(formats))
             refs = []
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
     @models_app.command("path")
     def model_path(
         name: str = typer.Argument(..., help="Model name or alias."),
-        fmt: str = typer.Option("ct2", "--format", help="ct2, hf, openai, mlx or ggml."),
+        fmt: str = typer.Option("ct2", "--format", help="ct2, hf, openai, mlx, ggml, onnx or openvino."),
     ) -> None:
         """Print the directory or file of a model in a format, converting it first if needed."""
         from .errors import BadOption

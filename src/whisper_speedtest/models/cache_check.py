@@ -106,13 +106,25 @@ def _location(kind: str, verdict: FilesVerdict, label: str, path: Path | None, *
                          problems=verdict.problems, **extra)
 
 
-def convertible_formats() -> tuple[str, ...]:
-    """Formats that :mod:`.formats.convert` can write from a CTranslate2 source."""
+def _convert_table(name: str) -> tuple[str, ...]:
     if importlib.util.find_spec("whisper_speedtest.models.formats.convert") is None:
         return ()
-    from .formats.convert import FORMATS
+    from .formats import convert
 
-    return tuple(FORMATS)
+    return tuple(getattr(convert, name))
+
+
+def convertible_formats() -> tuple[str, ...]:
+    """Formats that :mod:`.formats.convert` can write from a CTranslate2 source."""
+    return _convert_table("FORMATS")
+
+
+def exported_formats() -> tuple[str, ...]:
+    """Formats made here from the converted hf weights by the backend library's exporter (never downloaded)."""
+    return _convert_table("EXPORTED_FORMATS")
+
+
+EXPORTED_UPSTREAM = "exported here from the hf weights"
 
 
 class CacheChecker:
@@ -170,9 +182,10 @@ class CacheChecker:
                          weights_file=weights)
 
     def store(self, model: str, fmt: str) -> LocationCheck:
-        entry = store.find(model, fmt, "float16")
+        dtype = store.baseline_dtype(fmt)
+        entry = store.find(model, fmt, dtype)
         if entry is None:
-            return LocationCheck("store", CacheStatus.MISSING, f"store {fmt}-float16", str(store.entry_dir(model, fmt)))
+            return LocationCheck("store", CacheStatus.MISSING, f"store {fmt}-{dtype}", str(store.entry_dir(model, fmt, dtype)))
         return self.store_entry(entry)
 
     def package(self, model: str, fmt: str) -> LocationCheck:
@@ -242,7 +255,7 @@ def check_row(checker: CacheChecker, backend: BackendInfo, model: str) -> ModelC
     """Check every location of ``model`` for ``backend`` and summarize them in one row."""
     fmt = backend.model_format
     try:
-        upstream = catalog.upstream_location(fmt, model).describe()
+        upstream = EXPORTED_UPSTREAM if fmt in exported_formats() else catalog.upstream_location(fmt, model).describe()
     except ValueError:  # a plugin format we do not manage
         na = {kind.replace("-", "_"): _not_applicable(kind) for kind in KIND_NAMES}
         return ModelCheck(backend.name, backend.display_name, backend.available, model, fmt, upstream="",
@@ -254,9 +267,10 @@ def check_row(checker: CacheChecker, backend: BackendInfo, model: str) -> ModelC
     by_kind = {loc.kind: loc for loc in locations}
     complete = [by_kind[k] for k in _PREFERENCE if by_kind[k].status is CacheStatus.COMPLETE]
     ready_from = describe_location(complete[0]) if complete else ""
-    if not complete and fmt != "ct2" and fmt in convertible_formats():
+    if not complete and fmt != "ct2" and fmt in convertible_formats() + exported_formats():
         source = checker.ct2_source(model)
-        ready_from = f"conversion from {describe_location(source)}" if source else ""
+        how = "export (optimum) of the conversion" if fmt in exported_formats() else "conversion"
+        ready_from = f"{how} from {describe_location(source)}" if source else ""
     size = complete[0].size_bytes if complete else max(loc.size_bytes + loc.partial_bytes for loc in locations)
     return ModelCheck(backend.name, backend.display_name, backend.available, model, fmt, upstream, status, size,
                       bool(ready_from), ready_from, hub, kept, package, own)

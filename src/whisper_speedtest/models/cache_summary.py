@@ -14,7 +14,7 @@ from .cache_check import CacheChecker, LocationCheck, ModelCheck
 from .verify import CacheStatus
 
 HASH_WITHOUT_ASKING_BYTES = 1 << 30
-DERIVED = ("converted", "pip:")  # store sources made from another local copy on purpose  # comparing copies by sha256 is "cheap" below this (or when cached)
+DERIVED = ("converted", "exported", "pip:")  # store sources made from another local copy on purpose  # comparing copies by sha256 is "cheap" below this (or when cached)
 
 
 @dataclass(frozen=True)

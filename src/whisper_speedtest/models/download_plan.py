@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import catalog
 from .backend_caches import openai_whisper_dir
-from .cache_check import ModelCheck, convertible_formats, disk_free, same_filesystem
+from .cache_check import EXPORTED_UPSTREAM, ModelCheck, convertible_formats, disk_free, same_filesystem
 from .hub_cache import HubCache
 from .hub_remote import HubRemote, wanted_files
 from .verify import CacheStatus, verify_file
@@ -89,6 +89,8 @@ class DownloadPlan:
 def _skip_reason(row: ModelCheck, fmt: str, ct2_planned: set[str], convertible: tuple[str, ...]) -> str | None:
     if row.status is CacheStatus.NOT_APPLICABLE:
         return f"format {fmt} has no upstream we know of"
+    if row.upstream == EXPORTED_UPSTREAM:
+        return "exported here from the converted hf weights when first used; nothing to download"
     if row.status is CacheStatus.COMPLETE:
         if row.store.status is CacheStatus.COMPLETE and row.store.source:
             return f"the store already has a copy ({row.store.source}); not downloading the same weights again"

@@ -29,7 +29,9 @@ def offline_setting() -> str | None:
     if value is None:
         from huggingface_hub import constants
 
-        offline = constants.is_offline_mode()
+        # is_offline_mode() is huggingface_hub 1.x; 0.x (which transformers 4 needs) has the constant
+        is_offline = getattr(constants, "is_offline_mode", None)
+        offline = is_offline() if is_offline is not None else bool(constants.HF_HUB_OFFLINE)
     else:
         offline = value.strip().upper() in _TRUE
     return "HF_HUB_OFFLINE is set" if offline else None

@@ -234,6 +234,47 @@ def _reconverter(name: str, fmt: str, on_note: NoteCallback) -> Rebuild | None:
     return Rebuild(f"converting it again from {source.source}", lambda: _convert_into_store(name, fmt, source))
 
 
+def _export_into_store(name: str, fmt: str, dtype: str, hf, on_note: NoteCallback) -> store.StoreEntry:
+    """Export the checked HF entry ``hf`` with the library's own exporter; the fingerprint is
+    that of the tensors before export (the HF entry's), so rows can say they ran the same weights.
+    ONNX int8 is ONNX Runtime's dynamic quantization of the float32 export (made first if missing)."""
+    from .formats.convert import export
+
+    base = export_entry(name, fmt, store.baseline_dtype(fmt), on_note) if fmt == "onnx" and dtype == "int8" else None
+    steps = f"{fmt} {dtype}: {'quantizing the float32 export' if base else 'exporting with optimum'}, then hashing"
+    if on_note is not None:
+        on_note(f"exporting {name} to {steps} (once; kept in the store)")
+
+    def build(staging: Path) -> str | None:
+        out = staging / store.ENTRY_PAYLOAD[fmt]
+        if base is not None:
+            from .formats.onnx import quantize_onnx_int8
+
+            quantize_onnx_int8(base.payload, out)
+        else:
+            export(hf.path, fmt, out, int8=dtype == "int8")
+        return hf.fingerprint
+
+    how = f"quantized from the {base.format}-{base.dtype} export" if base else "with optimum"
+    return store.add(name, fmt, dtype, source=f"exported to {fmt} {dtype} ({how}) from {hf.source}", build=build)
+
+
+def export_entry(name: str, fmt: str, dtype: str, on_note: NoteCallback = None) -> store.StoreEntry:
+    """The store entry of an ONNX/OpenVINO export, made when missing, made again when corrupt
+    (:func:`checked_entry`) or when the HF weights it was exported from have changed."""
+    hf = locate(name, "hf", on_note=on_note)
+    entry = store.find(name, fmt, dtype)
+    make = lambda: _export_into_store(name, fmt, dtype, hf, on_note)  # noqa: E731
+    if entry is None:
+        return make()
+    if not entry.problem and entry.fingerprint != hf.fingerprint:
+        if on_note is not None:
+            on_note(f"{name} {fmt}-{dtype} in the store was exported from other weights "
+                    f"({str(entry.fingerprint)[:12]}, now {str(hf.fingerprint)[:12]}); exporting it again")
+        return make()
+    return checked_entry(entry, lambda: Rebuild(f"exporting it again from {hf.source}", make), on_note)
+
+
 def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None):
     """A :class:`~whisper_speedtest.backends.base.ModelRef` for ``name`` in ``fmt``.
 
@@ -243,6 +284,7 @@ def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: Not
     with a note through ``on_note``, or raises :class:`CorruptWeights`.
     """
     from ..backends.base import ModelRef
+    from .formats.convert import EXPORTED_FORMATS
 
     name = catalog.resolve(name)
     if fmt == "ct2":
@@ -250,6 +292,9 @@ def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: Not
         if source is None:
             raise ModelNotAvailable(_missing_message(name, fmt))
         return ModelRef(name, "ct2", str(source.path), ct2_dtype(source.path), fingerprint_ct2(source.path), source.source)
+    if fmt in EXPORTED_FORMATS and (convert_if_missing or store.find(name, fmt, store.baseline_dtype(fmt))):
+        entry = export_entry(name, fmt, store.baseline_dtype(fmt), on_note)
+        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
     entry = store.find(name, fmt, "float16")
     if entry is not None:
         entry = checked_entry(entry, lambda: _reconverter(name, fmt, on_note) if convert_if_missing else None, on_note)
@@ -296,7 +341,7 @@ def _missing_message(name: str, fmt: str) -> str:
 
 def needs_conversion(name: str, fmt: str) -> bool:
     """Whether :func:`locate` would convert (slow the first time) rather than find the weights."""
-    if fmt not in store.ENTRY_PAYLOAD or fmt == "ct2" or store.find(catalog.resolve(name), fmt, "float16") is not None:
+    if fmt not in store.ENTRY_PAYLOAD or fmt == "ct2" or store.find(catalog.resolve(name), fmt, store.baseline_dtype(fmt)):
         return False
     try:
         return ct2_source(name) is not None

@@ -27,7 +27,13 @@ from .paths import home  # noqa: F401  (store.home() is where callers ask)
 
 MANIFEST = "manifest.json"
 # The weights inside a store entry, per format: directory formats keep their files in "weights/".
-ENTRY_PAYLOAD = {"ct2": "weights", "hf": "weights", "mlx": "weights", "openai": "model.pt", "ggml": "ggml-model.bin"}
+ENTRY_PAYLOAD = {
+    "ct2": "weights", "hf": "weights", "mlx": "weights", "openai": "model.pt", "ggml": "ggml-model.bin",
+    "onnx": "weights", "openvino": "weights",
+}
+# The dtype of a format's unquantized entry where it is not float16: the exports run in float32
+# (the float16 source tensors, widened exactly).
+BASELINE_DTYPE = {"onnx": "float32", "openvino": "float32"}
 _STAGING = re.compile(r"^\.(?P<entry>[^/]+?)\.(?:(?P<pid>\d+)\.)?[^.]+\.partial$")
 
 
@@ -61,6 +67,11 @@ class StoreEntry:
     def payload(self) -> Path:
         """The weights: a file for single-file formats, the ``weights`` directory otherwise."""
         return self.directory / ENTRY_PAYLOAD.get(self.format, "weights")
+
+
+def baseline_dtype(fmt: str) -> str:
+    """The dtype of ``fmt``'s unquantized store entry."""
+    return BASELINE_DTYPE.get(fmt, "float16")
 
 
 def entry_dir(name: str, fmt: str, dtype: str = "float16") -> Path:

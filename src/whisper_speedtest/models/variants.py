@@ -3,7 +3,9 @@
 ``float16`` is the unquantized baseline. ``int8``/``int4`` map to each format's own scheme:
 ggml q8_0/q4_0 written by our converter, MLX affine quantization (``nn.quantize``). Formats whose
 library quantizes at load time (CTranslate2 compute types, torch dynamic int8) use the baseline
-weights, and the backend applies the quantization.
+weights, and the backend applies the quantization. The exports (onnx, openvino) keep int8 as
+their own store entries: ONNX Runtime dynamic int8 and OpenVINO int8 weight compression (NNCF);
+they carry the fingerprint of the tensors before export, like the load-time variants.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from ..errors import BadOption, QuantizationUnavailable
 from . import catalog, sources, store
+from .formats.convert import EXPORTED_FORMATS
 
 QUANTIZATIONS = ("float16", "int8", "int4")
 GGML_TYPES = {"int8": "q8_0", "int4": "q4_0"}
@@ -41,6 +44,11 @@ def locate_variant(name: str, fmt: str, quantization: str | None, on_note: sourc
     if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
         return sources.locate(name, fmt, on_note=on_note)
     name = catalog.resolve(name)
+    if fmt in EXPORTED_FORMATS:
+        if quantization != "int8":
+            raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
+        entry = sources.export_entry(name, fmt, store_dtype(fmt, quantization), on_note)
+        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
     dtype = store_dtype(fmt, quantization) if fmt in ("ggml", "mlx") else None
     if dtype is None:
         raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")

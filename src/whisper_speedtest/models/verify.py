@@ -51,6 +51,22 @@ REQUIRED_FILES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("preprocessor_config.json",),
     ),
     "mlx": (("config.json",), ("weights.safetensors", "weights.npz")),
+    "onnx": (
+        ("encoder_model.onnx",),
+        ("decoder_model_merged.onnx", "decoder_model.onnx"),
+        ("config.json",),
+        ("tokenizer.json", "vocab.json"),
+        ("preprocessor_config.json",),
+    ),
+    "openvino": (
+        ("openvino_encoder_model.xml",),
+        ("openvino_encoder_model.bin",),
+        ("openvino_decoder_model.xml",),
+        ("openvino_decoder_model.bin",),
+        ("config.json",),
+        ("tokenizer.json", "vocab.json"),
+        ("preprocessor_config.json",),
+    ),
 }
 SINGLE_FILE_FORMATS = ("openai", "ggml")
 GGML_MAGIC = 0x67676D6C
@@ -166,6 +182,14 @@ def verify_file(name: str, path: Path, fmt: str) -> str | None:
             return check_ggml(path)
         if fmt == "openai" or name.endswith((".pt", ".npz")) or name == "pytorch_model.bin":
             return check_zip_or_pickle(path)
+        if name.endswith(".onnx"):
+            from .formats.onnx import check_onnx
+
+            return check_onnx(path)
+        if fmt == "openvino" and name.endswith((".xml", ".bin")):
+            from .formats.openvino import check_ir_bin, check_ir_xml
+
+            return check_ir_xml(path) if name.endswith(".xml") else check_ir_bin(path)
         if name.endswith(".json"):
             return check_json(path)
     except OSError as exc:

@@ -38,6 +38,16 @@ def batch_size_for(device: str, model_params_millions: float, free_bytes: int | 
     return int(max(1, min(64, free_bytes * 0.5 // per_chunk)))
 
 
+def generate_kwargs(options: DecodeOptions, multilingual: bool) -> dict[str, Any]:
+    """transformers ``generate()`` arguments for the shared decode settings (also used by the optimum backends)."""
+    kwargs: dict[str, Any] = {"num_beams": options.beam_size, "do_sample": False}
+    if options.temperature > 0:
+        kwargs.update(do_sample=True, temperature=options.temperature)
+    if multilingual:
+        kwargs.update(task="transcribe", language=options.language)
+    return kwargs
+
+
 def is_long(audio: np.ndarray) -> bool:
     return len(audio) > CHUNK_SECONDS * SAMPLE_RATE
 
@@ -140,13 +150,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
     # -- transcription -------------------------------------------------------------------------
 
     def generate_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
-        """The shared decode settings, as ``generate()`` arguments."""
-        kwargs: dict[str, Any] = {"num_beams": options.beam_size, "do_sample": False}
-        if options.temperature > 0:
-            kwargs.update(do_sample=True, temperature=options.temperature)
-        if self._multilingual:
-            kwargs.update(task="transcribe", language=options.language)
-        return kwargs
+        return generate_kwargs(options, self._multilingual)
 
     def _note_decode(self, options: DecodeOptions, decoder: str) -> None:
         self._params.update(beam_size=options.beam_size, decoder=decoder)

@@ -16,6 +16,8 @@ from .ggml import DTYPES as GGML_DTYPES
 
 FORMATS = ("ct2", "hf", "openai", "mlx", "ggml")
 DIRECTORY_FORMATS = ("ct2", "hf", "mlx")  # the others are a single file
+# Made from the "hf" layout by the backend library's own exporter (optimum), not written by us.
+EXPORTED_FORMATS = ("onnx", "openvino")
 CT2_SIDECARS = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json")
 
 
@@ -47,6 +49,29 @@ def convert(
         else:
             _write_converted(model_bin, fmt, tmp, english_only=english_only, ggml_dtype=ggml_dtype)
     return out_path
+
+
+def export(hf_dir: str | os.PathLike, fmt: str, out_dir: str | os.PathLike, *, int8: bool = False) -> Path:
+    """Export a transformers Whisper directory to ``fmt`` (onnx, openvino) with optimum, atomically.
+
+    ``int8``: OpenVINO int8 weight compression (NNCF); ONNX int8 is quantized from the float32
+    export instead (:func:`.onnx.quantize_onnx_int8`).
+    """
+    if fmt not in EXPORTED_FORMATS:
+        raise BadOption(f"{fmt!r} is not an exported format; choose from {', '.join(EXPORTED_FORMATS)}")
+    if int8 and fmt != "openvino":
+        raise NotImplementedError(f"{fmt} int8 is not made by the exporter")
+    out_dir = Path(out_dir)
+    with _atomic_output(out_dir, is_dir=True) as tmp:
+        if fmt == "onnx":
+            from .onnx import export_onnx
+
+            export_onnx(hf_dir, tmp)
+        else:
+            from .openvino import export_openvino
+
+            export_openvino(hf_dir, tmp, int8=int8)
+    return out_dir
 
 
 def _write_converted(model_bin: Path, fmt: str, tmp: Path, *, english_only: bool | None, ggml_dtype: str) -> None:

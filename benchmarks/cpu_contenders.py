@@ -1,0 +1,120 @@
+"""CPU contenders side by side: faster-whisper int8 against ONNX Runtime, OpenVINO and whisper.cpp.
+
+For each model, in one run, every contender transcribes the same clips with the same weights
+(the fingerprint column says so) through the real harness: each row is a spawned child with a
+cold load, warm-up runs left out, the median of ``--runs`` per clip. The rows:
+
+    faster-whisper int8     CTranslate2 compute type int8 (the baseline of every ratio)
+    ONNX Runtime fp32/int8  optimum-onnx export; int8 = ONNX Runtime dynamic quantization
+    OpenVINO fp32/int8      optimum-intel export; int8 = NNCF int8 weight compression
+    whisper.cpp             ggml f16 (pywhispercpp)
+
+``speed ×`` is the row's RTFx over faster-whisper int8's (above 1: faster), and ``ΔWER`` its
+WER minus faster-whisper int8's, so a speed-up is read at (nearly) equal WER. The contenders run
+one after another; the machine's noise is not spread evenly, so repeat a run before trusting a
+ratio within about 10 %.
+
+    python benchmarks/cpu_contenders.py [--models tiny.en,base] [--runs 3] [--clips 6] [-o out.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from whisper_speedtest.audio import collect_clips
+from whisper_speedtest.backends.base import LoadOptions
+from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+from whisper_speedtest.results import DecodeSettings
+
+CLIPS = Path(__file__).resolve().parent.parent / "tests" / "data" / "parity" / "manifest.jsonl"
+PACKAGES = ("ctranslate2", "faster-whisper", "onnxruntime", "optimum-onnx", "openvino", "optimum-intel", "nncf",
+            "pywhispercpp", "transformers", "torch")
+
+
+@dataclass(frozen=True)
+class Contender:
+    label: str
+    backend: str
+    quantization: str | None
+
+
+CONTENDERS = (
+    Contender("faster-whisper int8", "faster-whisper", "int8"),
+    Contender("ONNX Runtime fp32", "onnxruntime", None),
+    Contender("ONNX Runtime int8", "onnxruntime", "int8"),
+    Contender("OpenVINO fp32", "openvino", None),
+    Contender("OpenVINO int8", "openvino", "int8"),
+    Contender("whisper.cpp", "whisper.cpp", None),
+)
+
+
+def run_contender(model: str, contender: Contender, clips, runs: int, threads: int | None):
+    settings = DecodeSettings("en", 1, 0.0, runs=runs, warmup=1, timeout_s=1800)
+    options = LoadOptions(device="cpu", quantization=contender.quantization, threads=threads, fallback=False)
+    request = BenchmarkRequest(model, (contender.backend,), tuple(clips), settings, options)
+    (row,) = run_benchmark(request, on_note=lambda text: print(f"  note: {text}", flush=True)).results
+    return row
+
+
+def table(model: str, rows: list[tuple[Contender, object]]) -> list[str]:
+    base = next((row for c, row in rows if c.backend == "faster-whisper" and row.ok), None)
+    lines = [f"### {model}", "",
+             "| contender | loaded | median s (all clips) | RTFx | speed × vs faster-whisper int8 | WER | ΔWER | load s | peak MB | fingerprint |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for contender, row in rows:
+        if not row.ok:
+            lines.append(f"| {contender.label} | {row.status}: {row.reason[:120]} | | | | | | | | |")
+            continue
+        speed = f"{row.rtfx / base.rtfx:.2f}" if base else "–"
+        delta = f"{row.score.wer - base.score.wer:+.3f}" if base and row.score and base.score else "–"
+        lines.append(
+            f"| {contender.label} | {row.actual_variant or row.variant} | {row.transcribe.median:.3f} "
+            f"(min {row.transcribe.min:.3f}, max {row.transcribe.max:.3f}) | {row.rtfx:.1f} | {speed} | "
+            f"{row.score.wer:.3f} | {delta} | {row.load_s:.2f} | {row.peak_rss_mb:.0f} | "
+            f"`{(row.model.fingerprint or '–')[:12]}` |")
+    return lines + [""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="tiny.en,base")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clips", type=int, default=6, help="how many clips of tests/data/parity (1.3-25 s)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for every contender (default: physical cores)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="also write the Markdown here")
+    args = parser.parse_args()
+    clips = collect_clips([str(CLIPS)])[: args.clips]
+    audio = sum(c.duration_s for c in clips)
+    versions = ", ".join(f"{p} {_version(p)}" for p in PACKAGES)
+    lines = [f"{len(clips)} clips, {audio:.1f} s of audio · beam 1 · temperature 0 · language en · warm-up 1 · "
+             f"median of {args.runs} per clip · {platform.machine()} {platform.processor() or ''}".rstrip(), "",
+             versions, ""]
+    for model in [m.strip() for m in args.models.split(",") if m.strip()]:
+        rows = []
+        for contender in CONTENDERS:
+            print(f"{model}: {contender.label} …", flush=True)
+            started = time.perf_counter()
+            row = run_contender(model, contender, clips, args.runs, args.threads)
+            print(f"  {row.status} in {time.perf_counter() - started:.0f} s", flush=True)
+            rows.append((contender, row))
+        lines += table(model, rows)
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Helpers shared by the backends that run optimum's exports (ONNX Runtime, OpenVINO)."""
