@@ -117,6 +117,45 @@ def timing_check(model: str, backend_name: str = "graph-decoder") -> dict:
     return {"queued_delay_s": delay, "measured_extra_s": extra, "counted_fraction": extra / delay}
 
 
+def stage_profile(model: str, entries, batch: int) -> dict:
+    """Where one batch of the longest clips goes in the graph decoder, synchronized around each stage."""
+    import torch
+
+    from whisper_speedtest.backends import get_backend
+    from whisper_speedtest.backends.loader import load_with_fallback, plan_variant
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
+
+    cls = get_backend("graph-decoder")
+    backend = cls()
+    load_with_fallback(backend, plan_variant(cls, model, None), LoadOptions(device="cuda", batch_size=batch))
+    longest = sorted(entries, key=lambda e: -e.duration_s)[:batch]
+    audio = [read_audio(e.path)[0] for e in longest]
+    options = DecodeOptions()
+    backend.transcribe_batch(audio, options)  # warm-up
+    decoder, _ = backend._decoder_for(options)
+    network, processor = backend._network, backend._processor
+    marks: dict = {}
+
+    def mark(name, started):
+        torch.cuda.synchronize()
+        marks[name] = time.perf_counter() - started
+        return time.perf_counter()
+
+    with torch.inference_mode():
+        t = time.perf_counter()
+        features = log_mel_batch(audio, processor.feature_extractor, network.device, network.dtype)
+        t = mark("log_mel_s", t)
+        state = decoder.encode(features)
+        t = mark("encoder_and_cross_kv_s", t)
+        ids = decoder.run_decoder(state)
+        t = mark("decoder_steps_s", t)
+        processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
+        mark("detokenize_s", t)
+    backend.close()
+    marks.update(batch=batch, steps=int(ids.shape[1]), audio_s=sum(len(a) for a in audio) / 16_000)
+    return marks
+
+
 def describe(row, reference_texts=None) -> dict:
     record = {"backend": row.backend, "status": row.status, "reason": row.reason}
     if not row.ok:
@@ -180,6 +219,11 @@ def main() -> None:
             if row["status"] == "ok":
                 print(f"  {row['backend']} batch {row['batch']} vs insanely-fast-whisper recipe: "
                       f"{row['rtfx'] / ifw['rtfx']:.1f}x end to end, WER {row['wer']:.4f} vs {ifw['wer']:.4f}")
+    profile = stage_profile(args.model, entries, max(sizes))
+    report["stage_profile"] = profile
+    print(f"\none batch of the {profile['batch']} longest clips, graph-decoder: " + ", ".join(
+        f"{k[:-2]} {v:.4f} s" for k, v in profile.items() if k.endswith("_s") and k != "audio_s")
+        + f", {profile['steps']} decoder positions, {profile['audio_s']:.0f} s of audio", flush=True)
     if not args.skip_timing_check:
         check = timing_check(args.model)
         report["timing_check"] = check

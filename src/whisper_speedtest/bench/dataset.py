@@ -12,6 +12,7 @@ decoding soon after its clips end; transcripts are returned in manifest order. T
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE, read_audio
+
+
+DECODE_THREADS = min(32, os.cpu_count() or 8)  # audio decoding (soundfile and soxr release the GIL)
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def run_dataset(
     order = longest_first(durations) if len(durations) == len(paths) else list(range(len(paths)))
     groups = batches(tuple(paths[index] for index in order), batch_size)
     report("total", len(groups))
-    with ThreadPoolExecutor(max_workers=8) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
+    with ThreadPoolExecutor(max_workers=DECODE_THREADS) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
         warm = _decode(groups[0], decoders)
         backend.transcribe_batch(list(warm.samples), options)
         backend.synchronize()
