@@ -15,13 +15,10 @@ def log_mel_batch(audios: list[np.ndarray], extractor, device, dtype):
     import torch
 
     length = extractor.n_samples
-    clips = [np.ascontiguousarray(audio[:length], dtype=np.float32) for audio in audios]
-    flat = torch.from_numpy(np.concatenate(clips)).to(device)  # one host-to-device copy of the real samples only
-    waves = torch.zeros(len(clips), length, device=device, dtype=torch.float32)
-    start = 0
-    for row, clip in zip(waves, clips):
-        row[: len(clip)].copy_(flat[start : start + len(clip)])
-        start += len(clip)
+    waves = torch.zeros(len(audios), length, device=device, dtype=torch.float32)
+    for row, audio in zip(waves, audios):
+        clip = torch.from_numpy(np.ascontiguousarray(audio[:length], dtype=np.float32))
+        row[: clip.shape[0]].copy_(clip)
     window = torch.hann_window(extractor.n_fft, device=device)
     spectrum = torch.stft(waves, extractor.n_fft, extractor.hop_length, window=window, return_complex=True)
     power = spectrum[..., :-1].abs() ** 2
