@@ -45,7 +45,7 @@ def test_corrupt_or_unknown_inputs_leave_nothing_in_the_store(tmp_path):
     unknown = tmp_path / "nothing-here"
     unknown.mkdir()
     (unknown / "readme.txt").write_text("hi")
-    for args in (["models", "import", str(truncated)], ["models", "import", str(unknown)], ["models", "path", "tiny.en", "--format", "onnx"], ["models", "convert", "gigantic"]):
+    for args in (["models", "import", str(truncated)], ["models", "import", str(unknown)], ["models", "path", "tiny.en", "--format", "tflite"], ["models", "convert", "gigantic"]):
         result = run_cli(*args, env=env)
         assert result.returncode == 2, (args, result.stderr)
         lines = [line for line in result.stderr.splitlines() if line.strip()]

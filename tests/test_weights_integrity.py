@@ -154,17 +154,17 @@ def test_unreadable_store_files_are_corrupt_entries_not_tracebacks(tmp_path, con
     binary = bytes(range(256)) * 4
     (_entry(env, "ggml") / "manifest.json").write_bytes(binary)
     manifest = json.loads((_entry(env, "openai") / "manifest.json").read_text())
-    (_entry(env, "openai") / "manifest.json").write_text(json.dumps(manifest | {"format": "onnx"}))
+    (_entry(env, "openai") / "manifest.json").write_text(json.dumps(manifest | {"format": "tflite"}))
     (home / "fingerprints.json").write_bytes(binary)
     (home / "sha256.json").write_bytes(binary)
 
     listed = run_cli("models", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert "manifest.json is not valid JSON" in listed.stdout and "unknown format 'onnx'" in listed.stdout
+    assert "manifest.json is not valid JSON" in listed.stdout and "unknown format 'tflite'" in listed.stdout
     ggml = _store_row(env, "whisper.cpp")
     assert ggml["status"] == "corrupt" and ggml["problems"] == ["manifest.json is not valid JSON"]
     openai = _store_row(env, "openai-whisper")
-    assert openai["status"] == "corrupt" and "unknown format 'onnx'" in openai["problems"][0]
+    assert openai["status"] == "corrupt" and "unknown format 'tflite'" in openai["problems"][0]
 
     path = run_cli("models", "path", "tiny.en", "--format", "ggml", env=env)
     assert path.returncode == 0 and "converting it again" in path.stderr, path.stderr

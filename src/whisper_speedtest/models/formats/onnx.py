@@ -16,11 +16,21 @@ import os
 import shutil
 from pathlib import Path
 
+from ...errors import ModelNotAvailable
+
 ENCODER = "encoder_model.onnx"
 DECODERS = ("decoder_model_merged.onnx", "decoder_model.onnx")  # merged (with/without past) or plain
 # ModelProto fields that must be present: ir_version (1), graph (7).
 _REQUIRED_FIELDS = {1: "ir_version", 7: "graph"}
 _QUANTIZED_OPS = ("MatMul", "Gemm")
+
+
+def require_optimum(extra: str) -> None:
+    """Exports need optimum: a one-line error naming the extra where it is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("optimum") is None:
+        raise ModelNotAvailable(f"exporting to {extra} needs optimum: pip install 'whisper-speedtest[{extra}]'")
 
 
 def copy_processor_files(hf_dir: Path, out_dir: Path, weights_file: str) -> None:
@@ -32,6 +42,7 @@ def copy_processor_files(hf_dir: Path, out_dir: Path, weights_file: str) -> None
 
 def export_onnx(hf_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Export the transformers Whisper model in ``hf_dir`` to ONNX in ``out_dir`` (float32)."""
+    require_optimum("onnx")
     from optimum.onnxruntime import ORTModelForSpeechSeq2Seq
 
     from .hf import WEIGHTS_FILE

@@ -17,11 +17,12 @@ import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from pathlib import Path
 
-from .onnx import copy_processor_files
+from .onnx import copy_processor_files, require_optimum
 
 
 def export_openvino(hf_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int8: bool = False) -> Path:
     """Export the transformers Whisper model in ``hf_dir`` to OpenVINO IR in ``out_dir``."""
+    require_optimum("openvino")
     from optimum.intel import OVModelForSpeechSeq2Seq, OVWeightQuantizationConfig
 
     from .hf import WEIGHTS_FILE
