@@ -223,14 +223,28 @@ def test_deep_check_loads_in_a_child_process(env):
     registry.register(EchoBackend)
     registry.register(RaisingBackend)
     try:
-        report = check_json("-b", "fake-echo,fake-raise", "--deep", "--timeout", "60")
+        result = run("check-models", "--json", "-b", "fake-echo,fake-raise", "--deep", "--timeout", "60")
     finally:
         registry.unregister(EchoBackend.name)
         registry.unregister(RaisingBackend.name)
-    rows = rows_by_backend(report)
-    assert rows["fake-echo"]["load"]["status"] == "loaded"
-    assert rows["fake-raise"]["load"]["status"] == "failed"
+    assert result.exit_code == 1, result.output  # a load that fails is a verdict, not a footnote
+    rows = rows_by_backend(json.loads(result.stdout))
+    assert rows["fake-echo"]["load"]["status"] == "loaded" and rows["fake-echo"]["ready"]
+    assert rows["fake-raise"]["load"]["status"] == "failed" and not rows["fake-raise"]["ready"]
     assert "weights exploded" in rows["fake-raise"]["load"]["detail"]
+
+
+def test_deep_check_that_times_out_is_not_ready_and_fails(env):
+    from tests.fake_backends import HangingBackend
+
+    registry.register(HangingBackend)
+    try:
+        result = run("check-models", "-b", "fake-hang", "--deep", "--timeout", "0.5")
+    finally:
+        registry.unregister(HangingBackend.name)
+    assert result.exit_code == 1, result.output
+    assert "no answer within 0.5 s" in result.output and "Not ready: 1 load(s)" in result.output
+    assert "Ready: 1 of 1" not in result.output
 
 
 def test_download_skips_weights_the_store_already_has(env, mlx_dir):

@@ -119,6 +119,20 @@ def _load_check(backend_class: Any, row, timeout_s: float):
     return result
 
 
+LOAD_FAILURES = ("failed", "timeout")
+
+
+def _with_load(row, load):
+    """A row with its --deep load result; weights that failed to load or timed out are not ready."""
+    if load.status in LOAD_FAILURES:
+        return dataclasses.replace(row, load=load, ready=False, ready_from=f"not ready: load {load.status} ({load.detail})")
+    return dataclasses.replace(row, load=load)
+
+
+def _failed_loads(rows) -> list:
+    return [r for r in rows if r.load is not None and r.load.status in LOAD_FAILURES]
+
+
 # ---------------------------------------------------------------- rendering
 WIDE_TABLE = 140  # columns needed for one column per cache location
 
@@ -231,7 +245,7 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     checker = CacheChecker(hub, hash_large=deep)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
-        rows = tuple(dataclasses.replace(r, load=_load_check(classes[r.backend], r, timeout_s)) for r in rows)
+        rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)
     remote = HubRemote()
     plan = plan_downloads(rows, remote, hub)
     summary = summarize(rows, bytes_to_download=plan.bytes_needed, download_note=plan.size_note(),
@@ -308,15 +322,20 @@ def register(app: typer.Typer) -> None:
         models = _resolve_models(model)
         classes = _backend_classes(_split_csv(backends), only_available=False)
         rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)
+        failed = _failed_loads(rows)
         if as_json:
             typer.echo(json.dumps(report_json(rows, summary), indent=2))
             if summary.offline_reason:
                 Console(stderr=True).print(f"Offline: downloading is not possible ({summary.offline_reason}).", highlight=False)
-            return
-        out = Console()
-        _print_table(out, rows, deep)
-        _print_problems(out, rows)
-        _print_summary(out, summary)
+        else:
+            out = Console()
+            _print_table(out, rows, deep)
+            _print_problems(out, rows)
+            _print_summary(out, summary)
+        if failed:
+            names = ", ".join(f"{r.backend} ({r.load.status})" for r in failed)
+            Console(stderr=True).print(f"Not ready: {len(failed)} load(s) failed or timed out with --deep: {names}", highlight=False, markup=False)
+            raise typer.Exit(1)
 
     @app.command("download")
     def download_command(
