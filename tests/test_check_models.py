@@ -46,7 +46,7 @@ class FakeOpenai(_FakeFormatBackend):
 
 
 class FakeOnnx(_FakeFormatBackend):
-    name, display_name, model_format = "fake-onnx", "fake onnx", "onnx"
+    name, display_name, model_format = "fake-tflite", "fake tflite", "tflite"
 
 
 FAKES = (FakeCt2, FakeMlx, FakeOpenai, FakeOnnx)
@@ -181,7 +181,7 @@ def test_openai_checkpoint_is_checked_against_the_sha256_in_its_url(env, monkeyp
 
 
 def test_format_without_upstream_is_not_applicable(env):
-    row = rows_by_backend(check_json("-b", "fake-onnx"))["fake-onnx"]
+    row = rows_by_backend(check_json("-b", "fake-tflite"))["fake-tflite"]
     assert row["status"] == "not-applicable" and row["ready"] is False
 
 
