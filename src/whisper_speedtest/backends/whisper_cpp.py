@@ -71,7 +71,12 @@ class WhisperCppBackend(Backend):
             language=options.language or "auto",
             temperature=options.temperature,
             temperature_inc=0.0,
-            no_context=not options.condition_on_previous_text,
+            # whisper.cpp keeps the previous call's text in its state and, unless no_context is set,
+            # prompts the next call with it: every clip (and every timed run) must start fresh, as in
+            # the other libraries. Within one clip, each 30 s window is conditioned on the previous
+            # one's text as long as n_max_text_ctx > 0 (its default, 16384).
+            no_context=True,
+            n_max_text_ctx=16384 if options.condition_on_previous_text else 0,
         )
         self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
         parts = tuple({"start": s.t0 / 100, "end": s.t1 / 100, "text": s.text} for s in segments)
