@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from .benchmark_flow import split_csv
 from .models.cache_check import KIND_NAMES
 from .models.verify import CacheStatus
 
@@ -15,8 +16,8 @@ _STYLE = {"complete": "green", "missing": "yellow", "incomplete": "yellow", "cor
 ModelOption = Annotated[Optional[list[str]], typer.Option("-m", "--model", help="Model name(s), comma-separated (default tiny.en).")]
 
 
-def _split_csv(values: list[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+def _offline_line(reason: str) -> str:
+    return f"Offline: downloading is not possible ({reason})."
 
 
 def _human_bytes(n: int | None) -> str:
@@ -40,7 +41,7 @@ def _short_upstream(upstream: str) -> str:
 def _resolve_models(values: list[str] | None) -> list[str]:
     from .models import catalog
 
-    return list(dict.fromkeys(catalog.resolve(name) for name in (_split_csv(values) or ["tiny.en"])))
+    return list(dict.fromkeys(catalog.resolve(name) for name in (split_csv(values) or ["tiny.en"])))
 
 
 def _backend_classes(names: list[str], *, only_available: bool) -> dict[str, Any]:
@@ -218,7 +219,7 @@ def _print_summary(console, summary) -> None:
         same = "".join(f"; identical files: {', '.join(paths)}" for paths in group.identical)
         console.print(f"Duplicate copies of {group.model} ({_human_bytes(group.bytes)} in all): {copies}{same}", highlight=False)
     if summary.offline_reason:
-        console.print(f"Offline: downloading is not possible ({summary.offline_reason}).", highlight=False)
+        console.print(_offline_line(summary.offline_reason), highlight=False)
 
 
 def _disk_report(hub) -> tuple:
@@ -320,13 +321,13 @@ def register(app: typer.Typer) -> None:
 
         check_seconds("--timeout", timeout)
         models = _resolve_models(model)
-        classes = _backend_classes(_split_csv(backends), only_available=False)
+        classes = _backend_classes(split_csv(backends), only_available=False)
         rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)
         failed = _failed_loads(rows)
         if as_json:
             typer.echo(json.dumps(report_json(rows, summary), indent=2))
             if summary.offline_reason:
-                Console(stderr=True).print(f"Offline: downloading is not possible ({summary.offline_reason}).", highlight=False)
+                Console(stderr=True).print(_offline_line(summary.offline_reason), highlight=False)
         else:
             out = Console()
             _print_table(out, rows, deep)
@@ -351,7 +352,7 @@ def register(app: typer.Typer) -> None:
 
         out, err = Console(), Console(stderr=True)
         models = _resolve_models(model)
-        classes = _backend_classes(_split_csv(backends), only_available=True)
+        classes = _backend_classes(split_csv(backends), only_available=True)
         if not classes:
             err.print("No backend is available here; name the ones to download for with -b.")
             raise typer.Exit(1)
@@ -361,13 +362,13 @@ def register(app: typer.Typer) -> None:
         if not plan.fetches:
             out.print("Nothing to download.")
             if plan.offline_reason:
-                err.print(f"Offline: downloading is not possible ({plan.offline_reason}).", highlight=False)
+                err.print(_offline_line(plan.offline_reason), highlight=False)
             return
         _print_plan(out, plan)
         for line in plan.errors:
             err.print(f"error: {line}", highlight=False)
         if plan.offline_reason:
-            err.print(f"Offline: downloading is not possible ({plan.offline_reason}).", highlight=False)
+            err.print(_offline_line(plan.offline_reason), highlight=False)
             raise typer.Exit(1)
         space_problems = disk_space_problems(plan)
         for problem in space_problems:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from .benchmark_flow import split_csv
+
 
 def register(app: typer.Typer) -> None:
     from rich.console import Console
@@ -74,7 +76,7 @@ def register(app: typer.Typer) -> None:
         from .models import catalog, sources, store
 
         model = catalog.resolve(name)
-        formats = [f.strip() for f in to.split(",") if f.strip()]
+        formats = split_csv([to])
         unknown = [f for f in formats if f not in store.ENTRY_PAYLOAD]
         if unknown:
             raise BadOption(f"unknown format {unknown[0]!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from .benchmark_flow import split_csv
+
 from .report.compare import FASTER, NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B, SLOWER, BackendComparison, RunComparison
 
 MERGED_OUTPUTS = (".html", ".png")
@@ -126,7 +128,7 @@ def register(app: typer.Typer) -> None:
         from .history import load_run_ref
         from .report.writers import check_output_paths, write_output
 
-        paths = check_output_paths([item.strip() for value in output for item in value.split(",") if item.strip()])
+        paths = check_output_paths(split_csv(output))
         unsupported = [str(p) for p in paths if p.suffix.lower() not in MERGED_OUTPUTS]
         if unsupported:
             raise BadOption(f"report writes {' or '.join(MERGED_OUTPUTS)} files (got {', '.join(unsupported)})")

@@ -74,6 +74,17 @@ class Transcript:
         return cls(result["text"].strip(), segments, result.get("language"))
 
 
+def mlx_port_transcribe_kwargs(options: DecodeOptions) -> dict[str, Any]:
+    """The shared decode settings as the MLX ports of openai-whisper's ``transcribe()`` take them (greedy only)."""
+    return {
+        "language": options.language,
+        "temperature": options.temperature,
+        "condition_on_previous_text": options.condition_on_previous_text,
+        "verbose": None,
+        "fp16": True,
+    }
+
+
 class Backend(ABC):
     """One Whisper implementation. Heavy imports happen in :meth:`load`, never at import time."""
 

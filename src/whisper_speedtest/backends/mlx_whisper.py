@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import QuantizationUnavailable
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, mlx_port_transcribe_kwargs
 
 
 class MlxWhisperBackend(Backend):
@@ -52,15 +52,7 @@ class MlxWhisperBackend(Backend):
 
         if options.beam_size > 1:
             raise NotImplementedError("mlx-whisper has no beam search decoder; run it with --beam-size 1")
-        result = mlx_whisper.transcribe(
-            audio,
-            path_or_hf_repo=self._path,
-            language=options.language,
-            temperature=options.temperature,
-            condition_on_previous_text=options.condition_on_previous_text,
-            verbose=None,
-            fp16=True,
-        )
+        result = mlx_whisper.transcribe(audio, path_or_hf_repo=self._path, **mlx_port_transcribe_kwargs(options))
         self._params.update(beam_size=1, decoder="greedy")
         return Transcript.from_whisper_result(result)
 

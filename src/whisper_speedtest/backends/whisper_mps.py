@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ModelFormatError
 from ..models import catalog
 from ..models.backend_caches import openai_whisper_dir
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, mlx_port_transcribe_kwargs
 
 
 def own_cache_file(name: str) -> Path:
@@ -75,15 +75,7 @@ class WhisperMpsBackend(Backend):
         if holder.model is not self._model or holder.model_name != self._key:
             # transcribe() would otherwise try to load (and download) a model by this name.
             raise RuntimeError("whisper-mps lost the loaded model (ModelHolder was replaced)")
-        result = transcribe(
-            np.asarray(audio, dtype=np.float32),
-            model=self._key,
-            language=options.language,
-            temperature=options.temperature,
-            condition_on_previous_text=options.condition_on_previous_text,
-            verbose=None,
-            fp16=True,
-        )
+        result = transcribe(np.asarray(audio, dtype=np.float32), model=self._key, **mlx_port_transcribe_kwargs(options))
         self._params.update(beam_size=1, decoder="greedy")
         return Transcript.from_whisper_result(result)
 
