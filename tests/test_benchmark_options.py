@@ -9,7 +9,7 @@ from whisper_speedtest.errors import BadOption
 
 def test_plain_benchmark_leaves_batching_to_the_backend():
     prepared = prepare(BenchmarkOptions())
-    assert prepared.load_options.batch_size is None and prepared.dataset == ()
+    assert prepared.load_options.batch_size is None and prepared.dataset is None
 
 
 def test_cuda_graphs_are_on_unless_turned_off():
@@ -35,7 +35,8 @@ def test_language_list_is_the_one_openai_whisper_ships():
 def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
     prepared = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl")))
     assert prepared.batch_size == 16 and prepared.load_options.batch_size == 16
-    assert len(prepared.dataset) == 12 and all(e.duration_s > 1 and e.reference for e in prepared.dataset)
+    entries = prepared.dataset.entries
+    assert len(entries) == 12 and all(e.duration_s > 1 and e.reference for e in entries)
 
 
 @pytest.mark.parametrize("options", [BenchmarkOptions(batch_size=0), BenchmarkOptions(quant=("int3",)), BenchmarkOptions(device="tpu")])

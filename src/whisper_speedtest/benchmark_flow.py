@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .audio import AudioClip
     from .backends.base import LoadOptions
     from .bench.session import BenchmarkInterrupted, BenchmarkRequest
+    from .dataset.entries import DatasetSelection
     from .results import BenchmarkRun, DecodeSettings
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
@@ -38,7 +40,12 @@ OutputOption = Annotated[Optional[list[str]], typer.Option("-o", "--output", hel
 QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress display or notes.")]
 VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")]
-DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest (or directory): one end-to-end pass in batches; reports dataset RTFx.")]
+DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest, folder of audio, hf:NAME[:CONFIG][:SPLIT], save_to_disk folder, parquet or audiofolder: one end-to-end pass in batches; reports dataset RTFx.")]
+SplitOption = Annotated[Optional[str], typer.Option("--split", help="--dataset read through datasets: the split (default: test, or the only one).")]
+TextColumnOption = Annotated[Optional[str], typer.Option("--text-column", help="--dataset: the reference column (default: text, transcription, sentence or normalized_text).")]
+StreamingOption = Annotated[bool, typer.Option("--streaming", help="--dataset on the Hub, parquet or audiofolder: stream rows instead of downloading the whole split (takes the first clips).")]
+MaxClipsOption = Annotated[Optional[int], typer.Option("--max-clips", help="--dataset: at most this many clips, a seeded sample (the same on every machine).")]
+MaxHoursOption = Annotated[Optional[float], typer.Option("--max-hours", help="--dataset: at most this many hours of audio, a seeded sample.")]
 BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Clips per batch in --dataset mode (default 16); otherwise the chunk batch where a backend batches (default: fitted to the device).")]
 SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
 CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
@@ -69,6 +76,11 @@ class BenchmarkOptions:
     timeout: float = 900.0
     outputs: tuple[str, ...] = ()
     dataset: str | None = None
+    split: str | None = None
+    text_column: str | None = None
+    streaming: bool = False
+    max_clips: int | None = None
+    max_hours: float | None = None
     batch_size: int | None = None
     synthetic: bool = False
     synthetic_tokens: int = 40
@@ -86,7 +98,7 @@ class PreparedBenchmark:
     load_options: LoadOptions
     quantizations: tuple[str | None, ...]
     output_paths: tuple[Path, ...]
-    dataset: tuple = ()
+    dataset: DatasetSelection | None = None
     batch_size: int = 1
     synthetic: bool = False
     price_per_hour: float | None = None
@@ -161,6 +173,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     )
     if o.batch_size is not None and o.batch_size < 1:
         raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")
+    check_dataset_only(o)
     if o.synthetic_tokens < 1:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
     load_options = LoadOptions(
@@ -170,15 +183,32 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:
         load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
-    dataset = ()
-    if o.dataset:
-        from .audio import dataset_entries
-
-        dataset = tuple(dataset_entries(o.dataset))
+    dataset = select_dataset(o) if o.dataset else None
     return PreparedBenchmark(
         model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
         o.price_per_hour,
     )
+
+
+def select_dataset(o: BenchmarkOptions) -> DatasetSelection:
+    """The clips of ``--dataset`` within ``--max-clips``/``--max-hours``; problems raise one line."""
+    from .dataset.entries import SampleLimits, select
+    from .dataset.spec import parse_spec
+
+    if o.max_clips is not None and o.max_clips < 1:
+        raise BadOption(f"--max-clips must be at least 1 (got {o.max_clips})")
+    if o.max_hours is not None and not (math.isfinite(o.max_hours) and o.max_hours > 0):
+        raise BadOption(f"--max-hours must be a positive number of hours (got {o.max_hours:g})")
+    spec = parse_spec(o.dataset, split=o.split, text_column=o.text_column, streaming=o.streaming)
+    return select(spec, SampleLimits(o.max_clips, o.max_hours))
+
+
+def check_dataset_only(o: BenchmarkOptions) -> None:
+    """Options that shape a dataset need one."""
+    given = [name for name, value in (("--split", o.split), ("--text-column", o.text_column), ("--streaming", o.streaming or None),
+                                      ("--max-clips", o.max_clips), ("--max-hours", o.max_hours)) if value is not None]
+    if given and not o.dataset:
+        raise BadOption(f"{', '.join(given)} applies to --dataset only")
 
 
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:

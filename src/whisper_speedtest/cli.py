@@ -62,6 +62,11 @@ def benchmark(
     timeout: flow.TimeoutOption = 900.0,
     output: flow.OutputOption = None,
     dataset: flow.DatasetOption = None,
+    split: flow.SplitOption = None,
+    text_column: flow.TextColumnOption = None,
+    streaming: flow.StreamingOption = False,
+    max_clips: flow.MaxClipsOption = None,
+    max_hours: flow.MaxHoursOption = None,
     batch_size: flow.BatchSizeOption = None,
     synthetic_weights: flow.SyntheticOption = False,
     synthetic_tokens: flow.SyntheticTokensOption = 40,
@@ -91,6 +96,11 @@ def benchmark(
             timeout=timeout,
             outputs=tuple(output or ()),
             dataset=dataset,
+            split=split,
+            text_column=text_column,
+            streaming=streaming,
+            max_clips=max_clips,
+            max_hours=max_hours,
             batch_size=batch_size,
             synthetic=synthetic_weights,
             synthetic_tokens=synthetic_tokens,
@@ -98,7 +108,7 @@ def benchmark(
             price_per_hour=price_per_hour,
         )
     )
-    clips = () if prepared.dataset else collect_clips(audio, reference)
+    clips = () if prepared.dataset is not None else collect_clips(audio, reference)
     flow.run_and_report(
         prepared.request(clips),
         prepared.output_paths,
