@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .audio import AudioClip
     from .backends.base import LoadOptions
     from .bench.session import BenchmarkInterrupted, BenchmarkRequest
+    from .bench.ray_driver import RaySettings
     from .dataset.entries import DatasetSelection
     from .results import BenchmarkRun, DecodeSettings
 
@@ -51,6 +52,10 @@ SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Rand
 CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 PriceOption = Annotated[Optional[float], typer.Option("--price-per-hour", help="The machine's cost per hour (any currency): adds a cost per audio hour.")]
+RayOption = Annotated[bool, typer.Option("--ray", help="--dataset on Ray Data: start a local Ray for the run (CPU decoders, one model actor per GPU).")]
+RayAddressOption = Annotated[Optional[str], typer.Option("--ray-address", help="--dataset on Ray Data: join this running cluster (e.g. ray://head:10001 or auto).")]
+RayActorsOption = Annotated[Optional[int], typer.Option("--ray-actors", help="With --ray: model actors (default: one per GPU, or one per --ray-cpus-per-actor CPUs).")]
+RayCpusOption = Annotated[int, typer.Option("--ray-cpus-per-actor", help="With --ray on CPUs only: CPUs (and backend threads) per model actor.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
 
@@ -86,6 +91,10 @@ class BenchmarkOptions:
     synthetic_tokens: int = 40
     cuda_graphs: bool = True
     price_per_hour: float | None = None
+    ray: bool = False
+    ray_address: str | None = None
+    ray_actors: int | None = None
+    ray_cpus_per_actor: int = 1
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,7 @@ class PreparedBenchmark:
     batch_size: int = 1
     synthetic: bool = False
     price_per_hour: float | None = None
+    ray: RaySettings | None = None
 
     def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         """A ``BenchmarkRequest`` for these clips."""
@@ -109,7 +119,7 @@ class PreparedBenchmark:
 
         return BenchmarkRequest(
             self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations,
-            self.dataset, self.batch_size, self.synthetic, self.price_per_hour,
+            self.dataset, self.batch_size, self.synthetic, self.price_per_hour, self.ray,
         )
 
 
@@ -183,11 +193,30 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:
         load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
+    ray = ray_settings(o)
     dataset = select_dataset(o) if o.dataset else None
     return PreparedBenchmark(
         model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
-        o.price_per_hour,
+        o.price_per_hour, ray,
     )
+
+
+def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
+    """``--ray``/``--ray-address`` as settings, or None; Ray must be installed and a dataset given."""
+    if not (o.ray or o.ray_address):
+        if o.ray_actors is not None or o.ray_cpus_per_actor != 1:
+            raise BadOption("--ray-actors and --ray-cpus-per-actor apply with --ray or --ray-address only")
+        return None
+    from .bench.ray_driver import RaySettings, check_ray
+
+    if not o.dataset:
+        raise BadOption("--ray runs a --dataset pass; give --dataset")
+    if o.ray_actors is not None and o.ray_actors < 1:
+        raise BadOption(f"--ray-actors must be at least 1 (got {o.ray_actors})")
+    if o.ray_cpus_per_actor < 1:
+        raise BadOption(f"--ray-cpus-per-actor must be at least 1 (got {o.ray_cpus_per_actor})")
+    check_ray()
+    return RaySettings(o.ray_address, o.ray_actors, o.ray_cpus_per_actor)
 
 
 def select_dataset(o: BenchmarkOptions) -> DatasetSelection:

@@ -68,6 +68,10 @@ def benchmark(
     max_clips: flow.MaxClipsOption = None,
     max_hours: flow.MaxHoursOption = None,
     batch_size: flow.BatchSizeOption = None,
+    ray: flow.RayOption = False,
+    ray_address: flow.RayAddressOption = None,
+    ray_actors: flow.RayActorsOption = None,
+    ray_cpus_per_actor: flow.RayCpusOption = 1,
     synthetic_weights: flow.SyntheticOption = False,
     synthetic_tokens: flow.SyntheticTokensOption = 40,
     cuda_graphs: flow.CudaGraphsOption = True,
@@ -106,6 +110,10 @@ def benchmark(
             synthetic_tokens=synthetic_tokens,
             cuda_graphs=cuda_graphs,
             price_per_hour=price_per_hour,
+            ray=ray,
+            ray_address=ray_address,
+            ray_actors=ray_actors,
+            ray_cpus_per_actor=ray_cpus_per_actor,
         )
     )
     clips = () if prepared.dataset is not None else collect_clips(audio, reference)

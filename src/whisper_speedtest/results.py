@@ -121,6 +121,9 @@ class DatasetStats:
     source: str = ""  # the --dataset spec, resolved (split included)
     sample: str = ""  # which clips: "all 2620 clips", "200 of 2620 clips, seeded sample (seed 0)"
     failed: tuple[FailedClip, ...] = ()  # their transcripts are "" and WER leaves them out
+    driver: str = "in process"  # or "ray (local): 2 model actor(s), 1 GPU each"
+    workers: tuple[str, ...] = ()  # Ray: host:device:pid of each model actor that returned a batch
+    startup_s: float | None = None  # Ray: from the start of Ray to the first actor loaded and warm (not in wall_s)
 
 
 @dataclass(frozen=True)

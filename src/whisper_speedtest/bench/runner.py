@@ -18,6 +18,7 @@ from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, Clip
 from . import scoring, stats
 from .lifeline import Lifeline
 from .memory_watch import MemoryWatch
+from .ray_driver import RaySettings
 from .worker import WorkerJob, child_main
 
 ProgressCallback = Callable[[str, str, Any], None]
@@ -117,6 +118,19 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any],
     return kind, payload
 
 
+def run_ray(job: WorkerJob, ray: RaySettings, on_message: Callable[[str, Any], None]):
+    """The dataset pass on Ray; ("result"|"error", payload) like ``run_child``."""
+    import traceback
+
+    from .dataset import one_line
+    from .ray_driver import run_on_ray
+
+    try:
+        return "result", run_on_ray(job, ray, on_message)
+    except Exception as exc:  # Ray's own failures become the row's reason
+        return "error", {"reason": one_line(exc), "traceback": traceback.format_exc()}
+
+
 def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any], None]):
     """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed", payload)."""
     deadline = time.monotonic() + timeout_s
@@ -163,6 +177,7 @@ def run_backend(
     on_progress: ProgressCallback = lambda *_: None,
     dataset: DatasetSelection | None = None,
     batch_size: int = 1,
+    ray: RaySettings | None = None,
 ) -> BackendResult:
     """Run one backend in a fresh child process and turn what happened into a row."""
     if plan.skip_reason is not None or plan.variant is None:
@@ -182,7 +197,10 @@ def run_backend(
         dataset=dataset,
         batch_size=batch_size,
     )
-    kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
+    if ray is not None and dataset is not None:
+        kind, payload = run_ray(job, ray, lambda k, p: on_progress(plan.label, k, p))
+    else:
+        kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
     if kind == "result":
         if payload.get("dataset"):
             return assemble_dataset_row(plan, dataset, payload, batch_size)
@@ -268,6 +286,9 @@ def assemble_dataset_row(plan: BackendPlan, selection: DatasetSelection, raw: di
         source=selection.spec.describe(),
         sample=selection.sample,
         failed=failed,
+        driver=data.get("driver", "in process"),
+        workers=tuple(data.get("workers", ())),
+        startup_s=data.get("startup_s"),
     )
     load = raw["load_result"]
     vram = raw.get("peak_vram")

@@ -18,6 +18,7 @@ from ..interrupts import signal_number
 from ..models import catalog, sources
 from ..results import FAILED, SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
 from . import provenance
+from .ray_driver import RaySettings
 from .runner import BackendPlan, ProgressCallback, failed_row, run_backend
 
 
@@ -84,6 +85,7 @@ class BenchmarkRequest:
     batch_size: int = 1
     synthetic: bool = False
     price_per_hour: float | None = None  # the machine's cost per hour, for a cost per audio hour
+    ray: RaySettings | None = None  # dataset mode on Ray Data instead of one child process
 
 
 def run_benchmark(
@@ -110,7 +112,7 @@ def run_benchmark(
             rows.append(failed_row(plan, SKIPPED, INTERRUPTED_REASON))
             continue
         try:
-            row = run_backend(plan, request.clips, request.settings, on_progress, request.dataset, request.batch_size)
+            row = run_backend(plan, request.clips, request.settings, on_progress, request.dataset, request.batch_size, request.ray)
         except KeyboardInterrupt as exc:
             stopped_by = signal_number(exc)
             row = failed_row(plan, SKIPPED, INTERRUPTED_REASON)

@@ -74,6 +74,8 @@ def unread_energy(result: BackendResult) -> str:
     if not result.ok:
         return ""
     if result.cost is None:
+        if result.dataset is not None and result.dataset.driver != "in process":
+            return "not measured on Ray (the cost meter follows one process)"
         return "not measured (written before schema 1.1)"
     return "; ".join(f"{e.domain}: {e.reason}" for e in result.cost.unread)
 
@@ -173,6 +175,13 @@ def dataset_split(result: BackendResult) -> str:
     model_only = f"model-only RTFx {d.model_rtfx:.0f} · " if d.model_rtfx else ""
     order = f" · batched {d.order}" if d.order else ""
     failed = f" · {len(d.failed)} failed clip(s), left out of RTFx and WER (first: {d.failed[0].name}: {d.failed[0].reason})" if d.failed else ""
+    if d.driver != "in process":
+        startup = f"start and load {d.startup_s:.1f} s, not counted · " if d.startup_s is not None else ""
+        return (
+            f"{d.clips} clips in {d.wall_s:.2f} s wall (end-to-end RTFx {d.rtfx:.0f}) · {d.driver} · {startup}"
+            f"decode stage {d.decode_s:.2f} CPU-s · model stage {d.inference_s:.2f} actor-s ({model_only}log-mel, model, detokenize) · "
+            f"{d.mode}{order}{failed}"
+        )
     return (
         f"{d.clips} clips in {d.wall_s:.2f} s wall (end-to-end RTFx {d.rtfx:.0f}) · {model_only}"
         f"load {result.load_s:.2f} s, not counted · audio decode {d.decode_s:.2f} s, overlapped one batch ahead · "
