@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -71,7 +73,7 @@ def run_on_ray(job, settings: RaySettings, report) -> dict[str, Any]:
     began = time.time()
     report("progress", f"starting {settings.describe()}")
     ray.init(address=settings.address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+             logging_level=logging.WARNING)
     try:
         actors, gpu_actor_cpus, decoders = _plan_actors(settings, job.load_options.device)
         on_gpu = gpu_actor_cpus > 0
@@ -85,13 +87,18 @@ def run_on_ray(job, settings: RaySettings, report) -> dict[str, Any]:
         warmup = replace(selection, entries=tuple(entries[p] for p in groups[0]))
         rows = ray.data.from_items([{"group": g} for g in range(len(groups))], override_num_blocks=len(groups))
         decoded = rows.map_batches(Decoder, fn_constructor_kwargs={"selection": selection, "groups": groups}, batch_size=1,
-                                   concurrency=decoders, num_cpus=1)
+                                   compute=ray.data.ActorPoolStrategy(size=decoders), num_cpus=1)
         model_resources = {"num_gpus": 1, "num_cpus": gpu_actor_cpus} if on_gpu else {"num_cpus": settings.cpus_per_actor}
-        transcribed = decoded.map_batches(Transcriber, fn_constructor_kwargs={"job": job, "warmup": warmup}, batch_size=1,
-                                          concurrency=actors, max_restarts=3, max_task_retries=1, **model_resources)
+        with warnings.catch_warnings():  # max_restarts/max_task_retries: Ray Data's documented way, flagged as deprecated
+            warnings.simplefilter("ignore")
+            transcribed = decoded.map_batches(Transcriber, fn_constructor_kwargs={"job": job, "warmup": warmup}, batch_size=1,
+                                              compute=ray.data.ActorPoolStrategy(size=actors), max_restarts=3, max_task_retries=1,
+                                              **model_resources)
         report("total", len(entries))
         report("progress", f"{settings.describe()} · {actors} model actor(s) on {'GPU' if on_gpu else 'CPU'} · batch {job.batch_size}")
         collected = []
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.WARNING)  # Ray Data logs each execution at INFO on stderr
         for batch in transcribed.iter_batches(batch_size=None, batch_format="numpy"):
             collected.append(batch)
             report("tick", sum(len(json.loads(p)) for p in batch["positions"]))
