@@ -24,7 +24,7 @@ from ..audio import SAMPLE_RATE
 from ..backends.loader import VariantPlan, load_with_fallback
 from ..dataset.entries import ClipReader, DatasetSelection
 from .cost import CostMeter
-from .dataset import run_dataset
+from .dataset import one_line, run_dataset
 from .lifeline import Lifeline, follow_parent
 
 
@@ -220,5 +220,4 @@ def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:
     try:
         report("result", run_job(job, report))
     except BaseException as exc:  # everything becomes a one-line failure for the parent
-        line = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
-        report("error", {"reason": line[:300], "traceback": traceback.format_exc()})
+        report("error", {"reason": one_line(exc), "traceback": traceback.format_exc()})
