@@ -134,16 +134,51 @@ def _require_faster_whisper():
     _require("faster-whisper")
 
 
-def test_save_to_disk_parquet_audiofolder_and_manifest_give_the_same_wer(forms, tmp_path):
+def _hub_env(hub, tmp_path) -> dict[str, str]:
+    """A CLI environment that reads the Hub at ``hub`` (or, with ``hub`` None, only the caches in ``tmp_path``)."""
+    online = {"HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"} if hub else {
+        "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return {**online, "HF_DATASETS_CACHE": str(tmp_path / "datasets-cache"), "HF_HUB_CACHE": str(tmp_path / "hub-cache"),
+            "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def _served(forms) -> dict[str, dict[str, bytes]]:
+    return {"me/varied": {"data/test-00000-of-00001.parquet": forms["parquet"].read_bytes()}}
+
+
+def test_a_hub_set_is_read_streamed_and_then_read_again_from_the_cache_offline(forms, tmp_path):
+    """``hf:`` through datasets against a local stand-in for the Hub, then with the Hub gone."""
+    from tests.hub_server import HubServer
+
+    def clips(env, *args) -> list[str]:
+        out = tmp_path / "run.json"
+        result = run_fake_cli("benchmark", "-b", "fake-echo", "--no-history", "-q", "-o", str(out), *args, env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        run = json.loads(out.read_text())
+        assert run["results"][0]["dataset"]["source"] == "hf:me/varied:test"
+        return [c["name"] for c in run["clips"]]
+
+    names = [line["audio"].rsplit("/", 1)[-1] for line in _varied_lines()]
+    with HubServer({}, datasets=_served(forms)) as hub:
+        assert clips(_hub_env(hub, tmp_path), "--dataset", "hf:me/varied", "--streaming", "--max-clips", "2") == names[:2]
+        assert clips(_hub_env(hub, tmp_path), "--dataset", "hf:me/varied:test") == names
+    assert clips(_hub_env(None, tmp_path), "--dataset", "hf:me/varied:test") == names  # from HF_DATASETS_CACHE alone
+
+
+def test_save_to_disk_parquet_hub_audiofolder_and_manifest_give_the_same_wer(forms, tmp_path):
+    from tests.hub_server import HubServer
+
     _require_faster_whisper()
     results = {}
-    for name, path in forms.items():
-        out = tmp_path / f"{name}.json"
-        result = run_cli("benchmark", "-m", "tiny.en", "-b", "faster-whisper", "--device", "cpu", "--dataset", str(path),
-                         "--batch-size", "2", "--no-history", "-q", "-o", str(out))
-        assert result.returncode == 0, result.stderr[-2000:]
-        (row,) = json.loads(out.read_text())["results"]
-        assert row["status"] == "ok", row["reason"]
-        results[name] = (row["score"]["wer"], row["dataset"]["transcripts"])
+    with HubServer({}, datasets=_served(forms)) as hub:
+        sets = {**{name: (str(path), {}) for name, path in forms.items()}, "hub": ("hf:me/varied:test", _hub_env(hub, tmp_path))}
+        for name, (spec, env) in sets.items():
+            out = tmp_path / f"{name}.json"
+            result = run_cli("benchmark", "-m", "tiny.en", "-b", "faster-whisper", "--device", "cpu", "--dataset", spec,
+                             "--batch-size", "2", "--no-history", "-q", "-o", str(out), env=env)
+            assert result.returncode == 0, result.stderr[-2000:]
+            (row,) = json.loads(out.read_text())["results"]
+            assert row["status"] == "ok", row["reason"]
+            results[name] = (row["score"]["wer"], row["dataset"]["transcripts"])
     assert len(set(map(str, results.values()))) == 1, results
     assert results["manifest"][0] < 0.5  # tiny.en on synthetic voices at several rates
