@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import audio_seconds, read_audio, read_audio_bytes
+from ..audio import audio_files_in, audio_seconds, manifest_pairs, read_audio, read_audio_bytes
 from ..errors import AudioError
 from .spec import AUDIO_FILES, MANIFEST, DatasetSpec
 
@@ -95,8 +95,6 @@ def select(spec: DatasetSpec, limits: SampleLimits = SampleLimits()) -> DatasetS
         from .hf import select_rows
 
         return select_rows(spec, limits)
-    from ..audio import audio_files_in, manifest_pairs
-
     source = Path(spec.location)
     pairs = [(f, None) for f in audio_files_in(source)] if spec.kind == AUDIO_FILES else manifest_pairs(source)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
 from .entries import DatasetEntry, DatasetSelection, SampleLimits, choose, entry_from_audio, sample_note, take_in_order
-from .spec import AUDIOFOLDER, DISK, HUB, PARQUET, TEXT_COLUMNS, DatasetSpec, parquet_files
+from .spec import DISK, HUB, PARQUET, TEXT_COLUMNS, DatasetSpec
 
 INSTALL_HINT = "pip install 'whisper-speedtest[datasets]'"
 
@@ -44,10 +45,9 @@ def _load(spec: DatasetSpec, split: str | None):
         if spec.kind == DISK:
             loaded = datasets.load_from_disk(spec.location)
             return loaded[split] if split is not None and isinstance(loaded, datasets.DatasetDict) else loaded
-        if spec.kind == PARQUET:
-            return datasets.load_dataset("parquet", data_files=parquet_files(spec), split=split, streaming=spec.streaming)
-        if spec.kind == AUDIOFOLDER:
-            return datasets.load_dataset("audiofolder", data_dir=spec.location, split=split, streaming=spec.streaming)
+        if spec.kind == PARQUET and Path(spec.location).is_file():
+            return datasets.load_dataset("parquet", data_files=[spec.location], split=split, streaming=spec.streaming)
+        # a Hub name, or a local folder of parquet files or an audiofolder: splits from the file and folder names, as on the Hub
         return datasets.load_dataset(spec.location, spec.config, split=split, streaming=spec.streaming)
     except KeyError:
         raise DatasetError(f"dataset {spec.describe()} has no split {split!r}") from None

@@ -5,8 +5,9 @@ Forms (the README lists them too):
 - a folder of audio files (no references);
 - ``hf:NAME[:CONFIG][:SPLIT]``: a dataset on the Hugging Face Hub (or in its cache), e.g.
   ``hf:openslr/librispeech_asr:clean:test``; one field after the name is the split;
-- a ``save_to_disk`` folder, a ``.parquet`` file (or a folder of them), or an audiofolder
-  (audio files beside a ``metadata.csv``/``metadata.jsonl``): read through ``datasets``.
+- a ``save_to_disk`` folder, a ``.parquet`` file (or a folder of them, split by file and folder
+  names as on the Hub: ``data/test-00000-of-00001.parquet``), or an audiofolder (audio files
+  beside a ``metadata.csv``/``metadata.jsonl``): read through ``datasets``.
 """
 
 from __future__ import annotations
@@ -86,11 +87,3 @@ def _local_kind(path: Path) -> str:
     if any(path.glob("metadata.csv")) or any(path.glob("metadata.jsonl")) or any(path.glob("*/metadata.*")):
         return AUDIOFOLDER
     return AUDIO_FILES
-
-
-def parquet_files(spec: DatasetSpec) -> list[str]:
-    """The parquet files of a parquet spec: the file itself, or those in the folder (and its split folders)."""
-    path = Path(spec.location)
-    if path.is_file():
-        return [str(path)]
-    return sorted(str(p) for p in [*path.glob("*.parquet"), *path.glob("*/*.parquet")])
