@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from whisper_speedtest.audio import bundled_sample, read_audio
-from whisper_speedtest.dataset.entries import select
+from whisper_speedtest.dataset.reading import select
 from whisper_speedtest.dataset.spec import parse_spec
 from whisper_speedtest.backends.base import DecodeOptions, LoadOptions
 from whisper_speedtest.bench.scoring import score_many

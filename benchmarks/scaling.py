@@ -26,7 +26,8 @@ from gpu import repeated_manifest
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.ray_driver import RaySettings
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
-from whisper_speedtest.dataset.entries import SampleLimits, select
+from whisper_speedtest.dataset.entries import SampleLimits
+from whisper_speedtest.dataset.reading import select
 from whisper_speedtest.dataset.spec import parse_spec
 from whisper_speedtest.results import DecodeSettings
 

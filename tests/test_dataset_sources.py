@@ -13,7 +13,8 @@ import shutil
 import pytest
 
 from tests.conftest import REPO, run_cli, run_fake_cli
-from whisper_speedtest.dataset.entries import SampleLimits, select
+from whisper_speedtest.dataset.entries import SampleLimits
+from whisper_speedtest.dataset.reading import select
 from whisper_speedtest.dataset.spec import parse_spec
 from whisper_speedtest.errors import AudioError
 

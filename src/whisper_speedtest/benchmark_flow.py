@@ -221,7 +221,8 @@ def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
 
 def select_dataset(o: BenchmarkOptions) -> DatasetSelection:
     """The clips of ``--dataset`` within ``--max-clips``/``--max-hours``; problems raise one line."""
-    from .dataset.entries import SampleLimits, select
+    from .dataset.entries import SampleLimits
+    from .dataset.reading import select
     from .dataset.spec import parse_spec
 
     if o.max_clips is not None and o.max_clips < 1:

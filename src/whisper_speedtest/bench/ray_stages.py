@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..dataset.entries import ClipReader, DatasetSelection
+from ..dataset.entries import DatasetSelection
+from ..dataset.reading import ClipReader
 from .dataset import DECODE_THREADS, decode_batch, one_line, transcribe_safely
 
 

@@ -22,7 +22,8 @@ import numpy as np
 from ..backends.base import Backend, DecodeOptions, LoadOptions
 from ..audio import SAMPLE_RATE
 from ..backends.loader import VariantPlan, load_with_fallback
-from ..dataset.entries import ClipReader, DatasetSelection
+from ..dataset.entries import DatasetSelection
+from ..dataset.reading import ClipReader
 from .cost import CostMeter
 from .dataset import one_line, run_dataset
 from .lifeline import Lifeline, follow_parent

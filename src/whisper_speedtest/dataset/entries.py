@@ -1,4 +1,4 @@
-"""The clips of a dataset: chosen and checked up front (headers only), decoded later in the worker.
+"""The clips of a dataset and how they are sampled (``reading`` chooses and decodes them).
 
 One sampling rule for every kind of set: without limits, every clip in dataset order; with
 ``--max-clips``/``--max-hours``, clips in a seeded shuffled order until a limit is reached, then
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..audio import audio_files_in, audio_seconds, manifest_pairs, read_audio, read_audio_bytes
+from ..audio import audio_seconds
 from ..errors import AudioError
-from .spec import AUDIO_FILES, MANIFEST, DatasetSpec
+from .spec import DatasetSpec
 
 HOUR_S = 3600.0
 
@@ -89,25 +88,6 @@ def sample_note(chosen: int, total: int | None, limits: SampleLimits) -> str:
     return f"{chosen} of {total} clips, seeded sample (seed {limits.seed})"
 
 
-def select(spec: DatasetSpec, limits: SampleLimits = SampleLimits()) -> DatasetSelection:
-    """The clips of ``spec`` within ``limits``; a missing set, column or unreadable clip raises one line."""
-    if spec.through_datasets:
-        from .hf import select_rows
-
-        return select_rows(spec, limits)
-    source = Path(spec.location)
-    pairs = [(f, None) for f in audio_files_in(source)] if spec.kind == AUDIO_FILES else manifest_pairs(source)
-
-    def probe(index: int) -> DatasetEntry:
-        path, reference = pairs[index]
-        if not path.is_file():
-            raise AudioError(f"audio file not found: {path}")
-        return DatasetEntry(path.name, reference, audio_seconds(str(path), str(path)), path=str(path))
-
-    entries = choose(len(pairs), probe, limits)
-    return DatasetSelection(spec, entries, len(pairs), sample_note(len(entries), len(pairs), limits))
-
-
 def entry_from_audio(record: dict, reference: str | None, row: int | None, where: str, keep_bytes: bool) -> DatasetEntry:
     """A datasets row's undecoded audio (``{"bytes", "path"}``) as an entry; its header gives the length."""
     data, path = record.get("bytes"), record.get("path") or ""
@@ -119,29 +99,3 @@ def entry_from_audio(record: dict, reference: str | None, row: int | None, where
     else:
         raise AudioError(f"{where}: no audio bytes, and its path {path!r} is not a file")
     return DatasetEntry(name, reference, seconds, path=path, row=row, data=data if keep_bytes else None)
-
-
-class ClipReader:
-    """Decodes entries to float32 mono 16 kHz in the worker; opens a datasets table once, lazily."""
-
-    def __init__(self, spec: DatasetSpec | None) -> None:
-        self._spec = spec
-        self._rows = None
-        self._opening = threading.Lock()
-
-    def __call__(self, entry: DatasetEntry) -> np.ndarray:
-        if entry.data is not None:
-            return read_audio_bytes(entry.data, entry.name)[0]
-        if entry.row is not None:
-            record = self._record_of()(entry.row)
-            if record.get("bytes"):
-                return read_audio_bytes(record["bytes"], entry.name)[0]
-        return read_audio(entry.path)[0]
-
-    def _record_of(self):
-        with self._opening:
-            if self._rows is None:
-                from .hf import audio_rows
-
-                self._rows = audio_rows(self._spec)
-        return self._rows
