@@ -72,3 +72,13 @@ def test_ray_options_are_checked_before_any_work(tmp_path):
     assert missing.returncode == 2 and missing.stderr == "error: --ray needs Ray, which is not installed: pip install 'whisper-speedtest[ray]'\n"
     no_dataset = run_cli("benchmark", "--ray", "--no-history")
     assert no_dataset.returncode == 2 and no_dataset.stderr == "error: --ray runs a --dataset pass; give --dataset\n"
+
+
+def test_a_hung_model_actor_ends_the_pass_at_the_timeout(tmp_path):
+    _require_ray()
+    out = tmp_path / "hung.json"
+    result = run_fake_cli("benchmark", "-b", "fake-hang", "--dataset", str(MANIFEST), "--ray", "--timeout", "15",
+                          "--no-history", "-q", "-o", str(out), timeout=180, env={"PYTHONPATH": str(REPO)})
+    assert result.returncode == 1, result.stderr[-3000:]  # no backend succeeded
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["status"] == "timeout" and "--timeout 15 s; Ray pass stopped" in row["reason"]

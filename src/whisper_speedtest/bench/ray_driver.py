@@ -61,8 +61,16 @@ def _plan_actors(settings: RaySettings, device: str) -> tuple[int, int, int]:
     return actors, 0, max(1, min(2 * actors, cpus - actors * settings.cpus_per_actor))
 
 
-def run_on_ray(job, settings: RaySettings, report) -> dict[str, Any]:
-    """The dataset pass of ``job`` (a ``WorkerJob``) on Ray; the raw measurements of ``run_job``."""
+class RayPassTimeout(Exception):
+    """The Ray pass ran past ``--timeout``, or made no progress for that long."""
+
+
+def run_on_ray(job, settings: RaySettings, report, timeout_s: float | None = None) -> dict[str, Any]:
+    """The dataset pass of ``job`` (a ``WorkerJob``) on Ray; the raw measurements of ``run_job``.
+
+    With ``timeout_s``, the pass stops (``RayPassTimeout``) once it has run that long, checked as
+    batches arrive, or once Ray Data has seen no progress for that long (a hung actor).
+    """
     import ray
     import ray.data
 
@@ -84,6 +92,7 @@ def run_on_ray(job, settings: RaySettings, report) -> dict[str, Any]:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.max_errored_blocks = len(groups)  # a batch lost twice becomes failed clips, never a lost run
+        context.execution_no_progress_timeout_s = timeout_s or -1
         warmup = replace(selection, entries=tuple(entries[p] for p in groups[0]))
         rows = ray.data.from_items([{"group": g} for g in range(len(groups))], override_num_blocks=len(groups))
         decoded = rows.map_batches(Decoder, fn_constructor_kwargs={"selection": selection, "groups": groups}, batch_size=1,
@@ -99,9 +108,14 @@ def run_on_ray(job, settings: RaySettings, report) -> dict[str, Any]:
         collected = []
         for name in ("ray", "ray.data"):
             logging.getLogger(name).setLevel(logging.WARNING)  # Ray Data logs each execution at INFO on stderr
-        for batch in transcribed.iter_batches(batch_size=None, batch_format="numpy"):
-            collected.append(batch)
-            report("tick", sum(len(json.loads(p)) for p in batch["positions"]))
+        try:
+            for batch in transcribed.iter_batches(batch_size=None, batch_format="numpy"):
+                collected.append(batch)
+                report("tick", sum(len(json.loads(p)) for p in batch["positions"]))
+                if timeout_s is not None and time.time() - began > timeout_s:
+                    raise RayPassTimeout(f"no result within --timeout {timeout_s:g} s; Ray pass stopped")
+        except ray.data.exceptions.ExecutionTimeoutError:
+            raise RayPassTimeout(f"no progress for --timeout {timeout_s:g} s; Ray pass stopped") from None
         finished = time.time()
     finally:
         ray.shutdown()

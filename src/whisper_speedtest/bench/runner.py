@@ -118,15 +118,17 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any],
     return kind, payload
 
 
-def run_ray(job: WorkerJob, ray: RaySettings, on_message: Callable[[str, Any], None]):
-    """The dataset pass on Ray; ("result"|"error", payload) like ``run_child``."""
+def run_ray(job: WorkerJob, ray: RaySettings, on_message: Callable[[str, Any], None], timeout_s: float):
+    """The dataset pass on Ray; ("result"|"error"|"timeout", payload) like ``run_child``."""
     import traceback
 
     from .dataset import one_line
-    from .ray_driver import run_on_ray
+    from .ray_driver import RayPassTimeout, run_on_ray
 
     try:
-        return "result", run_on_ray(job, ray, on_message)
+        return "result", run_on_ray(job, ray, on_message, timeout_s)
+    except RayPassTimeout as exc:
+        return "timeout", str(exc)
     except Exception as exc:  # Ray's own failures become the row's reason
         return "error", {"reason": one_line(exc), "traceback": traceback.format_exc()}
 
@@ -198,7 +200,7 @@ def run_backend(
         batch_size=batch_size,
     )
     if ray is not None and dataset is not None:
-        kind, payload = run_ray(job, ray, lambda k, p: on_progress(plan.label, k, p))
+        kind, payload = run_ray(job, ray, lambda k, p: on_progress(plan.label, k, p), settings.timeout_s)
     else:
         kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
     if kind == "result":
