@@ -43,3 +43,16 @@ def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
 def test_bad_values_are_user_errors(options):
     with pytest.raises(BadOption):
         prepare(options)
+
+
+def test_a_set_read_through_datasets_without_the_library_is_one_line():
+    """``datasets`` hidden from this interpreter (or not installed): an hf: spec is one line, exit 2."""
+    import subprocess
+    import sys
+
+    hide = "import sys; sys.modules['datasets'] = None; from whisper_speedtest.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", hide, "benchmark", "--dataset", "hf:openslr/librispeech_asr:clean:test", "--no-history"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ("error: --dataset hf:openslr/librispeech_asr:clean:test is read through the datasets library, "
+                             "which is not installed: pip install 'whisper-speedtest[datasets]'\n")
