@@ -112,9 +112,9 @@ def _reference(record: dict[str, Any], column: str | None, where: str) -> str | 
 
 def select_rows(spec: DatasetSpec, limits: SampleLimits) -> DatasetSelection:
     """Open the set, find its columns, and choose the clips (headers read, audio left encoded)."""
+    table, split = open_split(spec)  # first: it says so in one line when datasets is missing
     import datasets
 
-    table, split = open_split(spec)
     audio, text = audio_column(table, spec), text_column(table, spec)
     wanted = [audio] + ([text] if text else [])
     table = table.select_columns(wanted).cast_column(audio, datasets.Audio(decode=False))
