@@ -29,7 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from whisper_speedtest.audio import bundled_sample, dataset_entries, read_audio
+from whisper_speedtest.audio import bundled_sample, read_audio
+from whisper_speedtest.dataset.reading import select
+from whisper_speedtest.dataset.spec import parse_spec
 from whisper_speedtest.backends.base import DecodeOptions, LoadOptions
 from whisper_speedtest.bench.scoring import score_many
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
@@ -51,11 +53,11 @@ def repeated_manifest(varied: Path, clips: int, directory: Path) -> Path:
     return manifest
 
 
-def dataset_row(model: str, backend: str, batch: int, entries, device: str = "cuda"):
+def dataset_row(model: str, backend: str, batch: int, selection, device: str = "cuda"):
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=580)
     request = BenchmarkRequest(
         model, (backend,), (), settings, LoadOptions(device=device, batch_size=batch),
-        dataset=tuple(entries), batch_size=batch,
+        dataset=selection, batch_size=batch,
     )
     return run_benchmark(request).results[0]
 
@@ -185,7 +187,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write every figure (and the transcripts) as JSON here")
     args = parser.parse_args()
 
-    entries = dataset_entries(repeated_manifest(Path(args.varied), args.clips, Path(tempfile.mkdtemp())))
+    selection = select(parse_spec(str(repeated_manifest(Path(args.varied), args.clips, Path(tempfile.mkdtemp())))))
+    entries = selection.entries
     audio_h = sum(e.duration_s for e in entries) / 3600
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     print(f"dataset: {len(entries)} clips ({audio_h:.2f} h) of the varied set, {args.model}; "
@@ -198,7 +201,7 @@ def main() -> None:
     for batch in sizes:
         stock = None
         for backend in ordered:
-            record = describe(dataset_row(args.model, backend, batch, entries, args.device), stock)
+            record = describe(dataset_row(args.model, backend, batch, selection, args.device), stock)
             record["batch"] = batch
             if backend == "transformers" and record["status"] == "ok":
                 stock = record["texts"]

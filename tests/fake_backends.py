@@ -26,6 +26,23 @@ class EchoBackend(_Fake):
     display_name = "fake echo"
 
 
+class DiesOnceBackend(_Fake):
+    """Dies by SIGKILL on its second batch, the first after the warm-up, once per run (the marker file
+    in ``FAKE_DIES_ONCE_MARKER`` remembers it); each transcript names its clip's length."""
+
+    name = "fake-dies-once"
+    display_name = "fake dies once"
+    calls = 0
+
+    def transcribe_batch(self, audios, options):
+        marker = os.environ["FAKE_DIES_ONCE_MARKER"]
+        DiesOnceBackend.calls += 1
+        if DiesOnceBackend.calls == 2 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return [Transcript(f"clip of {len(audio)} samples") for audio in audios]
+
+
 class KilledBackend(_Fake):
     """Dies the way the kernel's out-of-memory killer ends a process."""
 
@@ -136,5 +153,5 @@ class MacOnlyBackend(_Fake):
     platforms = ("darwin",) if os.uname().sysname != "Darwin" else ("win32",)
 
 
-ALL = (EchoBackend, KilledBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
+ALL = (EchoBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
        OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend)

@@ -9,7 +9,8 @@ transfer off mid-body once, to exercise resuming.
 Dataset repos live in memory (``datasets``: repo -> {path: bytes}) and take what ``HfApi.create_repo``,
 ``upload_file`` (regular, non-LFS files), ``list_repo_files`` and ``hf_hub_download`` send:
 ``POST /api/repos/create``, ``POST /api/datasets/{repo}/preupload|commit/{rev}``,
-``GET /api/datasets/{repo}/tree/{rev}`` and ``/datasets/{repo}/resolve/{rev}/{path}``.
+``GET /api/datasets/{repo}/tree/{rev}[/{path}]`` and ``/datasets/{repo}/resolve/{rev}/{path}``; with
+``GET /api/datasets/{repo}[/revision/{rev}]`` too, ``datasets.load_dataset`` reads (and streams) them.
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ class HubServer:
     def ranges_for(self, name: str) -> list[str | None]:
         return [r.range for r in self.log if r.method == "GET" and r.path.endswith("/" + name)]
 
+    def dataset_info(self, repo: str) -> dict:
+        files = self.datasets[repo]
+        siblings = [{"rfilename": name, "size": len(data), "blobId": _git_sha1(data)} for name, data in sorted(files.items())]
+        return {"id": repo, "sha": COMMIT, "private": False, "disabled": False, "gated": False, "siblings": siblings,
+                "cardData": {}, "tags": [], "lastModified": "2026-01-01T00:00:00.000Z"}
+
     def model_info(self, repo: str) -> dict:
         siblings = []
         for f in self.repos[repo].values():
@@ -120,6 +127,21 @@ class HubServer:
 
 def _git_sha1(data: bytes) -> str:
     return hashlib.sha1(f"blob {len(data)}\0".encode() + data).hexdigest()
+
+
+def _tree(files: dict[str, bytes], under: str, recursive: bool) -> list[dict]:
+    """The Hub's tree listing of ``under``: its files and folders (every level when ``recursive``)."""
+    prefix = f"{under}/" if under else ""
+    listing, folders = [], set()
+    for name, data in sorted(files.items()):
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix):].split("/")
+        for depth in range(1, len(rest) if recursive else min(len(rest), 2)):
+            folders.add(prefix + "/".join(rest[:depth]))
+        if recursive or len(rest) == 1:
+            listing.append({"type": "file", "path": name, "size": len(data), "oid": _git_sha1(data)})
+    return [{"type": "directory", "path": f, "oid": COMMIT} for f in sorted(folders)] + listing
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -201,15 +223,22 @@ def _handler(server: HubServer):
             self._send_bytes(filename, read, file.size, headers)
 
         def _dataset_get(self, parts: list[str]) -> bool:
-            """Tree listing and file downloads of in-memory dataset repos; False when not a dataset path."""
+            """Info, tree listing and file downloads of in-memory dataset repos; False when not a dataset path."""
+            if parts[:2] == ["api", "datasets"] and not {"tree", "paths-info", "preupload", "commit"} & set(parts):
+                rest = parts[2:]
+                repo = "/".join(rest[: rest.index("revision")] if "revision" in rest else rest)
+                if repo not in server.datasets:
+                    self._not_found("RepoNotFound")
+                    return True
+                self._json(server.dataset_info(repo))
+                return True
             if parts[:2] == ["api", "datasets"] and "tree" in parts:
                 repo = "/".join(parts[2:parts.index("tree")])
                 if repo not in server.datasets:
                     self._not_found("RepoNotFound")
                     return True
-                files = server.datasets[repo]
-                listing = [{"type": "file", "path": name, "size": len(data), "oid": _git_sha1(data)} for name, data in sorted(files.items())]
-                self._json(listing)
+                under = "/".join(parts[parts.index("tree") + 2:])
+                self._json(_tree(server.datasets[repo], under, "recursive=true" in self.path.lower()))
                 return True
             if parts[:1] == ["datasets"] and "resolve" in parts:
                 index = parts.index("resolve")

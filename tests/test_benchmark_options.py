@@ -9,7 +9,7 @@ from whisper_speedtest.errors import BadOption
 
 def test_plain_benchmark_leaves_batching_to_the_backend():
     prepared = prepare(BenchmarkOptions())
-    assert prepared.load_options.batch_size is None and prepared.dataset == ()
+    assert prepared.load_options.batch_size is None and prepared.dataset is None
 
 
 def test_cuda_graphs_are_on_unless_turned_off():
@@ -35,10 +35,24 @@ def test_language_list_is_the_one_openai_whisper_ships():
 def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
     prepared = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl")))
     assert prepared.batch_size == 16 and prepared.load_options.batch_size == 16
-    assert len(prepared.dataset) == 12 and all(e.duration_s > 1 and e.reference for e in prepared.dataset)
+    entries = prepared.dataset.entries
+    assert len(entries) == 12 and all(e.duration_s > 1 and e.reference for e in entries)
 
 
 @pytest.mark.parametrize("options", [BenchmarkOptions(batch_size=0), BenchmarkOptions(quant=("int3",)), BenchmarkOptions(device="tpu")])
 def test_bad_values_are_user_errors(options):
     with pytest.raises(BadOption):
         prepare(options)
+
+
+def test_a_set_read_through_datasets_without_the_library_is_one_line():
+    """``datasets`` hidden from this interpreter (or not installed): an hf: spec is one line, exit 2."""
+    import subprocess
+    import sys
+
+    hide = "import sys; sys.modules['datasets'] = None; from whisper_speedtest.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", hide, "benchmark", "--dataset", "hf:openslr/librispeech_asr:clean:test", "--no-history"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ("error: --dataset hf:openslr/librispeech_asr:clean:test is read through the datasets library, "
+                             "which is not installed: pip install 'whisper-speedtest[datasets]'\n")

@@ -21,7 +21,7 @@ def test_dataset_pass_reports_throughput_split_and_whole_set_wer(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {r["backend"]: r for r in json.loads(out.read_text())["results"]}
     references = [json.loads(line)["text"] for line in MANIFEST.read_text().splitlines() if line.strip()]
-    modes = (("transformers", "batched"), ("faster-whisper", "sequential"), ("openai-whisper", "batched whisper.decode"))
+    modes = (("transformers", "batched"), ("faster-whisper", "batched (BatchedInferencePipeline"), ("openai-whisper", "batched whisper.decode"))
     for name, mode in modes:
         row = rows[name]
         assert row["status"] == "ok", row["reason"]
@@ -81,3 +81,31 @@ def test_openai_whisper_batched_decode_matches_its_own_transcribe_on_short_clips
     references = [e["text"] for e in entries]
     assert score_many(references, batched).wer <= score_many(references, one_by_one).wer + 0.05
     assert score_many(one_by_one, batched).wer <= 0.15  # the same words, give or take timestamp-mode differences
+
+
+def test_faster_whisper_batched_pipeline_matches_its_own_transcribe():
+    """BatchedInferencePipeline over clips laid end to end against WhisperModel.transcribe, clip by clip;
+    a clip over 30 s is transcribed whole (one clip timestamp per window of at most 28 s)."""
+    _require("faster-whisper")
+    import numpy as np
+
+    from whisper_speedtest.audio import read_audio
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions
+    from whisper_speedtest.backends.faster_whisper import FasterWhisperBackend
+    from whisper_speedtest.backends.loader import load_with_fallback, plan_variant
+    from whisper_speedtest.bench.scoring import score_many
+
+    entries = [json.loads(line) for line in MANIFEST.read_text().splitlines() if line.strip()][:5]
+    audios = [read_audio(MANIFEST.parent / e["audio"])[0] for e in entries]
+    audios.append(np.concatenate(audios[:4] * 3))  # over 30 s: two windows
+    references = [e["text"] for e in entries] + [" ".join([e["text"] for e in entries[:4]] * 3)]
+    backend = FasterWhisperBackend()
+    load_with_fallback(backend, plan_variant(FasterWhisperBackend, "tiny.en", None), LoadOptions(device="cpu", batch_size=4))
+    batched = [t.text for t in backend.transcribe_batch(audios, DecodeOptions())]
+    params = backend.params()
+    one_by_one = [backend.transcribe(a, DecodeOptions()).text for a in audios]
+    backend.close()
+    assert params["pipeline"] == "BatchedInferencePipeline" and params["pipeline_batch_size"] == 4
+    assert score_many(references, batched).wer <= score_many(references, one_by_one).wer + 0.05
+    assert score_many(one_by_one, batched).wer <= 0.15
+    assert len(batched[-1].split()) > 1.5 * len(batched[0].split())  # the long clip's second window is there

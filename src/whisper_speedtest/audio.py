@@ -44,9 +44,6 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int, int]:
 
     Raises :class:`AudioError` with one line for missing, empty, truncated or non-audio files.
     """
-    import soundfile as sf
-    import soxr
-
     p = Path(path)
     if not p.exists():
         raise AudioError(f"audio file not found: {p}")
@@ -54,20 +51,52 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int, int]:
         raise AudioError(f"not a file: {p}")
     if p.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {p}")
+    return _decode(str(p), str(p))
+
+
+def read_audio_bytes(data: bytes, name: str) -> tuple[np.ndarray, int, int]:
+    """:func:`read_audio` for encoded audio held in memory (a dataset row's bytes); ``name`` is for messages."""
+    import io
+
+    if not data:
+        raise AudioError(f"audio is empty (0 bytes): {name}")
+    return _decode(io.BytesIO(data), name)
+
+
+def audio_seconds(source, name: str) -> float:
+    """A clip's length from its header only (a path or a file object); a one-line ``AudioError`` when unreadable."""
+    import soundfile as sf
+
     try:
         with _silenced_native_stderr():
-            info = sf.info(str(p))
+            info = sf.info(source)
+    except Exception as exc:
+        raise AudioError(f"cannot decode audio {name}: {_libsndfile_detail(exc)}") from None
+    if info.frames == 0:
+        raise AudioError(f"audio file holds no samples: {name}")
+    return info.frames / info.samplerate
+
+
+def _decode(source, name: str) -> tuple[np.ndarray, int, int]:
+    import soundfile as sf
+    import soxr
+
+    try:
+        with _silenced_native_stderr():
+            info = sf.info(source)
             if _SHORT_CHUNK.search(info.extra_info or ""):
-                raise AudioError(f"audio file is truncated (its header promises more data than the file holds): {p}")
-            data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+                raise AudioError(f"audio file is truncated (its header promises more data than the file holds): {name}")
+            if hasattr(source, "seek"):
+                source.seek(0)
+            data, rate = sf.read(source, dtype="float32", always_2d=True)
     except AudioError:
         raise
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError for junk
-        raise AudioError(f"cannot decode audio {p}: not a supported audio format, or the data is corrupt ({_libsndfile_detail(exc)})") from None
+        raise AudioError(f"cannot decode audio {name}: not a supported audio format, or the data is corrupt ({_libsndfile_detail(exc)})") from None
     if data.size == 0:
-        raise AudioError(f"audio file holds no samples: {p}")
+        raise AudioError(f"audio file holds no samples: {name}")
     if not np.isfinite(data).all():
-        raise AudioError(f"audio file holds NaN or infinite samples: {p}")
+        raise AudioError(f"audio file holds NaN or infinite samples: {name}")
     channels = data.shape[1]
     mono = data.mean(axis=1, dtype=np.float32) if channels > 1 else data[:, 0]
     if rate != SAMPLE_RATE:
@@ -125,7 +154,7 @@ def load_clip(path: str | Path, reference: str | None = None, name: str | None =
     return AudioClip(name or p.name, str(p), samples, reference, rate, channels)
 
 
-def _audio_files_in(directory: Path) -> list[Path]:
+def audio_files_in(directory: Path) -> list[Path]:
     import soundfile as sf
 
     extensions = {f".{ext.lower()}" for ext in sf.available_formats()} | {".wav", ".flac", ".ogg", ".mp3"}
@@ -144,7 +173,7 @@ def _manifest_reference(entry: dict, where: str) -> str | None:
     return entry.get("text") or entry.get("reference")
 
 
-def _manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
+def manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
     """(audio path, reference) per JSONL line; relative paths are relative to the manifest."""
     try:
         data = manifest.read_bytes()
@@ -168,7 +197,7 @@ def _manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
 
 
 def _clips_from_manifest(manifest: Path) -> list[AudioClip]:
-    return [load_clip(audio, reference) for audio, reference in _manifest_pairs(manifest)]
+    return [load_clip(audio, reference) for audio, reference in manifest_pairs(manifest)]
 
 
 def resolve_reference(reference: str | None) -> str | None:
@@ -192,7 +221,7 @@ def collect_clips(inputs: list[str] | None, reference: str | None = None) -> lis
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            clips.extend(load_clip(f) for f in _audio_files_in(path))
+            clips.extend(load_clip(f) for f in audio_files_in(path))
         elif path.suffix.lower() == ".jsonl":
             if not path.is_file():
                 raise AudioError(f"manifest not found: {path}")
@@ -205,40 +234,3 @@ def collect_clips(inputs: list[str] | None, reference: str | None = None) -> lis
         clip = clips[0]
         clips = [AudioClip(clip.name, clip.path, clip.samples, reference_text, clip.original_sample_rate, clip.original_channels)]
     return clips
-
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    """One clip of a dataset: decoded later, in the backend's process, as part of the timed work."""
-
-    path: str
-    reference: str | None
-    duration_s: float
-
-
-def dataset_entries(manifest: str | Path) -> list[DatasetEntry]:
-    """Read a JSONL manifest (or a directory of audio) without decoding the audio; headers are checked."""
-    import soundfile as sf
-
-    source = Path(manifest)
-    if source.is_dir():
-        pairs = [(f, None) for f in _audio_files_in(source)]
-    elif source.is_file():
-        pairs = _manifest_pairs(source)
-    else:
-        raise AudioError(f"dataset not found: {source}")
-    entries = []
-    for path, reference in pairs:
-        if not path.is_file():
-            raise AudioError(f"audio file not found: {path}")
-        try:
-            with _silenced_native_stderr():
-                info = sf.info(str(path))
-        except Exception as exc:
-            raise AudioError(f"cannot decode audio {path}: {_libsndfile_detail(exc)}") from None
-        if info.frames == 0:
-            raise AudioError(f"audio file holds no samples: {path}")
-        entries.append(DatasetEntry(str(path), reference, info.frames / info.samplerate))
-    if not entries:
-        raise AudioError(f"dataset has no entries: {source}")
-    return entries

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .audio import AudioClip
     from .backends.base import LoadOptions
     from .bench.session import BenchmarkInterrupted, BenchmarkRequest
+    from .bench.ray_driver import RaySettings
+    from .dataset.entries import DatasetSelection
     from .results import BenchmarkRun, DecodeSettings
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
@@ -38,12 +41,21 @@ OutputOption = Annotated[Optional[list[str]], typer.Option("-o", "--output", hel
 QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress display or notes.")]
 VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")]
-DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest (or directory): one end-to-end pass in batches; reports dataset RTFx.")]
+DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest, folder of audio, hf:NAME[:CONFIG][:SPLIT], save_to_disk folder, parquet or audiofolder: one end-to-end pass in batches; reports dataset RTFx.")]
+SplitOption = Annotated[Optional[str], typer.Option("--split", help="--dataset read through datasets: the split (default: test, or the only one).")]
+TextColumnOption = Annotated[Optional[str], typer.Option("--text-column", help="--dataset: the reference column (default: text, transcription, sentence or normalized_text).")]
+StreamingOption = Annotated[bool, typer.Option("--streaming", help="--dataset on the Hub, parquet or audiofolder: stream rows instead of downloading the whole split (takes the first clips).")]
+MaxClipsOption = Annotated[Optional[int], typer.Option("--max-clips", help="--dataset: at most this many clips, a seeded sample (the same on every machine).")]
+MaxHoursOption = Annotated[Optional[float], typer.Option("--max-hours", help="--dataset: at most this many hours of audio, a seeded sample.")]
 BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Clips per batch in --dataset mode (default 16); otherwise the chunk batch where a backend batches (default: fitted to the device).")]
 SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
 CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 PriceOption = Annotated[Optional[float], typer.Option("--price-per-hour", help="The machine's cost per hour (any currency): adds a cost per audio hour.")]
+RayOption = Annotated[bool, typer.Option("--ray", help="--dataset on Ray Data: start a local Ray for the run (CPU decoders, one model actor per GPU).")]
+RayAddressOption = Annotated[Optional[str], typer.Option("--ray-address", help="--dataset on Ray Data: join this running cluster (e.g. ray://head:10001 or auto).")]
+RayActorsOption = Annotated[Optional[int], typer.Option("--ray-actors", help="With --ray: model actors (default: one per GPU, or one per --ray-cpus-per-actor CPUs).")]
+RayCpusOption = Annotated[int, typer.Option("--ray-cpus-per-actor", help="With --ray on CPUs only: CPUs (and backend threads) per model actor.")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
 
@@ -69,11 +81,20 @@ class BenchmarkOptions:
     timeout: float = 900.0
     outputs: tuple[str, ...] = ()
     dataset: str | None = None
+    split: str | None = None
+    text_column: str | None = None
+    streaming: bool = False
+    max_clips: int | None = None
+    max_hours: float | None = None
     batch_size: int | None = None
     synthetic: bool = False
     synthetic_tokens: int = 40
     cuda_graphs: bool = True
     price_per_hour: float | None = None
+    ray: bool = False
+    ray_address: str | None = None
+    ray_actors: int | None = None
+    ray_cpus_per_actor: int = 1
 
 
 @dataclass(frozen=True)
@@ -86,10 +107,11 @@ class PreparedBenchmark:
     load_options: LoadOptions
     quantizations: tuple[str | None, ...]
     output_paths: tuple[Path, ...]
-    dataset: tuple = ()
+    dataset: DatasetSelection | None = None
     batch_size: int = 1
     synthetic: bool = False
     price_per_hour: float | None = None
+    ray: RaySettings | None = None
 
     def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         """A ``BenchmarkRequest`` for these clips."""
@@ -97,7 +119,7 @@ class PreparedBenchmark:
 
         return BenchmarkRequest(
             self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations,
-            self.dataset, self.batch_size, self.synthetic, self.price_per_hour,
+            self.dataset, self.batch_size, self.synthetic, self.price_per_hour, self.ray,
         )
 
 
@@ -161,6 +183,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     )
     if o.batch_size is not None and o.batch_size < 1:
         raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")
+    check_dataset_only(o)
     if o.synthetic_tokens < 1:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
     load_options = LoadOptions(
@@ -170,15 +193,52 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:
         load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
-    dataset = ()
-    if o.dataset:
-        from .audio import dataset_entries
-
-        dataset = tuple(dataset_entries(o.dataset))
+    ray = ray_settings(o)
+    dataset = select_dataset(o) if o.dataset else None
     return PreparedBenchmark(
         model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
-        o.price_per_hour,
+        o.price_per_hour, ray,
     )
+
+
+def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
+    """``--ray``/``--ray-address`` as settings, or None; Ray must be installed and a dataset given."""
+    if not (o.ray or o.ray_address):
+        if o.ray_actors is not None or o.ray_cpus_per_actor != 1:
+            raise BadOption("--ray-actors and --ray-cpus-per-actor apply with --ray or --ray-address only")
+        return None
+    from .bench.ray_driver import RaySettings, check_ray
+
+    if not o.dataset:
+        raise BadOption("--ray runs a --dataset pass; give --dataset")
+    if o.ray_actors is not None and o.ray_actors < 1:
+        raise BadOption(f"--ray-actors must be at least 1 (got {o.ray_actors})")
+    if o.ray_cpus_per_actor < 1:
+        raise BadOption(f"--ray-cpus-per-actor must be at least 1 (got {o.ray_cpus_per_actor})")
+    check_ray()
+    return RaySettings(o.ray_address, o.ray_actors, o.ray_cpus_per_actor)
+
+
+def select_dataset(o: BenchmarkOptions) -> DatasetSelection:
+    """The clips of ``--dataset`` within ``--max-clips``/``--max-hours``; problems raise one line."""
+    from .dataset.entries import SampleLimits
+    from .dataset.reading import select
+    from .dataset.spec import parse_spec
+
+    if o.max_clips is not None and o.max_clips < 1:
+        raise BadOption(f"--max-clips must be at least 1 (got {o.max_clips})")
+    if o.max_hours is not None and not (math.isfinite(o.max_hours) and o.max_hours > 0):
+        raise BadOption(f"--max-hours must be a positive number of hours (got {o.max_hours:g})")
+    spec = parse_spec(o.dataset, split=o.split, text_column=o.text_column, streaming=o.streaming)
+    return select(spec, SampleLimits(o.max_clips, o.max_hours))
+
+
+def check_dataset_only(o: BenchmarkOptions) -> None:
+    """Options that shape a dataset need one."""
+    given = [name for name, value in (("--split", o.split), ("--text-column", o.text_column), ("--streaming", o.streaming or None),
+                                      ("--max-clips", o.max_clips), ("--max-hours", o.max_hours)) if value is not None]
+    if given and not o.dataset:
+        raise BadOption(f"{', '.join(given)} applies to --dataset only")
 
 
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:

@@ -11,6 +11,10 @@ class AudioError(UserError):
     """Audio that is missing, empty, truncated or not audio at all."""
 
 
+class DatasetError(UserError):
+    """A ``--dataset`` that cannot be read: missing, without the named column or split, or the library is absent."""
+
+
 class UnknownModel(UserError):
     """A model name that the catalog does not know."""
 

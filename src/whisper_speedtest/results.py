@@ -13,7 +13,7 @@ from typing import Any
 from .errors import UserError
 
 SCHEMA_VERSION = 1  # major: a reader refuses any other
-SCHEMA_MINOR = 1  # 1.1 added cost (CPU time, energy, price); readers of 1.x ignore fields they do not know
+SCHEMA_MINOR = 2  # 1.1 added cost (CPU time, energy, price); 1.2 dataset source, sample and failed clips; readers of 1.x ignore fields they do not know
 AUDIO_HOUR_S = 3600.0
 
 OK = "ok"
@@ -95,6 +95,15 @@ class ClipResult:
 
 
 @dataclass(frozen=True)
+class FailedClip:
+    """A dataset clip that could not be decoded or transcribed; the pass went on without it."""
+
+    index: int  # its position in the dataset's clips (manifest order)
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class DatasetStats:
     """Dataset mode: one end-to-end pass over many clips, in batches."""
 
@@ -109,6 +118,12 @@ class DatasetStats:
     transcripts: tuple[str, ...] = ()  # one per clip, in manifest order
     model_rtfx: float | None = None  # audio / inference time (log-mel, model, detokenize), as the Open ASR Leaderboard counts
     order: str = ""  # how clips were batched: "longest first" or "manifest order"
+    source: str = ""  # the --dataset spec, resolved (split included)
+    sample: str = ""  # which clips: "all 2620 clips", "200 of 2620 clips, seeded sample (seed 0)"
+    failed: tuple[FailedClip, ...] = ()  # their transcripts are "" and WER leaves them out
+    driver: str = "in process"  # or "ray (local): 2 model actor(s), 1 GPU each"
+    workers: tuple[str, ...] = ()  # Ray: host:device:pid of each model actor that returned a batch
+    startup_s: float | None = None  # Ray: from the start of Ray to the first actor loaded and warm (not in wall_s)
 
 
 @dataclass(frozen=True)

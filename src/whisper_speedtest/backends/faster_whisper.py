@@ -11,6 +11,10 @@ from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Tra
 
 
 LIBRARY_DEFAULT_BEAMS = 5  # WhisperModel.transcribe's beam_size when none is given
+# BatchedInferencePipeline transcribes at most 30 s per clip timestamp; a full 30 s window of dense speech came
+# back as "the" (tiny.en, without timestamps), so a longer clip is cut into equal windows of at most 28 s.
+WINDOW_SAMPLES = 28 * 16_000
+DEFAULT_PIPELINE_BATCH = 16  # BatchedInferencePipeline.transcribe's own default batch_size
 
 
 def compute_type_for(quantization: str | None, device: str) -> str:
@@ -24,6 +28,13 @@ def compute_type_for(quantization: str | None, device: str) -> str:
     raise QuantizationUnavailable(f"CTranslate2 has no {quantization} compute type")
 
 
+def _windows(index: int, samples: int) -> list[tuple[int, int, int]]:
+    """(clip index, start, end) of the equal windows of at most ``WINDOW_SAMPLES`` that cover a clip."""
+    count = max(1, -(-samples // WINDOW_SAMPLES))
+    bounds = [round(samples * k / count) for k in range(count + 1)]
+    return [(index, bounds[k], bounds[k + 1]) for k in range(count)]
+
+
 class FasterWhisperBackend(Backend):
     name = "faster-whisper"
     display_name = "faster-whisper"
@@ -31,9 +42,12 @@ class FasterWhisperBackend(Backend):
     model_format = "ct2"
     extra = "faster-whisper"
     quantizations = {"int8": "CTranslate2 compute type int8 (int8_float16 on CUDA)"}
+    batch_mode = "batched (BatchedInferencePipeline, one clip timestamp per window of at most 28 s)"
 
     def __init__(self) -> None:
         self._model = None
+        self._pipeline = None
+        self._batch_size = DEFAULT_PIPELINE_BATCH
         self._params: dict[str, Any] = {}
 
     @staticmethod
@@ -56,6 +70,8 @@ class FasterWhisperBackend(Backend):
         self._model = WhisperModel(
             model.path, device=device, compute_type=requested, cpu_threads=threads if device == "cpu" else 0
         )
+        self._pipeline = None
+        self._batch_size = options.batch_size or DEFAULT_PIPELINE_BATCH
         self._params = {
             "device": device,
             "compute_type": self._model.model.compute_type,
@@ -78,8 +94,42 @@ class FasterWhisperBackend(Backend):
             self._params["library_default_beam_size"] = LIBRARY_DEFAULT_BEAMS
         return Transcript("".join(p["text"] for p in parts).strip(), tuple(parts), info.language)
 
+    def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
+        """Several clips through faster-whisper's own ``BatchedInferencePipeline``.
+
+        The clips are laid end to end and handed over as ``clip_timestamps`` (one per 30 s window of
+        each clip, so nothing is cut off and no VAD merges two clips); the pipeline batches the windows
+        ``batch_size`` at a time, and each segment's ``seek`` says which window it came from.
+        """
+        from faster_whisper import BatchedInferencePipeline
+
+        if self._pipeline is None:
+            self._pipeline = BatchedInferencePipeline(self._model)
+        windows = [window for index, audio in enumerate(audios) for window in _windows(index, len(audio))]
+        offsets = np.cumsum([0] + [len(a) for a in audios])
+        timestamps = [{"start": (offsets[i] + a) / 16_000, "end": (offsets[i] + b) / 16_000} for i, a, b in windows]
+        clip_of_seek = {int(t["start"] * self._model.frames_per_second): i for t, (i, _, _) in zip(timestamps, windows)}
+        segments, _ = self._pipeline.transcribe(
+            np.concatenate(audios),
+            language=options.language,
+            multilingual=options.language is None and self._model.model.is_multilingual,  # language per window
+            beam_size=options.beam_size,
+            temperature=options.temperature,
+            batch_size=self._batch_size,
+            clip_timestamps=timestamps,
+            vad_filter=False,
+            without_timestamps=True,
+        )
+        texts: list[list[str]] = [[] for _ in audios]
+        for segment in segments:
+            texts[clip_of_seek[segment.seek]].append(segment.text)
+        self._params.update(beam_size=options.beam_size, pipeline="BatchedInferencePipeline", pipeline_batch_size=self._batch_size,
+                            timestamps="none (without_timestamps)")
+        return [Transcript("".join(parts).strip(), (), options.language) for parts in texts]
+
     def params(self) -> dict[str, Any]:
         return dict(self._params)
 
     def close(self) -> None:
         self._model = None
+        self._pipeline = None

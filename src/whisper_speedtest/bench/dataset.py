@@ -8,87 +8,121 @@ Open ASR Leaderboard reports.
 Clips are batched longest first, so the clips of a batch have similar lengths and a batch stops
 decoding soon after its clips end; transcripts are returned in manifest order. The first batch
 (the longest clips) is also the untimed warm-up, so buffers are sized for the worst case up front.
+
+A clip that cannot be decoded, or that fails in the backend on its own (a failing batch is tried
+again clip by clip), becomes a failed clip with its reason; the pass goes on.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, read_audio
+from ..audio import SAMPLE_RATE
 
 
 DECODE_THREADS = 8  # audio decoding; more threads measured slower on a 16-core H200 host (GIL contention)
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as the one-line reason a failed clip carries."""
+    text = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
 @dataclass(frozen=True)
 class DecodedBatch:
-    samples: tuple[np.ndarray, ...]
+    positions: tuple[int, ...]  # of the clips in the pass
+    samples: tuple[np.ndarray | None, ...]  # None where decoding failed
+    errors: tuple[str, ...]  # the reason where decoding failed, else ""
     seconds: float
 
 
-def _decode(paths: tuple[str, ...], pool: ThreadPoolExecutor) -> DecodedBatch:
+def decode_batch(positions: Sequence[int], entries: Sequence, read: Callable, pool: ThreadPoolExecutor) -> DecodedBatch:
+    def attempt(position: int) -> tuple[np.ndarray | None, str]:
+        try:
+            return read(entries[position]), ""
+        except Exception as exc:
+            return None, one_line(exc)
+
     start = time.perf_counter()
-    samples = tuple(s for s, _, _ in pool.map(read_audio, paths))
-    return DecodedBatch(samples, time.perf_counter() - start)
+    decoded = list(pool.map(attempt, positions))
+    return DecodedBatch(tuple(positions), tuple(s for s, _ in decoded), tuple(e for _, e in decoded), time.perf_counter() - start)
 
 
-def batches(items: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def transcribe_safely(backend, samples: list[np.ndarray], options) -> list[str | BaseException]:
+    """Texts of a batch; when the batch fails, each clip alone, where a failure is the exception itself."""
+    try:
+        return [t.text for t in backend.transcribe_batch(samples, options)]
+    except Exception:
+        results: list[str | BaseException] = []
+        for clip in samples:
+            try:
+                results.append(backend.transcribe_batch([clip], options)[0].text)
+            except Exception as exc:
+                results.append(exc)
+        return results
 
 
-def longest_first(durations: tuple[float, ...]) -> list[int]:
+def batches(items: Sequence[int], size: int) -> list[tuple[int, ...]]:
+    return [tuple(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def longest_first(durations: Sequence[float]) -> list[int]:
     """Clip indices from the longest to the shortest (ties keep manifest order)."""
     return sorted(range(len(durations)), key=lambda index: -durations[index])
 
 
-def run_dataset(
-    backend, paths: tuple[str, ...], batch_size: int, options, report, durations: tuple[float, ...] = (), meter=None
-) -> dict[str, Any]:
-    """Transcribe every path; returns texts in manifest order and the time split.
+def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, options, report, meter=None) -> dict[str, Any]:
+    """Transcribe every entry (``read(entry)`` decodes it); texts in manifest order, the time split, failed clips.
 
     ``meter`` (a ``CostMeter``) is resumed and paused around the timed pass only.
     """
-    order = longest_first(durations) if len(durations) == len(paths) else list(range(len(paths)))
-    groups = batches(tuple(paths[index] for index in order), batch_size)
+    order = longest_first([e.duration_s for e in entries])
+    groups = batches(order, batch_size)
     report("total", len(groups))
+    texts: list[str | None] = [None] * len(entries)
+    failed: dict[int, str] = {}
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
-        warm = _decode(groups[0], decoders)
-        backend.transcribe_batch(list(warm.samples), options)
+        warm = decode_batch(groups[0], entries, read, decoders)
+        transcribe_safely(backend, [s for s in warm.samples if s is not None], options)
         backend.synchronize()
-        texts: list[str] = []
-        decode_s = inference_s = 0.0
-        audio_s = 0.0
+        decode_s = inference_s = audio_s = 0.0
         if meter is not None:
             meter.resume()
         start = time.perf_counter()
-        pending = prefetch.submit(_decode, groups[0], decoders)
+        pending = prefetch.submit(decode_batch, groups[0], entries, read, decoders)
         for index in range(len(groups)):
             batch = pending.result()
             if index + 1 < len(groups):
-                pending = prefetch.submit(_decode, groups[index + 1], decoders)
+                pending = prefetch.submit(decode_batch, groups[index + 1], entries, read, decoders)
             decode_s += batch.seconds
-            audio_s += sum(len(s) for s in batch.samples) / SAMPLE_RATE
+            failed.update((p, e) for p, e in zip(batch.positions, batch.errors) if e)
+            ready = [(p, s) for p, s in zip(batch.positions, batch.samples) if s is not None]
             backend.synchronize()
             t0 = time.perf_counter()
-            transcripts = backend.transcribe_batch(list(batch.samples), options)
+            results = transcribe_safely(backend, [s for _, s in ready], options) if ready else []
             backend.synchronize()
             inference_s += time.perf_counter() - t0
-            texts.extend(t.text for t in transcripts)
+            for (position, samples), result in zip(ready, results, strict=True):
+                if isinstance(result, BaseException):
+                    failed[position] = one_line(result)
+                else:
+                    texts[position] = result
+                    audio_s += len(samples) / SAMPLE_RATE  # RTFx counts the audio of clips that ran
             report("tick", 1)
         wall_s = time.perf_counter() - start
         if meter is not None:
             meter.pause()
-    in_manifest_order = [""] * len(paths)
-    for index, text in zip(order, texts, strict=True):
-        in_manifest_order[index] = text
     return {
-        "texts": in_manifest_order,
-        "sorted": "longest first" if order != list(range(len(paths))) else "manifest order",
+        "texts": texts,
+        "failed": failed,
+        "sorted": "longest first" if order != list(range(len(entries))) else "manifest order",
         "audio_s": audio_s,
         "wall_s": wall_s,
         "decode_s": decode_s,

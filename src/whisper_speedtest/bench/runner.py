@@ -10,13 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..audio import AudioClip, DatasetEntry
+from ..audio import AudioClip
+from ..dataset.entries import DatasetSelection
 from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan
-from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DatasetStats, DecodeSettings, ModelIdentity
+from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DatasetStats, DecodeSettings, FailedClip, ModelIdentity
 from . import scoring, stats
 from .lifeline import Lifeline
 from .memory_watch import MemoryWatch
+from .ray_driver import RaySettings
 from .worker import WorkerJob, child_main
 
 ProgressCallback = Callable[[str, str, Any], None]
@@ -116,6 +118,21 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any],
     return kind, payload
 
 
+def run_ray(job: WorkerJob, ray: RaySettings, on_message: Callable[[str, Any], None], timeout_s: float):
+    """The dataset pass on Ray; ("result"|"error"|"timeout", payload) like ``run_child``."""
+    import traceback
+
+    from .dataset import one_line
+    from .ray_driver import RayPassTimeout, run_on_ray
+
+    try:
+        return "result", run_on_ray(job, ray, on_message, timeout_s)
+    except RayPassTimeout as exc:
+        return "timeout", str(exc)
+    except Exception as exc:  # Ray's own failures become the row's reason
+        return "error", {"reason": one_line(exc), "traceback": traceback.format_exc()}
+
+
 def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any], None]):
     """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed", payload)."""
     deadline = time.monotonic() + timeout_s
@@ -160,8 +177,9 @@ def run_backend(
     clips: Sequence[AudioClip],
     settings: DecodeSettings,
     on_progress: ProgressCallback = lambda *_: None,
-    dataset: Sequence[DatasetEntry] = (),
+    dataset: DatasetSelection | None = None,
     batch_size: int = 1,
+    ray: RaySettings | None = None,
 ) -> BackendResult:
     """Run one backend in a fresh child process and turn what happened into a row."""
     if plan.skip_reason is not None or plan.variant is None:
@@ -177,12 +195,14 @@ def run_backend(
         clip_samples=() if dataset else tuple(c.samples for c in clips),
         runs=settings.runs,
         warmup=settings.warmup,
-        measure_warm_load=not dataset,
-        dataset_paths=tuple(e.path for e in dataset),
-        dataset_durations=tuple(e.duration_s for e in dataset),
+        measure_warm_load=dataset is None,
+        dataset=dataset,
         batch_size=batch_size,
     )
-    kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
+    if ray is not None and dataset is not None:
+        kind, payload = run_ray(job, ray, lambda k, p: on_progress(plan.label, k, p), settings.timeout_s)
+    else:
+        kind, payload = run_child(job, settings.timeout_s, lambda k, p: on_progress(plan.label, k, p), plan.label)
     if kind == "result":
         if payload.get("dataset"):
             return assemble_dataset_row(plan, dataset, payload, batch_size)
@@ -193,9 +213,9 @@ def run_backend(
     return failed_row(plan, TIMEOUT if kind == "timeout" else CRASHED, payload)
 
 
-def _whole_set_score(clips, texts: Sequence[str]):
-    """WER/CER over every clip that has a reference, or None when none has."""
-    scored = [(c.reference, text) for c, text in zip(clips, texts, strict=True) if c.reference]
+def _whole_set_score(clips, texts: Sequence[str | None]):
+    """WER/CER over every clip that has a reference and a transcript (failed clips have none), or None."""
+    scored = [(c.reference, text) for c, text in zip(clips, texts, strict=True) if c.reference and text is not None]
     return scoring.score_many([r for r, _ in scored], [h for _, h in scored]) if scored else None
 
 
@@ -245,12 +265,14 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
     )
 
 
-def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: dict[str, Any], batch_size: int) -> BackendResult:
-    """A dataset pass: RTFx = total audio / end-to-end wall time, WER over the whole set."""
+def assemble_dataset_row(plan: BackendPlan, selection: DatasetSelection, raw: dict[str, Any], batch_size: int) -> BackendResult:
+    """A dataset pass: RTFx = audio of the clips that ran / end-to-end wall time, WER over them."""
     data = raw["dataset"]
+    clips = selection.entries
     synthetic = plan.model is not None and plan.model.synthetic
     overall = None if synthetic else _whole_set_score(clips, raw["texts"])
     wall = data["wall_s"]
+    failed = tuple(FailedClip(int(i), clips[int(i)].name, reason) for i, reason in sorted(data.get("failed", {}).items()))
     dataset = DatasetStats(
         clips=len(raw["texts"]),
         audio_s=data["audio_s"],
@@ -262,7 +284,13 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
         order=data.get("sorted", ""),
         batch_size=batch_size,
         mode=plan.backend.batch_mode if batch_size > 1 else "one clip at a time",
-        transcripts=tuple(raw["texts"]),
+        transcripts=tuple(text or "" for text in raw["texts"]),
+        source=selection.spec.describe(),
+        sample=selection.sample,
+        failed=failed,
+        driver=data.get("driver", "in process"),
+        workers=tuple(data.get("workers", ())),
+        startup_s=data.get("startup_s"),
     )
     load = raw["load_result"]
     vram = raw.get("peak_vram")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ..audio import AudioClip, DatasetEntry
+from ..audio import AudioClip
+from ..dataset.entries import DatasetSelection
 from ..backends import all_backends, get_backend
 from ..backends.base import Backend, LoadOptions
 from ..backends.base import ModelRef
@@ -18,6 +18,7 @@ from ..interrupts import signal_number
 from ..models import catalog, sources
 from ..results import FAILED, SKIPPED, BackendResult, BenchmarkRun, ClipInfo, DecodeSettings
 from . import provenance
+from .ray_driver import RaySettings
 from .runner import BackendPlan, ProgressCallback, failed_row, run_backend
 
 
@@ -66,6 +67,12 @@ def clip_infos(clips: Sequence[AudioClip]) -> tuple[ClipInfo, ...]:
     )
 
 
+def dataset_clip_infos(selection: DatasetSelection | None) -> tuple[ClipInfo, ...]:
+    if selection is None:
+        return ()
+    return tuple(ClipInfo(e.name, e.path, round(e.duration_s, 3), e.reference, 0, 0) for e in selection.entries)
+
+
 @dataclass(frozen=True)
 class BenchmarkRequest:
     model: str
@@ -74,10 +81,11 @@ class BenchmarkRequest:
     settings: DecodeSettings
     load_options: LoadOptions
     quantizations: tuple[str | None, ...] = (None,)
-    dataset: tuple[DatasetEntry, ...] = ()
+    dataset: DatasetSelection | None = None
     batch_size: int = 1
     synthetic: bool = False
     price_per_hour: float | None = None  # the machine's cost per hour, for a cost per audio hour
+    ray: RaySettings | None = None  # dataset mode on Ray Data instead of one child process
 
 
 def run_benchmark(
@@ -104,7 +112,7 @@ def run_benchmark(
             rows.append(failed_row(plan, SKIPPED, INTERRUPTED_REASON))
             continue
         try:
-            row = run_backend(plan, request.clips, request.settings, on_progress, request.dataset, request.batch_size)
+            row = run_backend(plan, request.clips, request.settings, on_progress, request.dataset, request.batch_size, request.ray)
         except KeyboardInterrupt as exc:
             stopped_by = signal_number(exc)
             row = failed_row(plan, SKIPPED, INTERRUPTED_REASON)
@@ -116,7 +124,7 @@ def run_benchmark(
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         provenance=provenance.collect(packages),
         settings=request.settings,
-        clips=clip_infos(request.clips) + tuple(ClipInfo(Path(e.path).name, e.path, round(e.duration_s, 3), e.reference, 0, 0) for e in request.dataset),
+        clips=clip_infos(request.clips) + dataset_clip_infos(request.dataset),
         results=tuple(rows),
         interrupted=stopped_by is not None,
         price_per_hour=request.price_per_hour,

@@ -22,8 +22,10 @@ import numpy as np
 from ..backends.base import Backend, DecodeOptions, LoadOptions
 from ..audio import SAMPLE_RATE
 from ..backends.loader import VariantPlan, load_with_fallback
+from ..dataset.entries import DatasetSelection
+from ..dataset.reading import ClipReader
 from .cost import CostMeter
-from .dataset import run_dataset
+from .dataset import one_line, run_dataset
 from .lifeline import Lifeline, follow_parent
 
 
@@ -40,8 +42,7 @@ class WorkerJob:
     runs: int
     warmup: int
     measure_warm_load: bool = True
-    dataset_paths: tuple[str, ...] = ()  # dataset mode: clips decoded in the child, in batches
-    dataset_durations: tuple[float, ...] = ()  # their lengths in seconds, to batch them longest first
+    dataset: DatasetSelection | None = None  # dataset mode: clips decoded in the child, in batches
     batch_size: int = 1
 
 
@@ -149,10 +150,10 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
             report("progress", "warm load")
             backend.close()
             _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
-        if job.dataset_paths:
+        if job.dataset is not None:
             report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
             dataset = run_dataset(
-                backend, job.dataset_paths, job.batch_size, job.decode_options, report, job.dataset_durations, meter
+                backend, job.dataset.entries, ClipReader(job.dataset.spec), job.batch_size, job.decode_options, report, meter
             )
             times, texts = [], dataset["texts"]
             cost = meter.take(dataset["audio_s"])
@@ -220,5 +221,4 @@ def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:
     try:
         report("result", run_job(job, report))
     except BaseException as exc:  # everything becomes a one-line failure for the parent
-        line = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
-        report("error", {"reason": line[:300], "traceback": traceback.format_exc()})
+        report("error", {"reason": one_line(exc), "traceback": traceback.format_exc()})

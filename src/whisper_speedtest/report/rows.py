@@ -74,6 +74,8 @@ def unread_energy(result: BackendResult) -> str:
     if not result.ok:
         return ""
     if result.cost is None:
+        if result.dataset is not None and result.dataset.driver != "in process":
+            return "not measured on Ray (the cost meter follows one process)"
         return "not measured (written before schema 1.1)"
     return "; ".join(f"{e.domain}: {e.reason}" for e in result.cost.unread)
 
@@ -147,6 +149,7 @@ def flat_row(
         "dataset_audio_decode_s": _num(result.dataset.decode_s if result.dataset else None, 3),
         "dataset_inference_s": _num(result.dataset.inference_s if result.dataset else None, 3),
         "dataset_model_rtfx": _num(result.dataset.model_rtfx if result.dataset else None, 1),
+        "dataset_failed_clips": str(len(result.dataset.failed)) if result.dataset else "",
         **cost_cells(result, price_per_hour),
     }
 
@@ -171,10 +174,18 @@ def dataset_split(result: BackendResult) -> str:
         return ""
     model_only = f"model-only RTFx {d.model_rtfx:.0f} · " if d.model_rtfx else ""
     order = f" · batched {d.order}" if d.order else ""
+    failed = f" · {len(d.failed)} failed clip(s), left out of RTFx and WER (first: {d.failed[0].name}: {d.failed[0].reason})" if d.failed else ""
+    if d.driver != "in process":
+        startup = f"start and load {d.startup_s:.1f} s, not counted · " if d.startup_s is not None else ""
+        return (
+            f"{d.clips} clips in {d.wall_s:.2f} s wall (end-to-end RTFx {d.rtfx:.0f}) · {d.driver} · {startup}"
+            f"decode stage {d.decode_s:.2f} CPU-s · model stage {d.inference_s:.2f} actor-s ({model_only}log-mel, model, detokenize) · "
+            f"{d.mode}{order}{failed}"
+        )
     return (
         f"{d.clips} clips in {d.wall_s:.2f} s wall (end-to-end RTFx {d.rtfx:.0f}) · {model_only}"
         f"load {result.load_s:.2f} s, not counted · audio decode {d.decode_s:.2f} s, overlapped one batch ahead · "
-        f"inference {d.inference_s:.2f} s (log-mel, model, detokenize) · {d.mode}{order}"
+        f"inference {d.inference_s:.2f} s (log-mel, model, detokenize) · {d.mode}{order}{failed}"
     )
 
 
@@ -188,8 +199,9 @@ def settings_line(run: BenchmarkRun) -> str:
     audio = sum(c.duration_s for c in run.clips)
     datasets = [r.dataset for r in run.results if r.dataset]
     if datasets:
+        source = f" of {datasets[0].source} ({datasets[0].sample})" if datasets[0].source else ""
         return (
-            f"dataset: {datasets[0].clips} clips, {audio:.1f} s audio, batch {datasets[0].batch_size}, one end-to-end pass "
+            f"dataset: {datasets[0].clips} clips{source}, {audio:.1f} s audio, batch {datasets[0].batch_size}, one end-to-end pass "
             f"(decode + log-mel + inference + detokenize) · language={s.language or 'auto'} beam={s.beam_size}"
         )
     return (
