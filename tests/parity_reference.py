@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.conftest import run_cli
-from whisper_speedtest.audio import dataset_entries
+from whisper_speedtest.dataset.reading import manifest_selection
 from whisper_speedtest.bench.scoring import normalize, score_many
 
 BACKENDS = ("faster-whisper", "transformers", "openai-whisper", "whisper.cpp", "mlx-whisper", "whisper-mps")
@@ -45,7 +45,7 @@ class Clips:
 
 def first_clips(manifest: Path, count: int, directory: Path) -> Path:
     """A manifest of the first ``count`` entries of ``manifest`` (absolute audio paths), in ``directory``."""
-    entries = dataset_entries(manifest)[:count]
+    entries = manifest_selection(manifest).entries[:count]
     subset = directory / f"{manifest.stem}-first{count}.jsonl"
     subset.write_text("".join(json.dumps({"audio": e.path, "text": e.reference}) + "\n" for e in entries))
     return subset
@@ -54,7 +54,7 @@ def first_clips(manifest: Path, count: int, directory: Path) -> Path:
 def read_clips(manifest: Path) -> Clips:
     import soundfile as sf
 
-    entries = dataset_entries(manifest)
+    entries = manifest_selection(manifest).entries
     audios = []
     for entry in entries:
         samples, rate = sf.read(entry.path, dtype="float32")

@@ -18,6 +18,13 @@ from .hf import audio_rows, select_rows
 from .spec import AUDIO_FILES, DatasetSpec
 
 
+def manifest_selection(path: str | Path) -> DatasetSelection:
+    """Every clip of a JSONL manifest (or folder of audio), as ``--dataset PATH`` reads it."""
+    from .spec import parse_spec
+
+    return select(parse_spec(str(path)))
+
+
 def select(spec: DatasetSpec, limits: SampleLimits = SampleLimits()) -> DatasetSelection:
     """The clips of ``spec`` within ``limits``; a missing set, column or unreadable clip raises one line."""
     if spec.through_datasets:
