@@ -61,7 +61,7 @@ def test_html_falls_back_to_cpu_time_when_no_energy_was_read():
 def test_json_round_trip_and_old_schema_files():
     run = with_cost(make_run(), gpu_j=30.0, price_per_hour=0.9)
     again = run_from_dict(json.loads(run_to_json(run)))
-    assert again == run and again.schema == "1.1"
+    assert again == run and again.schema == "1.2"
     old = to_dict(make_run())
     del old["schema_minor"], old["price_per_hour"]
     for row in old["results"]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
+from .bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
 from .errors import BadOption, check_seconds
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
 BackendsOption = Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")]
-RunsOption = Annotated[int, typer.Option("-n", "--runs", help="Timed runs per clip.")]
+RunsOption = Annotated[Optional[int], typer.Option("-n", "--runs", help="Exact timed runs per clip (default: as many as --budget allows).")]
+BudgetOption = Annotated[float, typer.Option("--budget", help="Seconds of timed runs per backend when -n is not given: at least 3 runs, at most 10, 1 when slower than real time.")]
 WarmupOption = Annotated[int, typer.Option("--warmup", help="Untimed warm-up runs per clip.")]
 LanguageOption = Annotated[str, typer.Option("--language", help="Language code for every backend, or 'auto'.")]
 BeamOption = Annotated[int, typer.Option("--beam-size", help="Beam size for every backend.")]
@@ -57,7 +59,8 @@ class BenchmarkOptions:
 
     model: str = "tiny.en"
     backends: tuple[str, ...] = ()
-    runs: int = 3
+    runs: int | None = None  # None: as many as the budget allows
+    budget: float = DEFAULT_BUDGET_S
     warmup: int = 1
     language: str = "en"
     beam_size: int = 1
@@ -129,8 +132,9 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     from .results import DecodeSettings
 
     o = options
-    if o.runs < 1:
+    if o.runs is not None and o.runs < 1:
         raise BadOption(f"--runs must be a positive integer (got {o.runs})")
+    check_seconds("--budget", o.budget)
     if o.warmup < 0:
         raise BadOption(f"--warmup must be zero or more (got {o.warmup})")
     if o.beam_size < 1:
@@ -154,10 +158,12 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
         temperature=0.0,
-        runs=o.runs,
+        runs=DEFAULT_MIN_RUNS if o.runs is None else o.runs,
         warmup=o.warmup,
         timeout_s=o.timeout,
         condition_on_previous_text=o.previous_text,
+        budget_s=o.budget if o.runs is None else None,
+        max_runs=DEFAULT_MAX_RUNS if o.runs is None else None,
     )
     if o.batch_size is not None and o.batch_size < 1:
         raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")

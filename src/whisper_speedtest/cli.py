@@ -48,7 +48,8 @@ def _root(
 def benchmark(
     model: flow.ModelOption = "tiny.en",
     backends: flow.BackendsOption = None,
-    runs: flow.RunsOption = 3,
+    runs: flow.RunsOption = None,
+    budget: flow.BudgetOption = flow.DEFAULT_BUDGET_S,
     warmup: flow.WarmupOption = 1,
     audio: Annotated[Optional[list[str]], typer.Option("-a", "--audio", help="Audio file, directory or JSONL manifest; repeatable.")] = None,
     reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file.")] = None,
@@ -80,6 +81,7 @@ def benchmark(
             model=model,
             backends=tuple(backends or ()),
             runs=runs,
+            budget=budget,
             warmup=warmup,
             language=language,
             beam_size=beam_size,

@@ -92,6 +92,7 @@ def _load_check(backend_class: Any, row, timeout_s: float):
     from .backends.base import DecodeOptions, LoadOptions
     from .backends.loader import VariantPlan
     from .bench.runner import run_child
+    from .bench.run_policy import RunPolicy
     from .bench.worker import WorkerJob
     from .errors import UserError
     from .models.cache_check import LoadCheck
@@ -106,7 +107,7 @@ def _load_check(backend_class: Any, row, timeout_s: float):
         return LoadCheck("skipped", str(exc))
     plan = VariantPlan("default", ref, ref)
     job = WorkerJob(f"{backend_class.__module__}:{backend_class.__qualname__}", plan, LoadOptions(), DecodeOptions(),
-                    (), (), runs=0, warmup=0, measure_warm_load=False)
+                    (), (), policy=RunPolicy(exact=0), warmup=0, measure_warm_load=False)
     kind, payload = run_child(job, timeout_s, lambda kind, payload: None, f"load:{row.backend}")
     if kind == "result":
         result = LoadCheck("loaded", payload["load_result"]["actual"], round(payload["load_s"], 3))

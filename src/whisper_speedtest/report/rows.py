@@ -164,6 +164,11 @@ def decode_notes(results) -> list[str]:
     return notes
 
 
+def runs_notes(results) -> list[str]:
+    """Rows the run budget gave fewer timed runs than the minimum, and why."""
+    return [f"{r.display_name}: {r.runs_note}" for r in results if r.ok and r.runs_note]
+
+
 def dataset_split(result: BackendResult) -> str:
     """Where a dataset pass's wall time went, in one line ("" for per-clip rows)."""
     d = result.dataset
@@ -194,7 +199,7 @@ def settings_line(run: BenchmarkRun) -> str:
         )
     return (
         f"{len(run.clips)} clip(s), {audio:.1f} s audio · language={s.language or 'auto'} beam={s.beam_size} "
-        f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs} timed run(s) after {s.warmup} warm-up"
+        f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs_described()}"
     )
 
 
