@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
 BackendsOption = Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")]
+ImplementationsOption = Annotated[Optional[list[str]], typer.Option("--implementations", hidden=True, help="mac-whisper-speedtest's spelling of --backends.")]
 RunsOption = Annotated[Optional[int], typer.Option("-n", "--runs", help="Exact timed runs per clip (default: as many as --budget allows).")]
 BudgetOption = Annotated[float, typer.Option("--budget", help="Seconds of timed runs per backend when -n is not given: at least 3 runs, at most 10, 1 when slower than real time.")]
 WarmupOption = Annotated[int, typer.Option("--warmup", help="Untimed warm-up runs per clip.")]
@@ -59,6 +60,7 @@ class BenchmarkOptions:
 
     model: str = "tiny.en"
     backends: tuple[str, ...] = ()
+    implementations: tuple[str, ...] = ()  # mac-whisper-speedtest's --implementations, added to backends
     runs: int | None = None  # None: as many as the budget allows
     budget: float = DEFAULT_BUDGET_S
     warmup: int = 1
@@ -93,6 +95,7 @@ class PreparedBenchmark:
     batch_size: int = 1
     synthetic: bool = False
     price_per_hour: float | None = None
+    notes: tuple[str, ...] = ()  # one line each, for stderr: e.g. a mac-whisper-speedtest name and ours
 
     def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         """A ``BenchmarkRequest`` for these clips."""
@@ -149,11 +152,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
     model_name = catalog.resolve(o.model)
     check_language(o.language, model_name)
-    backend_names = tuple(split_csv(o.backends)) or None
-    if backend_names:
-        from .bench.session import select_backends
-
-        select_backends(backend_names)  # unknown names fail before any audio is decoded
+    backend_names, notes = backend_choice(o.backends, o.implementations)
     settings = DecodeSettings(
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
@@ -183,8 +182,29 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         dataset = tuple(dataset_entries(o.dataset))
     return PreparedBenchmark(
         model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
-        o.price_per_hour,
+        o.price_per_hour, notes,
     )
+
+
+def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """Our names for ``-b`` and ``--implementations`` (unknown names raise before any audio is decoded),
+    and one note per mac-whisper-speedtest name or option used."""
+    from .backends import alias_note, get_backend
+
+    given = split_csv(backends)
+    originals = split_csv(implementations)
+    ours = tuple(get_backend(name).name for name in given + originals)
+    notes = tuple(note for name in given if (note := alias_note(name)))
+    if originals:
+        spelled = ",".join(get_backend(name).name for name in originals)
+        notes += (f"note: --implementations {','.join(originals)} is mac-whisper-speedtest's spelling; ours is -b {spelled}",)
+    return tuple(dict.fromkeys(ours)) or None, notes
+
+
+def print_notes(prepared: PreparedBenchmark, err: Console) -> None:
+    """The preparation's notes, one line each on stderr (printed even with --quiet: they are about the command line)."""
+    for note in prepared.notes:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:

@@ -48,6 +48,7 @@ def _root(
 def benchmark(
     model: flow.ModelOption = "tiny.en",
     backends: flow.BackendsOption = None,
+    implementations: flow.ImplementationsOption = None,
     runs: flow.RunsOption = None,
     budget: flow.BudgetOption = flow.DEFAULT_BUDGET_S,
     warmup: flow.WarmupOption = 1,
@@ -80,6 +81,7 @@ def benchmark(
         flow.BenchmarkOptions(
             model=model,
             backends=tuple(backends or ()),
+            implementations=tuple(implementations or ()),
             runs=runs,
             budget=budget,
             warmup=warmup,
@@ -100,6 +102,7 @@ def benchmark(
             price_per_hour=price_per_hour,
         )
     )
+    flow.print_notes(prepared, err)
     clips = () if prepared.dataset else collect_clips(audio, reference)
     flow.run_and_report(
         prepared.request(clips),

@@ -8,15 +8,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from .benchmark_flow import ImplementationsOption, split_csv as _split_csv
 from .models.cache_check import KIND_NAMES
 from .models.verify import CacheStatus
 
 _STYLE = {"complete": "green", "missing": "yellow", "incomplete": "yellow", "corrupt": "red", "not-applicable": "dim"}
 ModelOption = Annotated[Optional[list[str]], typer.Option("-m", "--model", help="Model name(s), comma-separated (default tiny.en).")]
-
-
-def _split_csv(values: list[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
 def _human_bytes(n: int | None) -> str:
@@ -43,10 +40,19 @@ def _resolve_models(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(catalog.resolve(name) for name in (_split_csv(values) or ["tiny.en"])))
 
 
-def _backend_classes(names: list[str], *, only_available: bool) -> dict[str, Any]:
-    """Backend classes by name: the ones named (unknown names raise UnknownBackend), or all of them."""
-    from .backends import all_backends, get_backend
+def _backend_classes(backends: list[str] | None, implementations: list[str] | None, *, only_available: bool) -> dict[str, Any]:
+    """Backend classes by name: the ones named (unknown names raise UnknownBackend), or all of them.
 
+    mac-whisper-speedtest's names and ``--implementations`` are accepted, with one note each on stderr.
+    """
+    from rich.console import Console
+
+    from .backends import all_backends, get_backend
+    from .benchmark_flow import backend_choice
+
+    names, notes = backend_choice(backends or (), implementations or ())
+    for note in notes:
+        Console(stderr=True).print(note, markup=False, highlight=False, soft_wrap=True)
     if names:
         classes = [get_backend(name) for name in names]
     else:
@@ -309,6 +315,7 @@ def register(app: typer.Typer) -> None:
     def check_models_command(
         model: ModelOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all).")] = None,
+        implementations: ImplementationsOption = None,
         deep: Annotated[bool, typer.Option("--deep", help="Also hash large files and load each model through its backend.")] = False,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per load with --deep.")] = 300.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -321,7 +328,7 @@ def register(app: typer.Typer) -> None:
 
         check_seconds("--timeout", timeout)
         models = _resolve_models(model)
-        classes = _backend_classes(_split_csv(backends), only_available=False)
+        classes = _backend_classes(backends, implementations, only_available=False)
         rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)
         failed = _failed_loads(rows)
         if as_json:
@@ -342,6 +349,7 @@ def register(app: typer.Typer) -> None:
     def download_command(
         model: ModelOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
+        implementations: ImplementationsOption = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Fetch the weights check-models reports missing or incomplete, then verify them."""
@@ -352,7 +360,7 @@ def register(app: typer.Typer) -> None:
 
         out, err = Console(), Console(stderr=True)
         models = _resolve_models(model)
-        classes = _backend_classes(_split_csv(backends), only_available=True)
+        classes = _backend_classes(backends, implementations, only_available=True)
         if not classes:
             err.print("No backend is available here; name the ones to download for with -b.")
             raise typer.Exit(1)

@@ -93,6 +93,7 @@ def register(app: typer.Typer) -> None:
     def record(
         model: flow.ModelOption = "tiny.en",
         backends: flow.BackendsOption = None,
+        implementations: flow.ImplementationsOption = None,
         runs: flow.RunsOption = None,
         budget: flow.BudgetOption = flow.DEFAULT_BUDGET_S,
         warmup: flow.WarmupOption = 1,
@@ -121,11 +122,12 @@ def register(app: typer.Typer) -> None:
 
         check_seconds("--max-seconds", max_seconds, zero_allowed=True)
         options = flow.BenchmarkOptions(
-            model=model, backends=tuple(backends or ()), runs=runs, budget=budget, warmup=warmup, language=language, beam_size=beam_size,
+            model=model, backends=tuple(backends or ()), implementations=tuple(implementations or ()), runs=runs, budget=budget, warmup=warmup, language=language, beam_size=beam_size,
             previous_text=previous_text, quant=tuple(quant or ()), fallback=fallback, device=device, threads=threads,
             timeout=timeout, outputs=tuple(output or ()),
         )
         prepared = flow.prepare(options)  # every option is checked before the microphone opens
+        flow.print_notes(prepared, err)
         if save is not None:
             check_save_path(save)
         reference_text = resolve_reference(reference)

@@ -84,6 +84,9 @@ class Backend(ABC):
     model_format: ClassVar[str] = "ct2"
     family: ClassVar[str] = "whisper"
     extra: ClassVar[str] = ""
+    # Names mac-whisper-speedtest gave this backend (its implementation classes), accepted as aliases.
+    # Read from the class's own ``__dict__``: a subclass does not inherit them.
+    original_names: ClassVar[tuple[str, ...]] = ()
     # Variants this backend can run besides float16, and how (shown by `whisper-speedtest backends`).
     quantizations: ClassVar[dict[str, str]] = {}
 

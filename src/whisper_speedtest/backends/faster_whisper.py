@@ -26,6 +26,7 @@ def compute_type_for(quantization: str | None, device: str) -> str:
 
 class FasterWhisperBackend(Backend):
     name = "faster-whisper"
+    original_names = ("FasterWhisperImplementation",)
     display_name = "faster-whisper"
     requires = ("faster-whisper", "ctranslate2")
     model_format = "ct2"

@@ -54,6 +54,7 @@ def is_long(audio: np.ndarray) -> bool:
 
 class TransformersBackend(TorchDeviceMixin, Backend):
     name = "transformers"
+    original_names = ("InsanelyFastWhisperImplementation",)
     display_name = "transformers pipeline"
     requires = ("transformers", "torch")
     model_format = "hf"
