@@ -154,14 +154,10 @@ def list_backends(
             "yes" if row["installed"] else "no",
             "[green]yes[/green]" if row["available"] else "[red]no[/red]",
             row["model_format"],
-            escape(f"whisper-speedtest[{row['extra']}]") if cls_extra(row) else row["install"],
-            row["reason"],
+            escape(f"whisper-speedtest[{row['extra']}]") if row["extra"] else escape(row["install"]),
+            escape(row["reason"]),  # install hints such as pip install 'whisper-speedtest[lightning]' are not markup
         )
     out.print(table)
-
-
-def cls_extra(row: dict) -> bool:
-    return bool(row["extra"])
 
 
 def _register_subcommands() -> None:

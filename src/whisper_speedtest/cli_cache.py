@@ -169,26 +169,54 @@ def _print_table(console, rows, deep: bool) -> None:
 
 
 def _print_compact_table(console, rows, deep: bool) -> None:
-    """Narrow terminals: where each model was found in one column; unavailable backends dimmed."""
+    """Narrow terminals (macOS Terminal opens at 80 columns): a short table, then where each copy is,
+    one line per folder with the backends that use it; unavailable backends dimmed."""
+    from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import Text
 
     models = sorted({row.model for row in rows})
     one_model = len(models) == 1
     table = Table(title=f"Model caches: {models[0]}" if one_model else "Model caches")
     table.add_column("Backend", overflow="fold", min_width=18)
-    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size", "Found in")
-                   + (("Load",) if deep else ())):
+    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size") + (("Load",) if deep else ())):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
-        found = ", ".join(loc.kind for loc in row.locations if loc.status is CacheStatus.COMPLETE) or "—"
         backend = row.backend if row.available else f"[dim]{row.backend} (n/a)[/]"
-        cells = [backend, *(() if one_model else (row.model,)), row.format, status, _human_bytes(row.size_bytes), found]
+        cells = [backend, *(() if one_model else (row.model,)), row.format, status, _human_bytes(row.size_bytes)]
         if deep:
             cells.append(f"{row.load.status} {row.load.detail}".strip() if row.load else "")
         table.add_row(*cells)
     console.print(table)
-    console.print("[dim]n/a: the backend cannot run here. Wider terminals show every cache location and the upstream repo.[/]")
+    copies = copies_by_folder(rows)
+    if copies:
+        console.print("Where the copies are:")
+    for (model, where, path), backends in copies.items():
+        label = ", ".join(backends) + ("" if one_model else f" · {model}")
+        console.print(f"  [bold]{escape(label)}[/] · {escape(where)}", highlight=False)
+        console.print(Padding(Text(_home_abbreviated(path), style="dim", overflow="fold"), (0, 0, 0, 4)))
+    if any(not row.available for row in rows):
+        console.print("[dim]n/a: the backend cannot run here.[/]")
+    console.print("[dim]Wider terminals (140+ columns) show every location's status and the upstream repo.[/]")
+
+
+def _home_abbreviated(path: str) -> str:
+    from pathlib import Path
+
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
+
+
+def copies_by_folder(rows) -> dict[tuple[str, str, str], list[str]]:
+    """{(model, location kind, folder): backends} for every complete copy, in the rows' order."""
+    copies: dict[tuple[str, str, str], list[str]] = {}
+    for row in rows:
+        for loc in row.locations:
+            if loc.status is CacheStatus.COMPLETE and loc.path:
+                copies.setdefault((row.model, KIND_NAMES[loc.kind], loc.path), []).append(row.backend)
+    return copies
 
 
 def _print_problems(console, rows) -> None:

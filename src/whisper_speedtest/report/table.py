@@ -57,7 +57,10 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
 
 def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False) -> None:
     wide = console.width >= WIDE
-    console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
+    if all(r.status == "skipped" for r in run.results):
+        console.print("[yellow]No backend ran: every one was skipped (reasons below).[/yellow]", highlight=False)
+    else:
+        console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
     for line in cost_notes(run):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
