@@ -47,6 +47,7 @@ SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Rand
 CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
 SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
 PriceOption = Annotated[Optional[float], typer.Option("--price-per-hour", help="The machine's cost per hour (any currency): adds a cost per audio hour.")]
+WeightsOption = Annotated[str, typer.Option("--weights", help="same: one shared copy, converted and fingerprinted, for every backend; native: each backend loads what its users usually download (mlx-community's quantized repos for MLX, ...).")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
 
@@ -79,6 +80,7 @@ class BenchmarkOptions:
     synthetic_tokens: int = 40
     cuda_graphs: bool = True
     price_per_hour: float | None = None
+    weights: str = "same"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,10 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     check_price(o.price_per_hour)
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
+    if o.weights not in ("same", "native"):
+        raise BadOption(f"--weights must be same or native (got {o.weights!r})")
+    if o.weights == "native" and (o.quant or o.synthetic):
+        raise BadOption("--weights native runs each backend's own download: it does not combine with --quant or --synthetic-weights")
     if o.device not in ("auto", "cpu", "cuda", "mps"):
         raise BadOption(f"--device must be one of auto, cpu, cuda, mps (got {o.device!r})")
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
@@ -170,7 +176,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
     load_options = LoadOptions(
         device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
-        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs,
+        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs, weights=o.weights,
     )
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:

@@ -69,6 +69,7 @@ def benchmark(
     synthetic_tokens: flow.SyntheticTokensOption = 40,
     cuda_graphs: flow.CudaGraphsOption = True,
     price_per_hour: flow.PriceOption = None,
+    weights: flow.WeightsOption = "same",
     history: flow.HistoryOption = True,
     quiet: flow.QuietOption = False,
     verbose: flow.VerboseOption = False,
@@ -100,6 +101,7 @@ def benchmark(
             synthetic_tokens=synthetic_tokens,
             cuda_graphs=cuda_graphs,
             price_per_hour=price_per_hour,
+            weights=weights,
         )
     )
     flow.print_notes(prepared, err)

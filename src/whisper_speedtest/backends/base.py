@@ -40,6 +40,7 @@ class LoadOptions:
     batch_size: int | None = None
     synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
     cuda_graphs: bool = True  # graph-decoder: replay its static-KV-cache steps as CUDA graphs (off: eagerly)
+    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
 
 
 @dataclass(frozen=True)

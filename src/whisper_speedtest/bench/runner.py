@@ -41,7 +41,12 @@ class BackendPlan:
 
     @property
     def label(self) -> str:
-        return self.backend.name + (f"@{self.load_options.quantization}" if self.load_options.quantization else "")
+        return self.backend.name + (f"@{self.variant_label}" if self.variant_label != "default" else "")
+
+    @property
+    def variant_label(self) -> str:
+        """The row's variant: the quantization asked for, "native" weights, or "default"."""
+        return self.load_options.quantization or ("native" if self.load_options.weights == "native" else "default")
 
     @property
     def backend_path(self) -> str:
@@ -71,7 +76,7 @@ def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
         reason=reason,
         model=model_identity(plan.model, plan.backend.family),
         requested=_requested(plan),
-        variant=plan.load_options.quantization or "default",
+        variant=plan.variant_label,
     )
 
 
@@ -251,7 +256,7 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
         params=raw["params"],
         requested={**_requested(plan), "variant": load["requested"]},
         did_fallback=bool(load["did_fallback"]),
-        variant=plan.load_options.quantization or "default",
+        variant=plan.variant_label,
         actual_variant=load["actual"],
         fallback_reason=load["detail"] if load["did_fallback"] else "",
         packages=raw.get("packages", {}),
@@ -297,7 +302,7 @@ def assemble_dataset_row(plan: BackendPlan, clips: Sequence[DatasetEntry], raw: 
         requested={**_requested(plan), "variant": load["requested"]},
         did_fallback=bool(load["did_fallback"]),
         packages=raw.get("packages", {}),
-        variant=plan.load_options.quantization or "default",
+        variant=plan.variant_label,
         actual_variant=load["actual"],
         dataset=dataset,
         cost=raw.get("cost"),
