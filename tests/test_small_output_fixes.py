@@ -41,3 +41,21 @@ def test_summary_shows_n_and_the_runs_note():
     text = _printed(dataclasses.replace(run, results=(first,) + run.results[1:]), width=200)
     assert "Median s ± sd ×N" in text and f"×{first.transcribe.n}" in text
     assert "faster-whisper: slower than real time here (RTFx 0.40 in the first pass): 1 timed run" in text
+
+
+def test_quant_sweep_flags_a_variant_whose_transcript_drifts_from_float16():
+    from tests.run_fixtures import REFERENCE, ok_row
+    from whisper_speedtest.report.rows import quant_drift, quant_drift_notes
+
+    float16 = ok_row("mlx-whisper", 0.5, REFERENCE, 0.0, variant="float16")
+    int8 = ok_row("mlx-whisper", 0.4, REFERENCE.replace("country", "county", 1), 0.05, variant="int8")  # 1 word of 22
+    int4 = ok_row("mlx-whisper", 0.3, REFERENCE, 0.0, variant="int4")  # the same words
+    other = ok_row("faster-whisper", 0.3, "something else entirely", 0.9, variant="int8")  # no float16 row of its own
+    results = (float16, int8, int4, other)
+    drift = quant_drift(results)
+    assert set(drift) == {id(int8), id(int4)}  # compared with its own backend's float16 transcript, never the reference
+    assert drift[id(int4)] == 0.0 and 0.02 < drift[id(int8)] < 0.1
+    (note,) = quant_drift_notes(results)
+    assert note.startswith("mlx-whisper int8: its transcript differs from the float16 transcript by ")
+    run = dataclasses.replace(make_run(), results=results)
+    assert note in _printed(run, width=300)

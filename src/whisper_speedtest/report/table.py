@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import cost_notes, dataset_split, decode_notes, flat_rows, runs_notes, settings_line, weights_notes
+from .rows import cost_notes, dataset_split, decode_notes, flat_rows, quant_drift_notes, runs_notes, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 
@@ -81,6 +81,8 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     for row in flat_rows(run):
         if row["did_fallback"] == "true":
             console.print(f"[yellow]{escape(row['backend'])} {row['variant']}: {escape(row['reason'])}[/yellow]", highlight=False)
+    for message in quant_drift_notes(run.results):
+        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
     for message in runs_notes(run.results) + decode_notes(run.results):
         console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
     for level, message in weights_notes(run.results):
