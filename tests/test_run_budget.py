@@ -2,11 +2,8 @@
 a backend slower than real time gets one run and a note, or is stopped when its first pass overruns."""
 
 import numpy as np
-import pytest
 
-from tests import fake_backends
 from whisper_speedtest.audio import AudioClip
-from whisper_speedtest.backends import register, unregister
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.run_policy import RunCount, RunPolicy
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
@@ -45,17 +42,6 @@ def test_eta_is_the_mean_backend_time_for_those_left():
     assert eta_s([], 3, 0.0) is None
     assert eta_s([10.0, 20.0], 2, 5.0) == 25.0
     assert eta_s([10.0], 1, 30.0) == 0.0  # never negative
-
-
-@pytest.fixture
-def fakes():
-    for cls in fake_backends.ALL:
-        register(cls)
-    try:
-        yield
-    finally:
-        for cls in fake_backends.ALL:
-            unregister(cls.name)
 
 
 def _half_second_clip():
