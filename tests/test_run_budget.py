@@ -2,12 +2,14 @@
 a backend slower than real time gets one run and a note, or is stopped when its first pass overruns."""
 
 import numpy as np
+import pytest
 
 from whisper_speedtest.audio import AudioClip
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.run_policy import RunCount, RunPolicy
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
 from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+from whisper_speedtest.errors import BadOption
 from whisper_speedtest.progress import eta_s
 from whisper_speedtest.results import TOO_SLOW, DecodeSettings
 
@@ -36,6 +38,21 @@ def test_options_choose_budget_or_exact_count():
     assert (exact.budget_s, exact.runs) == (None, 4)
     assert RunPolicy.of(exact) == RunPolicy(exact=4)
     assert "4 timed run(s)" in exact.runs_described()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (BenchmarkOptions(budget=0.0), "--budget must be a positive number of seconds"),
+        (BenchmarkOptions(budget=float("nan")), "--budget must be a positive number of seconds"),
+        (BenchmarkOptions(runs=0), "--runs must be a positive integer"),
+        (BenchmarkOptions(weights="community"), "--weights must be same or native"),
+        (BenchmarkOptions(weights="native", quant=("int8",)), "does not combine with --quant"),
+    ],
+)
+def test_bad_budget_runs_and_weights_are_one_line_errors(options, message):
+    with pytest.raises(BadOption, match=message):
+        prepare(options)
 
 
 def test_eta_is_the_mean_backend_time_for_those_left():

@@ -109,6 +109,7 @@ def register(app: typer.Typer) -> None:
         device: flow.DeviceOption = "auto",
         threads: flow.ThreadsOption = None,
         timeout: flow.TimeoutOption = 900.0,
+        weights: flow.WeightsOption = "same",
         output: flow.OutputOption = None,
         history: flow.HistoryOption = True,
         quiet: flow.QuietOption = False,
@@ -124,7 +125,7 @@ def register(app: typer.Typer) -> None:
         options = flow.BenchmarkOptions(
             model=model, backends=tuple(backends or ()), implementations=tuple(implementations or ()), runs=runs, budget=budget, warmup=warmup, language=language, beam_size=beam_size,
             previous_text=previous_text, quant=tuple(quant or ()), fallback=fallback, device=device, threads=threads,
-            timeout=timeout, outputs=tuple(output or ()),
+            timeout=timeout, outputs=tuple(output or ()), weights=weights,
         )
         prepared = flow.prepare(options)  # every option is checked before the microphone opens
         flow.print_notes(prepared, err)
