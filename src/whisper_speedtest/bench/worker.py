@@ -130,7 +130,8 @@ def _timed(backend: Backend, fn, *args):
 def run_job(job: WorkerJob, report) -> dict[str, Any]:
     """Execute ``job``; ``report(kind, payload)`` sends progress. Returns the raw measurements.
 
-    The cost meter measures the cold load and the timed runs apart; warm-ups and the warm load are left out.
+    The cost meter measures the cold load and the timed runs apart; warm-ups and the warm load (a second
+    load in the same process, after the runs) are left out.
     """
     sampler = MemorySampler().start()
     meter = CostMeter()
@@ -145,11 +146,6 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         cold_load = time.perf_counter() - start
         load_cost = meter.take()
         report("loaded", cold_load)
-        warm_load = None
-        if job.measure_warm_load:
-            report("progress", "warm load")
-            backend.close()
-            _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
         if job.dataset_paths:
             report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
             dataset = run_dataset(
@@ -165,6 +161,11 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         packages = backend.package_versions()
         device_peak = backend.peak_device_memory()
         backend.close()
+        warm_load = None
+        if job.measure_warm_load:  # after the runs: a backend stopped as too slow never spends it
+            report("progress", "warm load")
+            _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
+            backend.close()
     finally:
         meter.close()
         sampler.stop()
