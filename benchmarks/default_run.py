@@ -34,8 +34,9 @@ def main() -> None:
         rows = json.loads(output.read_text())["results"] if output.is_file() else []
     print()
     for row in rows:
-        n = row["transcribe"]["n"] if row.get("transcribe") else 0
-        print(f"  {row['backend']:<22} {row['status']:<9} N={n:<3} {row.get('runs_note') or row.get('reason', '')[:90]}")
+        t = row.get("transcribe")
+        timing = f"N={t['n']:<2} median {t['median']:.2f} s, load {row['load_s']:.1f} s" if t else "N=0"
+        print(f"  {row['backend']:<22} {row['status']:<9} {timing:<34} {(row.get('runs_note') or row.get('reason', ''))[:70]}")
     cores = os.cpu_count()
     print(
         f"default run: {wall:.1f} s wall (exit {done.returncode}) on {cores} CPU(s); "
