@@ -97,3 +97,29 @@ def test_a_quantized_repo_that_fails_to_load_falls_back_to_a_cached_plain_one(tm
         row, _ = _benchmark(tmp_path, hub.endpoint)
     assert row["status"] == "ok" and row["did_fallback"] and row["model"]["source"] == f"native: {PLAIN}"
     assert row["fallback_reason"].startswith("native failed to load")
+
+
+def _fake_cli(tmp_path, endpoint, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN")}
+    env |= {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_ETAG_TIMEOUT": "5", "COLUMNS": "200", "WHISPER_SPEEDTEST_HOME": str(tmp_path / "store")}
+    return subprocess.run([sys.executable, "-m", "tests.fake_cli", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_check_models_and_download_follow_native_weights(tmp_path, mlx_repos):
+    plain, quantized = mlx_repos
+    with HubServer({QUANTIZED: repo_files(quantized), PLAIN: repo_files(plain)}) as hub:
+        args = ("-m", "tiny", "-b", "fake-mlx-files", "--weights", "native")
+        before = _fake_cli(tmp_path, hub.endpoint, "check-models", *args, "--json")
+        fetched = _fake_cli(tmp_path, hub.endpoint, "download", *args, "--yes")
+        after = _fake_cli(tmp_path, hub.endpoint, "check-models", *args, "--json")
+        same = _fake_cli(tmp_path, hub.endpoint, "check-models", "-m", "tiny", "-b", "fake-mlx-files", "--json")
+    (row,) = json.loads(before.stdout)["rows"]
+    assert (row["upstream"], row["hub"]["status"], row["store"]["status"]) == (QUANTIZED, "missing", "not-applicable")
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert f"ok {QUANTIZED}" in fetched.stdout
+    (row,) = json.loads(after.stdout)["rows"]
+    assert (row["status"], row["hub"]["status"], row["weights"]) == ("complete", "complete", "native")
+    (row,) = json.loads(same.stdout)["rows"]
+    assert row["upstream"] == PLAIN and row["weights"] == "same"  # the default still looks for the plain repo

@@ -120,6 +120,12 @@ def check_language(language: str, model_name: str) -> None:
     raise BadOption(f"--language must be 'auto' or a Whisper language code such as en, de, fr, zh (got {language!r})")
 
 
+def check_weights(weights: str) -> None:
+    """``--weights``: same or native."""
+    if weights not in ("same", "native"):
+        raise BadOption(f"--weights must be same or native (got {weights!r})")
+
+
 def check_price(price: float | None) -> None:
     """``--price-per-hour``: a finite positive amount, or not given."""
     import math
@@ -148,8 +154,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     check_price(o.price_per_hour)
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
-    if o.weights not in ("same", "native"):
-        raise BadOption(f"--weights must be same or native (got {o.weights!r})")
+    check_weights(o.weights)
     if o.weights == "native" and (o.quant or o.synthetic):
         raise BadOption("--weights native runs each backend's own download: it does not combine with --quant or --synthetic-weights")
     if o.device not in ("auto", "cpu", "cuda", "mps"):

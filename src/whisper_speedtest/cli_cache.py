@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .benchmark_flow import ImplementationsOption, split_csv as _split_csv
+from .benchmark_flow import ImplementationsOption, WeightsOption, check_weights, split_csv as _split_csv
 from .models.cache_check import KIND_NAMES
 from .models.verify import CacheStatus
 
@@ -267,7 +267,7 @@ def _disk_report(hub) -> tuple:
     return tuple(DiskSpace(*disk_free(place)) for place in places)
 
 
-def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True):
+def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: str = "same"):
     """Rows, summary and the download plan, shared by both commands."""
     from .models.cache_check import BackendInfo, CacheChecker, check_models
     from .models.cache_summary import find_duplicates, summarize
@@ -277,7 +277,7 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     from .models.hub_remote import HubRemote
 
     hub = HubCache()
-    checker = CacheChecker(hub, hash_large=deep)
+    checker = CacheChecker(hub, hash_large=deep, weights=weights)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
         rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)
@@ -344,6 +344,7 @@ def register(app: typer.Typer) -> None:
         model: ModelOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all).")] = None,
         implementations: ImplementationsOption = None,
+        weights: WeightsOption = "same",
         deep: Annotated[bool, typer.Option("--deep", help="Also hash large files and load each model through its backend.")] = False,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per load with --deep.")] = 300.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -355,9 +356,10 @@ def register(app: typer.Typer) -> None:
         from .models.cache_summary import report_json
 
         check_seconds("--timeout", timeout)
+        check_weights(weights)
         models = _resolve_models(model)
         classes = _backend_classes(backends, implementations, only_available=False)
-        rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)
+        rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout, weights=weights)
         failed = _failed_loads(rows)
         if as_json:
             typer.echo(json.dumps(report_json(rows, summary), indent=2))
@@ -378,6 +380,7 @@ def register(app: typer.Typer) -> None:
         model: ModelOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
         implementations: ImplementationsOption = None,
+        weights: WeightsOption = "same",
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Fetch the weights check-models reports missing or incomplete, then verify them."""
@@ -387,12 +390,13 @@ def register(app: typer.Typer) -> None:
         from .models.download_plan import disk_space_problems
 
         out, err = Console(), Console(stderr=True)
+        check_weights(weights)
         models = _resolve_models(model)
         classes = _backend_classes(backends, implementations, only_available=True)
         if not classes:
             err.print("No backend is available here; name the ones to download for with -b.")
             raise typer.Exit(1)
-        _, _, plan, hub, remote = _check(models, classes, duplicates=False)
+        _, _, plan, hub, remote = _check(models, classes, duplicates=False, weights=weights)
         for line in plan.skipped:
             out.print(f"[dim]skip[/] {line}", highlight=False)
         if not plan.fetches:

@@ -157,6 +157,12 @@ def native_locations(backend_format: str, name: str) -> tuple[HubLocation, ...]:
     return (upstream_location(backend_format, name),)
 
 
+def hub_location(backend_format: str, name: str, weights: str = "same") -> HubLocation:
+    """Where ``check-models`` and ``download`` look for ``name``: the upstream copy our conversions come
+    from, or with ``weights="native"`` the first of :func:`native_locations`."""
+    return native_locations(backend_format, name)[0] if weights == "native" else upstream_location(backend_format, name)
+
+
 def canonical_names() -> list[str]:
     return list(MODELS)
 
