@@ -48,14 +48,19 @@ def mlx_repos(tmp_path):
     return plain, quantized
 
 
-def _benchmark(tmp_path, endpoint):
+def _fake_cli(tmp_path, endpoint, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN")}
     env |= {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1",
             "HF_HUB_ETAG_TIMEOUT": "5", "COLUMNS": "200", "WHISPER_SPEEDTEST_HOME": str(tmp_path / "store")}
+    return subprocess.run([sys.executable, "-m", "tests.fake_cli", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+
+def _benchmark(tmp_path, endpoint):
     args = ["-m", "tiny", "-b", "fake-mlx-files", "--weights", "native", "-n", "1", "--warmup", "0", "--language", "auto",
             "--no-history", "-o", str(tmp_path / "run.json")]
-    done = subprocess.run([sys.executable, "-m", "tests.fake_cli", "benchmark", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    done = _fake_cli(tmp_path, endpoint, "benchmark", *args)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads((tmp_path / "run.json").read_text())["results"][0], done
 
@@ -97,14 +102,6 @@ def test_a_quantized_repo_that_fails_to_load_falls_back_to_a_cached_plain_one(tm
         row, _ = _benchmark(tmp_path, hub.endpoint)
     assert row["status"] == "ok" and row["did_fallback"] and row["model"]["source"] == f"native: {PLAIN}"
     assert row["fallback_reason"].startswith("native failed to load")
-
-
-def _fake_cli(tmp_path, endpoint, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN")}
-    env |= {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1",
-            "HF_HUB_ETAG_TIMEOUT": "5", "COLUMNS": "200", "WHISPER_SPEEDTEST_HOME": str(tmp_path / "store")}
-    return subprocess.run([sys.executable, "-m", "tests.fake_cli", *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
 
 
 def test_check_models_and_download_follow_native_weights(tmp_path, mlx_repos):
