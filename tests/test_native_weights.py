@@ -56,7 +56,6 @@ def _fake_cli(tmp_path, endpoint, *args):
                           capture_output=True, text=True, timeout=180)
 
 
-
 def _benchmark(tmp_path, endpoint):
     args = ["-m", "tiny", "-b", "fake-mlx-files", "--weights", "native", "-n", "1", "--warmup", "0", "--language", "auto",
             "--no-history", "-o", str(tmp_path / "run.json")]
