@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub_server import HubServer, repo_files
+from tests.hub_server import HubServer, make_cached_repo, repo_files
 from whisper_speedtest.models import catalog
 
 QUANTIZED, PLAIN = "mlx-community/whisper-tiny-mlx-q4", "mlx-community/whisper-tiny-mlx"
@@ -48,18 +48,18 @@ def mlx_repos(tmp_path):
     return plain, quantized
 
 
-def _fake_cli(tmp_path, endpoint, *args):
+def _fake_cli(tmp_path, endpoint, *args, extra_env=None):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN")}
-    env |= {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1",
+    env |= (extra_env or {}) | {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_DISABLE_XET": "1",
             "HF_HUB_ETAG_TIMEOUT": "5", "COLUMNS": "200", "WHISPER_SPEEDTEST_HOME": str(tmp_path / "store")}
     return subprocess.run([sys.executable, "-m", "tests.fake_cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
 
 
-def _benchmark(tmp_path, endpoint):
+def _benchmark(tmp_path, endpoint, extra_env=None):
     args = ["-m", "tiny", "-b", "fake-mlx-files", "--weights", "native", "-n", "1", "--warmup", "0", "--language", "auto",
             "--no-history", "-o", str(tmp_path / "run.json")]
-    done = _fake_cli(tmp_path, endpoint, "benchmark", *args)
+    done = _fake_cli(tmp_path, endpoint, "benchmark", *args, extra_env=extra_env)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads((tmp_path / "run.json").read_text())["results"][0], done
 
@@ -119,3 +119,13 @@ def test_check_models_and_download_follow_native_weights(tmp_path, mlx_repos):
     assert (row["status"], row["hub"]["status"], row["weights"]) == ("complete", "complete", "native")
     (row,) = json.loads(same.stdout)["rows"]
     assert row["upstream"] == PLAIN and row["weights"] == "same"  # the default still looks for the plain repo
+
+
+def test_the_originals_models_folder_is_read_offline(tmp_path, mlx_repos):
+    """mac-whisper-speedtest kept its downloads in a project-local models/ folder (Hub cache layout)."""
+    _, quantized = mlx_repos
+    models = tmp_path / "mac-whisper-speedtest" / "models"
+    make_cached_repo(models, QUANTIZED, repo_files(quantized))
+    row, _ = _benchmark(tmp_path, "http://127.0.0.1:9", extra_env={"HF_HUB_OFFLINE": "1", "WHISPER_SPEEDTEST_HUB_CACHES": str(models)})
+    assert row["status"] == "ok" and not row["did_fallback"] and row["actual_variant"] == "int4"
+    assert row["model"]["source"] == f"native: {QUANTIZED}" and row["model"]["path"].startswith(str(models))

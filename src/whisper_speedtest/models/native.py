@@ -1,7 +1,8 @@
 """``--weights native``: each backend loads the weights its users normally download, not our shared copy.
 
 Where those are is the catalog's (``catalog.native_locations``). A copy is looked for in the
-Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``) or, for OpenAI's ``.pt`` files, in
+Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``), then in the extra caches named by
+``$WHISPER_SPEEDTEST_HUB_CACHES`` (mac-whisper-speedtest's ``models/`` folder, say) or, for OpenAI's ``.pt`` files, in
 ``~/.cache/whisper``; a Hub repo that is missing is fetched when downloading is allowed. The
 fingerprint of a native copy is the sha256 of its weights file (the files differ by format, so
 rows of different backends show different fingerprints, as they should).
@@ -16,7 +17,7 @@ from pathlib import Path
 from ..errors import ModelNotAvailable
 from . import catalog, file_hash
 from .backend_caches import openai_whisper_dir
-from .hub_cache import HubCache, hub_cache_dir
+from .hub_cache import HubCache, extra_hub_cache_dirs, hub_cache_dir
 
 # The files that make a usable copy, per format: every name in a group is needed, one of each tuple.
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -92,7 +93,15 @@ def _cached(location: catalog.HubLocation, fmt: str) -> tuple[Path, Path] | None
     if location.url:  # OpenAI's .pt: where openai-whisper and whisper-mps keep it
         path = openai_whisper_dir() / location.filename
         return (path, path) if path.is_file() else None
-    listing = HubCache().listing(location.repo)
+    for cache in [HubCache()] + [HubCache(d) for d in extra_hub_cache_dirs()]:
+        found = _cached_in(cache, location, fmt)
+        if found is not None:
+            return found
+    return None
+
+
+def _cached_in(cache: HubCache, location: catalog.HubLocation, fmt: str) -> tuple[Path, Path] | None:
+    listing = cache.listing(location.repo)
     if not listing.files:
         return None
     if location.filename:
