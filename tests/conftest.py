@@ -70,3 +70,18 @@ def wait_for_file(path: Path, timeout: float = 60) -> str:
         assert time.monotonic() < deadline, f"{path} was not written within {timeout} s"
         time.sleep(0.05)
     return path.read_text()
+
+
+@pytest.fixture
+def fakes():
+    """The misbehaving backends of ``tests.fake_backends``, registered for one test (unregistered in ``finally``)."""
+    from tests import fake_backends
+    from whisper_speedtest.backends import register, unregister
+
+    for cls in fake_backends.ALL:
+        register(cls)
+    try:
+        yield
+    finally:
+        for cls in fake_backends.ALL:
+            unregister(cls.name)

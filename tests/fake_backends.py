@@ -153,5 +153,26 @@ class MacOnlyBackend(_Fake):
     platforms = ("darwin",) if os.uname().sysname != "Darwin" else ("win32",)
 
 
-ALL = (EchoBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
+class MlxFilesBackend(_Fake):
+    """An MLX-format backend that opens the weights it is given (a truncated file fails to load) and
+    reports the quantization its config.json records, as mlx-whisper does."""
+
+    name = "fake-mlx-files"
+    display_name = "fake mlx files"
+    model_format = "mlx"
+
+    def load(self, model, options):
+        import json
+        from pathlib import Path
+
+        from safetensors import safe_open
+
+        with safe_open(str(Path(model.path) / "weights.safetensors"), "np") as weights:
+            list(weights.keys())
+        bits = (json.loads((Path(model.path) / "config.json").read_text()).get("quantization") or {}).get("bits")
+        actual = f"int{bits}" if bits else "float16"
+        return LoadResult(requested="native", actual=actual)
+
+
+ALL = (EchoBackend, MlxFilesBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
        OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend)

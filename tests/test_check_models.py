@@ -272,11 +272,22 @@ def test_narrow_terminal_gets_a_compact_table_that_agrees_with_json(env, ct2_fil
     table = run("check-models", *args)
     assert table.exit_code == 0, table.output
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
-    assert "Model caches: tiny.en" in table.stdout and "Found in" in table.stdout
+    assert "Model caches: tiny.en" in table.stdout and "Where the copies are:" in table.stdout
     lines = {line.split("│")[1].strip(): line for line in table.stdout.splitlines() if line.startswith("│ fake-")}
+    copies = {}  # folder -> backends, read back from "Where the copies are:" (long folders are folded over lines)
+    backends = None
+    for line in table.stdout.split("Where the copies are:")[1].splitlines():
+        if line.startswith("  ") and not line.startswith("    ") and " · " in line:
+            backends = line.strip().split(" · ")[0].split(", ")
+            folder = copies.setdefault(len(copies), [backends, ""])
+        elif line.startswith("    ") and backends is not None:
+            folder[1] += line.strip()
+    by_folder = {path: names for names, path in copies.values()}
+    assert by_folder  # the cached repo at least
     for row in report["rows"]:
         cells = [c.strip() for c in lines[row["backend"]].split("│")[1:-1]]
         assert cells[2].split(" ")[0] == row["status"]
-        found = {loc["kind"] for loc in (row["hub"], row["store"], row["package"], row["backend_cache"])
-                 if loc["status"] == "complete"}
-        assert cells[4] == (", ".join(sorted(found, key=["hub", "store", "package", "backend-cache"].index)) or "—")
+        for loc in (row["hub"], row["store"], row["package"], row["backend_cache"]):
+            if loc["status"] == "complete":  # each copy's folder is printed, under the backends that use it
+                assert row["backend"] in by_folder[loc["path"]]
+    assert "n/a: the backend cannot run here." not in table.stdout  # every fake backend can run here

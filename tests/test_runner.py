@@ -1,24 +1,9 @@
 """The harness keeps going when backends crash, hang, raise or cannot run here."""
 
-import pytest
-
-from tests import fake_backends
 from whisper_speedtest.audio import collect_clips
-from whisper_speedtest.backends import register, unregister
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
 from whisper_speedtest.results import DecodeSettings
-
-
-@pytest.fixture
-def fakes():
-    for cls in fake_backends.ALL:
-        register(cls)
-    try:
-        yield
-    finally:
-        for cls in fake_backends.ALL:
-            unregister(cls.name)
 
 
 def test_failures_become_rows_and_the_others_still_run(fakes):

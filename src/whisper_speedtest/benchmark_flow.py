@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
+from .bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
 from .errors import BadOption, check_seconds
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
 BackendsOption = Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")]
-RunsOption = Annotated[int, typer.Option("-n", "--runs", help="Timed runs per clip.")]
+ImplementationsOption = Annotated[Optional[list[str]], typer.Option("--implementations", hidden=True, help="mac-whisper-speedtest's spelling of --backends.")]
+RunsOption = Annotated[Optional[int], typer.Option("-n", "--runs", help="Exact timed runs per clip (default: as many as --budget allows).")]
+BudgetOption = Annotated[float, typer.Option("--budget", help="Seconds of timed runs per backend when -n is not given: at least 3 runs, at most 10, 1 when slower than real time.")]
 WarmupOption = Annotated[int, typer.Option("--warmup", help="Untimed warm-up runs per clip.")]
 LanguageOption = Annotated[str, typer.Option("--language", help="Language code for every backend, or 'auto'.")]
 BeamOption = Annotated[int, typer.Option("--beam-size", help="Beam size for every backend.")]
@@ -56,6 +59,7 @@ RayOption = Annotated[bool, typer.Option("--ray", help="--dataset on Ray Data: s
 RayAddressOption = Annotated[Optional[str], typer.Option("--ray-address", help="--dataset on Ray Data: join this running cluster (e.g. ray://head:10001 or auto).")]
 RayActorsOption = Annotated[Optional[int], typer.Option("--ray-actors", help="With --ray: model actors (default: one per GPU, or one per --ray-cpus-per-actor CPUs).")]
 RayCpusOption = Annotated[int, typer.Option("--ray-cpus-per-actor", help="With --ray on CPUs only: CPUs (and backend threads) per model actor.")]
+WeightsOption = Annotated[str, typer.Option("--weights", help="same: one shared copy, converted and fingerprinted, for every backend; native: each backend loads what its users usually download (mlx-community's quantized repos for MLX, ...).")]
 HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
 
 
@@ -69,7 +73,9 @@ class BenchmarkOptions:
 
     model: str = "tiny.en"
     backends: tuple[str, ...] = ()
-    runs: int = 3
+    implementations: tuple[str, ...] = ()  # mac-whisper-speedtest's --implementations, added to backends
+    runs: int | None = None  # None: as many as the budget allows
+    budget: float = DEFAULT_BUDGET_S
     warmup: int = 1
     language: str = "en"
     beam_size: int = 1
@@ -95,6 +101,7 @@ class BenchmarkOptions:
     ray_address: str | None = None
     ray_actors: int | None = None
     ray_cpus_per_actor: int = 1
+    weights: str = "same"
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class PreparedBenchmark:
     synthetic: bool = False
     price_per_hour: float | None = None
     ray: RaySettings | None = None
+    notes: tuple[str, ...] = ()  # one line each, for stderr: e.g. a mac-whisper-speedtest name and ours
 
     def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         """A ``BenchmarkRequest`` for these clips."""
@@ -134,6 +142,12 @@ def check_language(language: str, model_name: str) -> None:
     raise BadOption(f"--language must be 'auto' or a Whisper language code such as en, de, fr, zh (got {language!r})")
 
 
+def check_weights(weights: str) -> None:
+    """``--weights``: same or native."""
+    if weights not in ("same", "native"):
+        raise BadOption(f"--weights must be same or native (got {weights!r})")
+
+
 def check_price(price: float | None) -> None:
     """``--price-per-hour``: a finite positive amount, or not given."""
     import math
@@ -151,8 +165,9 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     from .results import DecodeSettings
 
     o = options
-    if o.runs < 1:
+    if o.runs is not None and o.runs < 1:
         raise BadOption(f"--runs must be a positive integer (got {o.runs})")
+    check_seconds("--budget", o.budget)
     if o.warmup < 0:
         raise BadOption(f"--warmup must be zero or more (got {o.warmup})")
     if o.beam_size < 1:
@@ -161,25 +176,26 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     check_price(o.price_per_hour)
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
+    check_weights(o.weights)
+    if o.weights == "native" and (o.quant or o.synthetic):
+        raise BadOption("--weights native runs each backend's own download: it does not combine with --quant or --synthetic-weights")
     if o.device not in ("auto", "cpu", "cuda", "mps"):
         raise BadOption(f"--device must be one of auto, cpu, cuda, mps (got {o.device!r})")
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
     quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
     model_name = catalog.resolve(o.model)
     check_language(o.language, model_name)
-    backend_names = tuple(split_csv(o.backends)) or None
-    if backend_names:
-        from .bench.session import select_backends
-
-        select_backends(backend_names)  # unknown names fail before any audio is decoded
+    backend_names, notes = backend_choice(o.backends, o.implementations)
     settings = DecodeSettings(
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
         temperature=0.0,
-        runs=o.runs,
+        runs=DEFAULT_MIN_RUNS if o.runs is None else o.runs,
         warmup=o.warmup,
         timeout_s=o.timeout,
         condition_on_previous_text=o.previous_text,
+        budget_s=o.budget if o.runs is None else None,
+        max_runs=DEFAULT_MAX_RUNS if o.runs is None else None,
     )
     if o.batch_size is not None and o.batch_size < 1:
         raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")
@@ -188,7 +204,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
     load_options = LoadOptions(
         device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
-        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs,
+        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs, weights=o.weights,
     )
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:
@@ -197,7 +213,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     dataset = select_dataset(o) if o.dataset else None
     return PreparedBenchmark(
         model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
-        o.price_per_hour, ray,
+        o.price_per_hour, ray, notes,
     )
 
 
@@ -239,6 +255,27 @@ def check_dataset_only(o: BenchmarkOptions) -> None:
                                       ("--max-clips", o.max_clips), ("--max-hours", o.max_hours)) if value is not None]
     if given and not o.dataset:
         raise BadOption(f"{', '.join(given)} applies to --dataset only")
+
+
+def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """Our names for ``-b`` and ``--implementations`` (unknown names raise before any audio is decoded),
+    and one note per mac-whisper-speedtest name or option used."""
+    from .backends import alias_note, get_backend
+
+    given = split_csv(backends)
+    originals = split_csv(implementations)
+    ours = tuple(get_backend(name).name for name in given + originals)
+    notes = tuple(note for name in given if (note := alias_note(name)))
+    if originals:
+        spelled = ",".join(get_backend(name).name for name in originals)
+        notes += (f"note: --implementations {','.join(originals)} is mac-whisper-speedtest's spelling; ours is -b {spelled}",)
+    return tuple(dict.fromkeys(ours)) or None, notes
+
+
+def print_notes(prepared: PreparedBenchmark, err: Console) -> None:
+    """The preparation's notes, one line each on stderr (printed even with --quiet: they are about the command line)."""
+    for note in prepared.notes:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:

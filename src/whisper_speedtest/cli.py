@@ -48,7 +48,9 @@ def _root(
 def benchmark(
     model: flow.ModelOption = "tiny.en",
     backends: flow.BackendsOption = None,
-    runs: flow.RunsOption = 3,
+    implementations: flow.ImplementationsOption = None,
+    runs: flow.RunsOption = None,
+    budget: flow.BudgetOption = flow.DEFAULT_BUDGET_S,
     warmup: flow.WarmupOption = 1,
     audio: Annotated[Optional[list[str]], typer.Option("-a", "--audio", help="Audio file, directory or JSONL manifest; repeatable.")] = None,
     reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file.")] = None,
@@ -76,6 +78,7 @@ def benchmark(
     synthetic_tokens: flow.SyntheticTokensOption = 40,
     cuda_graphs: flow.CudaGraphsOption = True,
     price_per_hour: flow.PriceOption = None,
+    weights: flow.WeightsOption = "same",
     history: flow.HistoryOption = True,
     quiet: flow.QuietOption = False,
     verbose: flow.VerboseOption = False,
@@ -88,7 +91,9 @@ def benchmark(
         flow.BenchmarkOptions(
             model=model,
             backends=tuple(backends or ()),
+            implementations=tuple(implementations or ()),
             runs=runs,
+            budget=budget,
             warmup=warmup,
             language=language,
             beam_size=beam_size,
@@ -114,8 +119,10 @@ def benchmark(
             ray_address=ray_address,
             ray_actors=ray_actors,
             ray_cpus_per_actor=ray_cpus_per_actor,
+            weights=weights,
         )
     )
+    flow.print_notes(prepared, err)
     clips = () if prepared.dataset is not None else collect_clips(audio, reference)
     flow.run_and_report(
         prepared.request(clips),
@@ -167,14 +174,10 @@ def list_backends(
             "yes" if row["installed"] else "no",
             "[green]yes[/green]" if row["available"] else "[red]no[/red]",
             row["model_format"],
-            escape(f"whisper-speedtest[{row['extra']}]") if cls_extra(row) else row["install"],
-            row["reason"],
+            escape(f"whisper-speedtest[{row['extra']}]") if row["extra"] else escape(row["install"]),
+            escape(row["reason"]),  # install hints such as pip install 'whisper-speedtest[lightning]' are not markup
         )
     out.print(table)
-
-
-def cls_extra(row: dict) -> bool:
-    return bool(row["extra"])
 
 
 def _register_subcommands() -> None:

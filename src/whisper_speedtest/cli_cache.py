@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .benchmark_flow import split_csv
+from .benchmark_flow import ImplementationsOption, WeightsOption, check_weights, split_csv
 from .models.cache_check import KIND_NAMES
 from .models.verify import CacheStatus
 
@@ -44,10 +44,19 @@ def _resolve_models(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(catalog.resolve(name) for name in (split_csv(values) or ["tiny.en"])))
 
 
-def _backend_classes(names: list[str], *, only_available: bool) -> dict[str, Any]:
-    """Backend classes by name: the ones named (unknown names raise UnknownBackend), or all of them."""
-    from .backends import all_backends, get_backend
+def _backend_classes(backends: list[str] | None, implementations: list[str] | None, *, only_available: bool) -> dict[str, Any]:
+    """Backend classes by name: the ones named (unknown names raise UnknownBackend), or all of them.
 
+    mac-whisper-speedtest's names and ``--implementations`` are accepted, with one note each on stderr.
+    """
+    from rich.console import Console
+
+    from .backends import all_backends, get_backend
+    from .benchmark_flow import backend_choice
+
+    names, notes = backend_choice(backends or (), implementations or ())
+    for note in notes:
+        Console(stderr=True).print(note, markup=False, highlight=False, soft_wrap=True)
     if names:
         classes = [get_backend(name) for name in names]
     else:
@@ -93,6 +102,7 @@ def _load_check(backend_class: Any, row, timeout_s: float):
     from .backends.base import DecodeOptions, LoadOptions
     from .backends.loader import VariantPlan
     from .bench.runner import run_child
+    from .bench.run_policy import RunPolicy
     from .bench.worker import WorkerJob
     from .errors import UserError
     from .models.cache_check import LoadCheck
@@ -107,7 +117,7 @@ def _load_check(backend_class: Any, row, timeout_s: float):
         return LoadCheck("skipped", str(exc))
     plan = VariantPlan("default", ref, ref)
     job = WorkerJob(f"{backend_class.__module__}:{backend_class.__qualname__}", plan, LoadOptions(), DecodeOptions(),
-                    (), (), runs=0, warmup=0, measure_warm_load=False)
+                    (), (), policy=RunPolicy(exact=0), warmup=0, measure_warm_load=False)
     kind, payload = run_child(job, timeout_s, lambda kind, payload: None, f"load:{row.backend}")
     if kind == "result":
         result = LoadCheck("loaded", payload["load_result"]["actual"], round(payload["load_s"], 3))
@@ -163,26 +173,54 @@ def _print_table(console, rows, deep: bool) -> None:
 
 
 def _print_compact_table(console, rows, deep: bool) -> None:
-    """Narrow terminals: where each model was found in one column; unavailable backends dimmed."""
+    """Narrow terminals (macOS Terminal opens at 80 columns): a short table, then where each copy is,
+    one line per folder with the backends that use it; unavailable backends dimmed."""
+    from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import Text
 
     models = sorted({row.model for row in rows})
     one_model = len(models) == 1
     table = Table(title=f"Model caches: {models[0]}" if one_model else "Model caches")
     table.add_column("Backend", overflow="fold", min_width=18)
-    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size", "Found in")
-                   + (("Load",) if deep else ())):
+    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size") + (("Load",) if deep else ())):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
-        found = ", ".join(loc.kind for loc in row.locations if loc.status is CacheStatus.COMPLETE) or "—"
         backend = row.backend if row.available else f"[dim]{row.backend} (n/a)[/]"
-        cells = [backend, *(() if one_model else (row.model,)), row.format, status, _human_bytes(row.size_bytes), found]
+        cells = [backend, *(() if one_model else (row.model,)), row.format, status, _human_bytes(row.size_bytes)]
         if deep:
             cells.append(f"{row.load.status} {row.load.detail}".strip() if row.load else "")
         table.add_row(*cells)
     console.print(table)
-    console.print("[dim]n/a: the backend cannot run here. Wider terminals show every cache location and the upstream repo.[/]")
+    copies = copies_by_folder(rows)
+    if copies:
+        console.print("Where the copies are:")
+    for (model, where, path), backends in copies.items():
+        label = ", ".join(backends) + ("" if one_model else f" · {model}")
+        console.print(f"  [bold]{escape(label)}[/] · {escape(where)}", highlight=False)
+        console.print(Padding(Text(_home_abbreviated(path), style="dim", overflow="fold"), (0, 0, 0, 4)))
+    if any(not row.available for row in rows):
+        console.print("[dim]n/a: the backend cannot run here.[/]")
+    console.print("[dim]Wider terminals (140+ columns) show every location's status and the upstream repo.[/]")
+
+
+def _home_abbreviated(path: str) -> str:
+    from pathlib import Path
+
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
+
+
+def copies_by_folder(rows) -> dict[tuple[str, str, str], list[str]]:
+    """{(model, location kind, folder): backends} for every complete copy, in the rows' order."""
+    copies: dict[tuple[str, str, str], list[str]] = {}
+    for row in rows:
+        for loc in row.locations:
+            if loc.status is CacheStatus.COMPLETE and loc.path:
+                copies.setdefault((row.model, KIND_NAMES[loc.kind], loc.path), []).append(row.backend)
+    return copies
 
 
 def _print_problems(console, rows) -> None:
@@ -233,7 +271,7 @@ def _disk_report(hub) -> tuple:
     return tuple(DiskSpace(*disk_free(place)) for place in places)
 
 
-def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True):
+def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: str = "same"):
     """Rows, summary and the download plan, shared by both commands."""
     from .models.cache_check import BackendInfo, CacheChecker, check_models
     from .models.cache_summary import find_duplicates, summarize
@@ -243,7 +281,7 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     from .models.hub_remote import HubRemote
 
     hub = HubCache()
-    checker = CacheChecker(hub, hash_large=deep)
+    checker = CacheChecker(hub, hash_large=deep, weights=weights)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
         rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)
@@ -309,6 +347,8 @@ def register(app: typer.Typer) -> None:
     def check_models_command(
         model: ModelOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all).")] = None,
+        implementations: ImplementationsOption = None,
+        weights: WeightsOption = "same",
         deep: Annotated[bool, typer.Option("--deep", help="Also hash large files and load each model through its backend.")] = False,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per load with --deep.")] = 300.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -320,9 +360,10 @@ def register(app: typer.Typer) -> None:
         from .models.cache_summary import report_json
 
         check_seconds("--timeout", timeout)
+        check_weights(weights)
         models = _resolve_models(model)
-        classes = _backend_classes(split_csv(backends), only_available=False)
-        rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout)
+        classes = _backend_classes(backends, implementations, only_available=False)
+        rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout, weights=weights)
         failed = _failed_loads(rows)
         if as_json:
             typer.echo(json.dumps(report_json(rows, summary), indent=2))
@@ -342,6 +383,8 @@ def register(app: typer.Typer) -> None:
     def download_command(
         model: ModelOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
+        implementations: ImplementationsOption = None,
+        weights: WeightsOption = "same",
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Fetch the weights check-models reports missing or incomplete, then verify them."""
@@ -351,12 +394,13 @@ def register(app: typer.Typer) -> None:
         from .models.download_plan import disk_space_problems
 
         out, err = Console(), Console(stderr=True)
+        check_weights(weights)
         models = _resolve_models(model)
-        classes = _backend_classes(split_csv(backends), only_available=True)
+        classes = _backend_classes(backends, implementations, only_available=True)
         if not classes:
             err.print("No backend is available here; name the ones to download for with -b.")
             raise typer.Exit(1)
-        _, _, plan, hub, remote = _check(models, classes, duplicates=False)
+        _, _, plan, hub, remote = _check(models, classes, duplicates=False, weights=weights)
         for line in plan.skipped:
             out.print(f"[dim]skip[/] {line}", highlight=False)
         if not plan.fetches:

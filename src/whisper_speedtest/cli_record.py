@@ -93,7 +93,9 @@ def register(app: typer.Typer) -> None:
     def record(
         model: flow.ModelOption = "tiny.en",
         backends: flow.BackendsOption = None,
-        runs: flow.RunsOption = 3,
+        implementations: flow.ImplementationsOption = None,
+        runs: flow.RunsOption = None,
+        budget: flow.BudgetOption = flow.DEFAULT_BUDGET_S,
         warmup: flow.WarmupOption = 1,
         save: Annotated[Optional[Path], typer.Option("--save", help="Also write the recording (16 kHz mono), e.g. take.wav.")] = None,
         reference: Annotated[Optional[str], typer.Option("--reference", help="What was said (text or a .txt file), to score WER.")] = None,
@@ -107,6 +109,7 @@ def register(app: typer.Typer) -> None:
         device: flow.DeviceOption = "auto",
         threads: flow.ThreadsOption = None,
         timeout: flow.TimeoutOption = 900.0,
+        weights: flow.WeightsOption = "same",
         output: flow.OutputOption = None,
         history: flow.HistoryOption = True,
         quiet: flow.QuietOption = False,
@@ -120,11 +123,12 @@ def register(app: typer.Typer) -> None:
 
         check_seconds("--max-seconds", max_seconds, zero_allowed=True)
         options = flow.BenchmarkOptions(
-            model=model, backends=tuple(backends or ()), runs=runs, warmup=warmup, language=language, beam_size=beam_size,
+            model=model, backends=tuple(backends or ()), implementations=tuple(implementations or ()), runs=runs, budget=budget, warmup=warmup, language=language, beam_size=beam_size,
             previous_text=previous_text, quant=tuple(quant or ()), fallback=fallback, device=device, threads=threads,
-            timeout=timeout, outputs=tuple(output or ()),
+            timeout=timeout, outputs=tuple(output or ()), weights=weights,
         )
         prepared = flow.prepare(options)  # every option is checked before the microphone opens
+        flow.print_notes(prepared, err)
         if save is not None:
             check_save_path(save)
         reference_text = resolve_reference(reference)

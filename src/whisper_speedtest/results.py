@@ -13,7 +13,7 @@ from typing import Any
 from .errors import UserError
 
 SCHEMA_VERSION = 1  # major: a reader refuses any other
-SCHEMA_MINOR = 2  # 1.1 added cost (CPU time, energy, price); 1.2 dataset source, sample and failed clips; readers of 1.x ignore fields they do not know
+SCHEMA_MINOR = 3  # 1.1 added cost (CPU time, energy, price); 1.2 dataset source, sample and failed clips; 1.3 the run budget and runs_note; readers of 1.x ignore fields they do not know
 AUDIO_HOUR_S = 3600.0
 
 OK = "ok"
@@ -21,6 +21,7 @@ FAILED = "failed"
 TIMEOUT = "timeout"
 CRASHED = "crashed"
 SKIPPED = "skipped"
+TOO_SLOW = "too slow"  # the run budget stopped it before a first pass finished
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,17 @@ class DecodeSettings:
     warmup: int
     timeout_s: float
     condition_on_previous_text: bool = True
+    budget_s: float | None = None  # None: exactly ``runs`` timed runs; else at least ``runs``, within this budget
+    max_runs: int | None = None
+
+    def runs_described(self) -> str:
+        """What decided the number of timed runs, for the settings line."""
+        if self.budget_s is None:
+            return f"{self.runs} timed run(s) after {self.warmup} warm-up"
+        return (
+            f"timed runs within {self.budget_s:g} s per backend ({self.runs}–{self.max_runs}; 1 when slower than real time; "
+            f"N per row) after {self.warmup} warm-up"
+        )
 
 
 @dataclass(frozen=True)
@@ -213,6 +225,7 @@ class BackendResult:
     dataset: DatasetStats | None = None
     cost: RegionCost | None = None  # the timed runs only (warm-ups and load excluded)
     load_cost: RegionCost | None = None  # the cold load, imports included
+    runs_note: str = ""  # why this row got fewer timed runs than the minimum (the run budget)
 
     @property
     def ok(self) -> bool:

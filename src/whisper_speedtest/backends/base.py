@@ -40,6 +40,7 @@ class LoadOptions:
     batch_size: int | None = None
     synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
     cuda_graphs: bool = True  # graph-decoder: replay its static-KV-cache steps as CUDA graphs (off: eagerly)
+    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class Backend(ABC):
     model_format: ClassVar[str] = "ct2"
     family: ClassVar[str] = "whisper"
     extra: ClassVar[str] = ""
+    # Names mac-whisper-speedtest gave this backend (its implementation classes), accepted as aliases.
+    # Read from the class's own ``__dict__``: a subclass does not inherit them.
+    original_names: ClassVar[tuple[str, ...]] = ()
     # Variants this backend can run besides float16, and how (shown by `whisper-speedtest backends`).
     quantizations: ClassVar[dict[str, str]] = {}
 

@@ -37,6 +37,7 @@ def _windows(index: int, samples: int) -> list[tuple[int, int, int]]:
 
 class FasterWhisperBackend(Backend):
     name = "faster-whisper"
+    original_names = ("FasterWhisperImplementation",)
     display_name = "faster-whisper"
     requires = ("faster-whisper", "ctranslate2")
     model_format = "ct2"

@@ -35,6 +35,7 @@ def locate_fluidaudio(name: str | None = None) -> ModelRef:
 
 class FluidAudioBackend(SwiftBridgeBackend):
     name = "fluidaudio"
+    original_names = ("FluidAudioCoreMLImplementation",)
     display_name = "FluidAudio (Parakeet, Core ML)"
     model_format = MODEL_FORMAT
     family = "parakeet"

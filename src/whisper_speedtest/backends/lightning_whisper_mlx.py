@@ -49,6 +49,7 @@ def segments_from_frames(raw_segments: list) -> tuple[dict[str, Any], ...]:
 
 class LightningWhisperMlxBackend(Backend):
     name = "lightning-whisper-mlx"
+    original_names = ("LightningWhisperMLXImplementation",)
     display_name = "lightning-whisper-mlx"
     requires = ("lightning-whisper-mlx", "mlx")
     platforms = ("darwin", "linux")

@@ -55,10 +55,52 @@ def plan_variant(
     return VariantPlan(requested, None, base, reason)
 
 
+def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback: bool = True) -> VariantPlan:
+    """``--weights native``: the weights the backend's users usually download, in the catalog's order
+    (mlx: the pre-quantized community repo, then the plain one).
+
+    The first copy found (fetched when missing and ``may_fetch``) runs; a first choice that is missing
+    or cannot be fetched leaves its reason for the row. A later choice already cached stands by in
+    case the first fails to load; none at all raises :class:`ModelNotAvailable` with every reason.
+    """
+    from ..errors import ModelNotAvailable
+    from ..models import catalog, native
+
+    own = backend.locate_model(name)
+    if own is not None:  # a backend with its own model has nothing else to load
+        return VariantPlan("native", own, own)
+
+    def ref(copy: native.NativeCopy) -> ModelRef:
+        return ModelRef(catalog.resolve(name), backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
+
+    locations = catalog.native_locations(backend.model_format, name)
+    reasons = []
+    for index, location in enumerate(locations):
+        try:
+            chosen = ref(native.locate(location, backend.model_format, may_fetch=may_fetch))
+        except ModelNotAvailable as exc:
+            reasons.append(str(exc))
+            continue
+        if reasons:  # the first choice is missing: the fallback runs, and the row says why
+            if not fallback:
+                raise QuantizationUnavailable(reasons[0])
+            return VariantPlan("native", None, chosen, "; ".join(reasons))
+        standby = chosen
+        for later in locations[index + 1:]:
+            try:
+                standby = ref(native.locate(later, backend.model_format, may_fetch=False))
+                break
+            except ModelNotAvailable:
+                continue
+        return VariantPlan("native", chosen, standby)
+    raise ModelNotAvailable(f"no native weights for {backend.display_name}: {'; '.join(reasons)}")
+
+
 def load_with_fallback(backend: Backend, plan: VariantPlan, options: LoadOptions) -> LoadResult:
     """Load ``plan.model``; if it is missing or fails and fallback is allowed, load float16 instead."""
     reason = plan.unavailable_reason
-    wants_variant = options.quantization not in (None, "float16")
+    # A fallback exists for a quantized variant, and whenever the plan names other weights to fall back to.
+    wants_variant = options.quantization not in (None, "float16") or plan.model != plan.fallback_model
     if plan.model is not None:
         try:
             return backend.load(plan.model, options)

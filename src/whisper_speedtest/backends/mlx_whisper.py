@@ -13,6 +13,7 @@ from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Tra
 
 class MlxWhisperBackend(Backend):
     name = "mlx-whisper"
+    original_names = ("MLXWhisperImplementation",)
     display_name = "mlx-whisper"
     requires = ("mlx-whisper", "mlx")
     platforms = ("darwin", "linux")

@@ -106,6 +106,7 @@ def transcript_from_aligned(result: Any, language: str | None) -> Transcript:
 
 class ParakeetMlxBackend(Backend):
     name = "parakeet-mlx"
+    original_names = ("ParakeetMLXImplementation",)
     display_name = "parakeet-mlx (Parakeet TDT)"
     requires = ("parakeet-mlx", "mlx")
     platforms = ("darwin", "linux")

@@ -50,8 +50,20 @@ def all_backends() -> dict[str, type[Backend]]:
 
 
 def get_backend(name: str) -> type[Backend]:
+    """The backend called ``name``: ours, or mac-whisper-speedtest's class name for it (any case)."""
     backends = all_backends()
     key = name.strip().lower()
-    if key not in backends:
-        raise UnknownBackend(f"unknown backend {name!r}; valid backends: {', '.join(sorted(backends))}")
-    return backends[key]
+    if key in backends:
+        return backends[key]
+    for cls in backends.values():
+        if key in (alias.lower() for alias in cls.__dict__.get("original_names", ())):
+            return cls
+    raise UnknownBackend(f"unknown backend {name!r}; valid backends: {', '.join(sorted(backends))}")
+
+
+def alias_note(name: str) -> str | None:
+    """One line naming our backend when ``name`` is mac-whisper-speedtest's name for it; None for our names."""
+    cls = get_backend(name)
+    if name.strip().lower() == cls.name:
+        return None
+    return f"note: {name.strip()} is mac-whisper-speedtest's name; ours is {cls.name}"

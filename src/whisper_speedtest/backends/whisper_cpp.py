@@ -93,6 +93,7 @@ class WhisperCppCoreMLBackend(WhisperCppBackend):
     """whisper.cpp built with Core ML: only claimed when pywhispercpp's system info says COREML = 1."""
 
     name = "whisper.cpp-coreml"
+    original_names = ("WhisperCppCoreMLImplementation",)
     display_name = "whisper.cpp (Core ML)"
     platforms = ("darwin",)
 

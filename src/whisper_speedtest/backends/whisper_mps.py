@@ -34,6 +34,7 @@ def _model_holder():
 
 class WhisperMpsBackend(Backend):
     name = "whisper-mps"
+    original_names = ("WhisperMPSImplementation",)
     display_name = "whisper-mps (MLX)"
     requires = ("whisper-mps", "mlx", "torch")
     platforms = ("darwin", "linux")

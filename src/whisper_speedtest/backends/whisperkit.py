@@ -71,6 +71,7 @@ def locate_whisperkit(name: str) -> ModelRef:
 
 class WhisperKitBackend(SwiftBridgeBackend):
     name = "whisperkit"
+    original_names = ("WhisperKitImplementation",)
     display_name = "WhisperKit (Core ML)"
     model_format = MODEL_FORMAT
     bridge = BridgeSpec("whisperkit-bridge", "WHISPER_SPEEDTEST_WHISPERKIT_BRIDGE")

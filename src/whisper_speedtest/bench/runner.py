@@ -14,11 +14,12 @@ from ..audio import AudioClip
 from ..dataset.entries import DatasetSelection
 from ..backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan
-from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, BackendResult, ClipResult, DatasetStats, DecodeSettings, FailedClip, ModelIdentity
+from ..results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, TOO_SLOW, BackendResult, ClipResult, DatasetStats, DecodeSettings, FailedClip, ModelIdentity
 from . import scoring, stats
 from .lifeline import Lifeline
 from .memory_watch import MemoryWatch
 from .ray_driver import RaySettings
+from .run_policy import RunPolicy
 from .worker import WorkerJob, child_main
 
 ProgressCallback = Callable[[str, str, Any], None]
@@ -42,7 +43,12 @@ class BackendPlan:
 
     @property
     def label(self) -> str:
-        return self.backend.name + (f"@{self.load_options.quantization}" if self.load_options.quantization else "")
+        return self.backend.name + (f"@{self.variant_label}" if self.variant_label != "default" else "")
+
+    @property
+    def variant_label(self) -> str:
+        """The row's variant: the quantization asked for, "native" weights, or "default"."""
+        return self.load_options.quantization or ("native" if self.load_options.weights == "native" else "default")
 
     @property
     def backend_path(self) -> str:
@@ -72,7 +78,7 @@ def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
         reason=reason,
         model=model_identity(plan.model, plan.backend.family),
         requested=_requested(plan),
-        variant=plan.load_options.quantization or "default",
+        variant=plan.variant_label,
     )
 
 
@@ -101,7 +107,7 @@ def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:
 
 
 def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any], None], label: str):
-    """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed", payload)."""
+    """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload)."""
     context = mp.get_context("spawn")
     messages = context.Queue()
     process = context.Process(
@@ -110,7 +116,7 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: Callable[[str, Any],
     process.start()
     kind, payload = "crashed", "interrupted"
     try:
-        kind, payload = _collect(process, messages, timeout_s, on_message)
+        kind, payload = _collect(process, messages, timeout_s, on_message, job.policy)
     finally:
         _stop(process, grace_s=10.0 if kind in ("result", "error") else 0.0)
         messages.close()
@@ -133,18 +139,29 @@ def run_ray(job: WorkerJob, ray: RaySettings, on_message: Callable[[str, Any], N
         return "error", {"reason": one_line(exc), "traceback": traceback.format_exc()}
 
 
-def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any], None]):
-    """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed", payload)."""
+def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any], None], policy: RunPolicy):
+    """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload).
+
+    A first pass (the child's ``("pass", audio seconds)``, ended by its next message) that runs past the
+    policy's limit stops the child: the backend is slower than real time and the budget is spent.
+    """
     deadline = time.monotonic() + timeout_s
     memory = MemoryWatch(process.pid)
     last_message = time.monotonic()
+    first_pass: tuple[float, float] | None = None  # (audio seconds, when it began) while one runs
+    load_s: float | None = None
     while True:
         try:
             kind, payload = messages.get(timeout=0.1)
         except queue_module.Empty:
             memory.sample()
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
+            limit = policy.first_pass_limit(first_pass[0]) if first_pass else None
+            if limit is not None and now - first_pass[1] > limit:
+                loaded = f"loaded in {load_s:.1f} s; " if load_s is not None else ""
+                return TOO_SLOW, loaded + policy.stopped_note(first_pass[0], now - first_pass[1])
             if memory.stuck(last_message, timeout_s):
                 return "crashed", f"{memory.evidence() or 'out of memory'}; backend process stuck at the limit, stopped"
             if not process.is_alive():
@@ -158,6 +175,9 @@ def _collect(process, messages, timeout_s: float, on_message: Callable[[str, Any
         last_message = time.monotonic()
         if kind in ("result", "error"):
             return kind, payload
+        first_pass = (payload, last_message) if kind == "pass" else None
+        if kind == "loaded":
+            load_s = payload
         on_message(kind, payload)
 
 
@@ -193,7 +213,7 @@ def run_backend(
         ),
         clip_names=() if dataset else tuple(c.name for c in clips),
         clip_samples=() if dataset else tuple(c.samples for c in clips),
-        runs=settings.runs,
+        policy=RunPolicy.of(settings),
         warmup=settings.warmup,
         measure_warm_load=dataset is None,
         dataset=dataset,
@@ -210,7 +230,7 @@ def run_backend(
     if kind == "error":
         on_progress(plan.label, "traceback", payload.get("traceback", ""))
         return failed_row(plan, FAILED, payload["reason"])
-    return failed_row(plan, TIMEOUT if kind == "timeout" else CRASHED, payload)
+    return failed_row(plan, {"timeout": TIMEOUT, TOO_SLOW: TOO_SLOW}.get(kind, CRASHED), payload)
 
 
 def _whole_set_score(clips, texts: Sequence[str | None]):
@@ -256,12 +276,13 @@ def assemble_row(plan: BackendPlan, clips: Sequence[AudioClip], raw: dict[str, A
         params=raw["params"],
         requested={**_requested(plan), "variant": load["requested"]},
         did_fallback=bool(load["did_fallback"]),
-        variant=plan.load_options.quantization or "default",
+        variant=plan.variant_label,
         actual_variant=load["actual"],
         fallback_reason=load["detail"] if load["did_fallback"] else "",
         packages=raw.get("packages", {}),
         cost=raw.get("cost"),
         load_cost=raw.get("load_cost"),
+        runs_note=raw.get("runs_note", ""),
     )
 
 
@@ -309,7 +330,7 @@ def assemble_dataset_row(plan: BackendPlan, selection: DatasetSelection, raw: di
         requested={**_requested(plan), "variant": load["requested"]},
         did_fallback=bool(load["did_fallback"]),
         packages=raw.get("packages", {}),
-        variant=plan.load_options.quantization or "default",
+        variant=plan.variant_label,
         actual_variant=load["actual"],
         dataset=dataset,
         cost=raw.get("cost"),

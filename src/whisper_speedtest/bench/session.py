@@ -12,7 +12,7 @@ from ..dataset.entries import DatasetSelection
 from ..backends import all_backends, get_backend
 from ..backends.base import Backend, LoadOptions
 from ..backends.base import ModelRef
-from ..backends.loader import VariantPlan, plan_variant
+from ..backends.loader import VariantPlan, plan_native, plan_variant
 from ..errors import CorruptWeights, UserError
 from ..interrupts import signal_number
 from ..models import catalog, sources
@@ -47,6 +47,12 @@ def plan_backend(
         return BackendPlan(cls, VariantPlan("default", ref, ref), load_options)
     activity = f"locating {model_name} weights for {cls.display_name}"
     try:
+        if load_options.weights == "native":
+            from ..models.hub_remote import offline_setting
+
+            activity = f"locating {model_name} native weights for {cls.display_name}"
+            variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback)
+            return BackendPlan(cls, variant, load_options)
         if sources.needs_conversion(model_name, cls.model_format):
             activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
             on_note(f"{activity} (once; kept in the store)")

@@ -27,6 +27,7 @@ from ..dataset.reading import ClipReader
 from .cost import CostMeter
 from .dataset import one_line, run_dataset
 from .lifeline import Lifeline, follow_parent
+from .run_policy import RunPolicy
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class WorkerJob:
     decode_options: DecodeOptions
     clip_names: tuple[str, ...]
     clip_samples: tuple[np.ndarray, ...]
-    runs: int
+    policy: RunPolicy
     warmup: int
     measure_warm_load: bool = True
     dataset: DatasetSelection | None = None  # dataset mode: clips decoded in the child, in batches
@@ -130,12 +131,12 @@ def _timed(backend: Backend, fn, *args):
 def run_job(job: WorkerJob, report) -> dict[str, Any]:
     """Execute ``job``; ``report(kind, payload)`` sends progress. Returns the raw measurements.
 
-    The cost meter measures the cold load and the timed runs apart; warm-ups and the warm load are left out.
+    The cost meter measures the cold load and the timed runs apart; warm-ups and the warm load (a second
+    load in the same process, after the runs) are left out.
     """
     sampler = MemorySampler().start()
     meter = CostMeter()
     try:
-        report("total", job.runs * len(job.clip_names))
         report("progress", "loading")
         meter.resume()
         start = time.perf_counter()
@@ -145,11 +146,7 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         backend.synchronize()
         cold_load = time.perf_counter() - start
         load_cost = meter.take()
-        warm_load = None
-        if job.measure_warm_load:
-            report("progress", "warm load")
-            backend.close()
-            _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
+        report("loaded", cold_load)
         if job.dataset is not None:
             report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
             dataset = run_dataset(
@@ -159,12 +156,17 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
             cost = meter.take(dataset["audio_s"])
         else:
             dataset = None
-            times, texts = _clip_runs(backend, job, report, meter)
-            cost = meter.take(job.runs * sum(len(s) for s in job.clip_samples) / SAMPLE_RATE)
+            times, texts, runs_note = _clip_runs(backend, job, report, meter)
+            cost = meter.take(len(times[0]) * sum(len(s) for s in job.clip_samples) / SAMPLE_RATE if times else 0.0)
         params = backend.params()
         packages = backend.package_versions()
         device_peak = backend.peak_device_memory()
         backend.close()
+        warm_load = None
+        if job.measure_warm_load:  # after the runs: a backend stopped as too slow never spends it
+            report("progress", "warm load")
+            _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
+            backend.close()
     finally:
         meter.close()
         sampler.stop()
@@ -179,6 +181,7 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
         },
         "times": times,
         "texts": texts,
+        "runs_note": "" if job.dataset is not None else runs_note,
         "dataset": dataset,
         "params": params,
         "packages": packages,
@@ -189,25 +192,46 @@ def run_job(job: WorkerJob, report) -> dict[str, Any]:
     }
 
 
-def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tuple[list[list[float]], list[str]]:
-    """Warm-up and timed runs clip by clip; the meter runs around the timed runs only."""
-    times: list[list[float]] = []
-    texts: list[str] = []
-    for index, (name, samples) in enumerate(zip(job.clip_names, job.clip_samples, strict=True)):
-        for w in range(job.warmup):
-            report("progress", f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(job.clip_names)}")
-            backend.transcribe(samples, job.decode_options)
-        clip_times = []
-        transcript = None
+def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tuple[list[list[float]], list[str], str]:
+    """Warm-ups over every clip, then rounds of timed runs (one run of each clip per round).
+
+    The run policy decides the number of rounds from the first timed pass: the warm-up when there is
+    one, else the first round. ``("pass", seconds of audio)`` tells the parent a first pass began, so
+    that it can stop a backend slower than real time; the meter runs around the timed runs only.
+    """
+    names, clips = job.clip_names, job.clip_samples
+    if not clips:
+        return [], [], ""
+    audio_s = sum(len(s) for s in clips) / SAMPLE_RATE
+    probe_s = 0.0
+    for w in range(job.warmup):
+        for index, samples in enumerate(clips):
+            report("progress", f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(names)}")
+            if w == 0:
+                report("pass", len(samples) / SAMPLE_RATE)
+            _, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
+            probe_s += seconds if w == 0 else 0.0
+    decided = job.policy.count(probe_s, audio_s) if job.warmup else None
+    if decided is not None:
+        report("total", decided.runs * len(clips))
+    times: list[list[float]] = [[] for _ in clips]
+    transcripts = [None] * len(clips)
+    round_number = 0
+    while decided is None or round_number < decided.runs:
         with meter.measuring():
-            for r in range(job.runs):
-                report("progress", f"run {r + 1}/{job.runs} · clip {index + 1}/{len(job.clip_names)}")
-                transcript, seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
-                clip_times.append(seconds)
+            for index, samples in enumerate(clips):
+                of = f"/{decided.runs}" if decided is not None else ""
+                report("progress", f"run {round_number + 1}{of} · clip {index + 1}/{len(names)}")
+                if decided is None:
+                    report("pass", len(samples) / SAMPLE_RATE)
+                transcripts[index], seconds = _timed(backend, backend.transcribe, samples, job.decode_options)
+                times[index].append(seconds)
                 report("tick", 1)
-        times.append(clip_times)
-        texts.append(transcript.text if transcript else "")
-    return times, texts
+        if decided is None:
+            decided = job.policy.count(sum(t[0] for t in times), audio_s)
+            report("total", decided.runs * len(clips))
+        round_number += 1
+    return times, [t.text if t else "" for t in transcripts], decided.note
 
 
 def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:

@@ -84,6 +84,7 @@ class ModelCheck:
     package: LocationCheck
     backend_cache: LocationCheck
     load: LoadCheck | None = None
+    weights: str = "same"  # same: our shared copy and its sources; native: the backend's usual download
 
     @property
     def locations(self) -> tuple[LocationCheck, ...]:
@@ -130,9 +131,10 @@ EXPORTED_UPSTREAM = "exported here from the hf weights"
 class CacheChecker:
     """Checks locations once each (several backends share a format) for one command run."""
 
-    def __init__(self, hub: HubCache | None = None, *, hash_large: bool = False) -> None:
+    def __init__(self, hub: HubCache | None = None, *, hash_large: bool = False, weights: str = "same") -> None:
         self.hub_cache = hub or HubCache()
         self.hash_large = hash_large
+        self.weights = weights
         self._memo: dict[tuple, LocationCheck] = {}
 
     def _memoized(self, key: tuple, compute) -> LocationCheck:
@@ -146,7 +148,7 @@ class CacheChecker:
         return self._memoized(("hub", model, fmt), lambda: self._check_hub(model, fmt))
 
     def _check_hub(self, model: str, fmt: str) -> LocationCheck:
-        where = catalog.upstream_location(fmt, model)
+        where = catalog.hub_location(fmt, model, self.weights)
         listing = self.hub_cache.listing(where.repo)
         if where.filename:
             name = where.filename
@@ -255,25 +257,28 @@ def check_row(checker: CacheChecker, backend: BackendInfo, model: str) -> ModelC
     """Check every location of ``model`` for ``backend`` and summarize them in one row."""
     fmt = backend.model_format
     try:
-        upstream = EXPORTED_UPSTREAM if fmt in exported_formats() else catalog.upstream_location(fmt, model).describe()
+        upstream = EXPORTED_UPSTREAM if fmt in exported_formats() else catalog.hub_location(fmt, model, checker.weights).describe()
     except ValueError:  # a plugin format we do not manage
         na = {kind.replace("-", "_"): _not_applicable(kind) for kind in KIND_NAMES}
         return ModelCheck(backend.name, backend.display_name, backend.available, model, fmt, upstream="",
                           status=CacheStatus.NOT_APPLICABLE, size_bytes=0, ready=False, ready_from="", **na)
     hub, kept, package = checker.hub(model, fmt), checker.store(model, fmt), checker.package(model, fmt)
+    native = checker.weights == "native"
+    if native:  # the backend's own download only: no store copy, no pip package, no conversion
+        kept, package = _not_applicable("store"), _not_applicable("package")
     own = checker.backend_cache(backend.name, model, fmt)
     locations = (hub, kept, package, own)
     status = _row_status(locations)
     by_kind = {loc.kind: loc for loc in locations}
     complete = [by_kind[k] for k in _PREFERENCE if by_kind[k].status is CacheStatus.COMPLETE]
     ready_from = describe_location(complete[0]) if complete else ""
-    if not complete and fmt != "ct2" and fmt in convertible_formats() + exported_formats():
+    if not complete and not native and fmt != "ct2" and fmt in convertible_formats() + exported_formats():
         source = checker.ct2_source(model)
         how = "export (optimum) of the conversion" if fmt in exported_formats() else "conversion"
         ready_from = f"{how} from {describe_location(source)}" if source else ""
     size = complete[0].size_bytes if complete else max(loc.size_bytes + loc.partial_bytes for loc in locations)
     return ModelCheck(backend.name, backend.display_name, backend.available, model, fmt, upstream, status, size,
-                      bool(ready_from), ready_from, hub, kept, package, own)
+                      bool(ready_from), ready_from, hub, kept, package, own, weights=checker.weights)
 
 
 def check_models(models: list[str], backends: list[BackendInfo], checker: CacheChecker | None = None) -> tuple[ModelCheck, ...]:

@@ -106,8 +106,11 @@ def _faster_whisper_repo(name: str) -> str:
 
 
 def _mlx_repo(name: str, suffix: str = "") -> str:
-    base = "whisper-large-v3-turbo" if name == "large-v3-turbo" else f"whisper-{name}"
-    return f"mlx-community/{base}-mlx{suffix}" if name != "large-v3-turbo" or suffix else f"mlx-community/{base}"
+    """mlx-community's repo of ``name``: ``whisper-{name}-mlx{suffix}``; turbo has no ``-mlx``
+    (``whisper-large-v3-turbo``, ``whisper-large-v3-turbo-8bit``)."""
+    if name == "large-v3-turbo":
+        return f"mlx-community/whisper-large-v3-turbo{suffix}"
+    return f"mlx-community/whisper-{name}-mlx{suffix}"
 
 
 def upstream_location(backend_format: str, name: str, quantization: str | None = None) -> HubLocation:
@@ -130,6 +133,34 @@ def upstream_location(backend_format: str, name: str, quantization: str | None =
 
 # Pre-quantized mlx-community repositories, as the seed tool used them.
 MLX_QUANT_SUFFIX: dict[str, str] = {"float16": "", "int8": "-8bit", "int4": "-4bit", "q4": "-q4"}
+
+# ``--weights native``: the mlx-community repo mac-whisper-speedtest ran by default for each size
+# (its ``large`` was turbo; ours is large-v3, so its row is large-v3's). Other sizes: the plain repo.
+MLX_NATIVE_VARIANT: dict[str, str] = {
+    "tiny": "q4", "base": "float16", "small": "int4", "medium": "int8",
+    "large-v2": "int4", "large-v3": "int8", "large-v3-turbo": "float16",
+}
+
+
+def native_locations(backend_format: str, name: str) -> tuple[HubLocation, ...]:
+    """``--weights native``: where a backend's users usually download ``name``, in the order to try.
+
+    mlx: mac-whisper-speedtest's pre-quantized mlx-community repo, then the non-quantized one to fall
+    back to; every other format: its one upstream location (Systran/faster-whisper-*,
+    openai/whisper-*, whisper.cpp's ggml files, OpenAI's .pt files).
+    """
+    name = resolve(name)
+    if backend_format == "mlx":
+        variant = MLX_NATIVE_VARIANT.get(name, "float16")
+        plain = upstream_location("mlx", name)
+        return (upstream_location("mlx", name, variant), plain) if variant != "float16" else (plain,)
+    return (upstream_location(backend_format, name),)
+
+
+def hub_location(backend_format: str, name: str, weights: str = "same") -> HubLocation:
+    """Where ``check-models`` and ``download`` look for ``name``: the upstream copy our conversions come
+    from, or with ``weights="native"`` the first of :func:`native_locations`."""
+    return native_locations(backend_format, name)[0] if weights == "native" else upstream_location(backend_format, name)
 
 
 def canonical_names() -> list[str]:

@@ -52,6 +52,7 @@ class Fetch:
     sha256: str | None = None
     files: tuple[FileToFetch, ...] = ()
     known: bool = True  # remote metadata was obtained
+    weights: str = "same"  # which copy this is (see ``catalog.hub_location``), to verify it afterwards
 
     @property
     def label(self) -> str:
@@ -97,7 +98,7 @@ def _skip_reason(row: ModelCheck, fmt: str, ct2_planned: set[str], convertible: 
         return f"already present in the {row.ready_from}"
     if row.ready:
         return f"will be converted from the {row.ready_from.removeprefix('conversion from ')} (the same weights); nothing to download"
-    if fmt != "ct2" and fmt in convertible and row.model in ct2_planned:
+    if row.weights == "same" and fmt != "ct2" and fmt in convertible and row.model in ct2_planned:
         return "will be converted from the CTranslate2 download below (the same weights)"
     return None
 
@@ -117,9 +118,9 @@ def _hub_file(name: str, remote_file, listing, fmt: str) -> FileToFetch:
 
 
 def _hub_fetch(row: ModelCheck, backends: tuple[str, ...], remote: HubRemote, hub: HubCache) -> Fetch:
-    where = catalog.upstream_location(row.format, row.model)
+    where = catalog.hub_location(row.format, row.model, row.weights)
     base = dict(model=row.model, format=row.format, backends=backends, reason=row.status,
-                destination=str(hub.cache_dir), repo=where.repo)
+                destination=str(hub.cache_dir), repo=where.repo, weights=row.weights)
     info = remote.repo(where.repo)
     if info is None:
         return Fetch(**base, known=False)

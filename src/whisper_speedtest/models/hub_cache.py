@@ -30,6 +30,16 @@ def hub_cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
+EXTRA_CACHES_ENV = "WHISPER_SPEEDTEST_HUB_CACHES"
+
+
+def extra_hub_cache_dirs() -> list[Path]:
+    """More Hub caches to read (never to write), from ``$WHISPER_SPEEDTEST_HUB_CACHES`` (a path list,
+    like PATH): mac-whisper-speedtest's project-local ``models/`` folder, say."""
+    value = os.environ.get(EXTRA_CACHES_ENV, "")
+    return [Path(os.path.expanduser(part)) for part in value.split(os.pathsep) if part.strip()]
+
+
 @dataclass(frozen=True)
 class PartialBlob:
     """An ``.incomplete`` file left in a repo's blobs/ by an interrupted download."""

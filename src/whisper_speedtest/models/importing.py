@@ -114,12 +114,18 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
     if path.is_dir():
         check_links(path)
     fmt = detect_format(path)
-    tensors, dims = _read(path, fmt)
+    quantized = _mlx_quantized(path) if fmt == "mlx" else None
+    if quantized is not None:  # e.g. an mlx-community -4bit/-8bit/-q4 folder: kept as it is, as int4/int8
+        tensors, dims, quantization = quantized
+        dtype = f"int{quantization['bits']}"
+        described = f" (MLX {quantization['bits']}-bit, group {quantization.get('group_size', '?')})"
+    else:
+        tensors, dims = _read(path, fmt)
+        dtype, described = "float16", ""
     model = catalog.resolve(name) if name else guess_name(dims, is_english_only(dims))
     if catalog.get(model).dims.n_audio_state != dims.n_audio_state or catalog.get(model).dims.n_text_layer != dims.n_text_layer:
         raise ModelFormatError(f"{path}: these weights do not have the {model} architecture")
     digest = fingerprint(tensors)
-    dtype = "float16"
 
     def build(staging: Path) -> str:
         target = staging / store.ENTRY_PAYLOAD[fmt]
@@ -129,8 +135,15 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
             shutil.copy2(path, target)
         return digest
 
-    entry = store.add(model, fmt, dtype, source=f"import:{path.resolve()}", build=build)
+    entry = store.add(model, fmt, dtype, source=f"import:{path.resolve()}{described}", build=build)
     return ImportResult(entry, fmt)
+
+
+def _mlx_quantized(path: Path):
+    """(arrays, dims, quantization) of a quantized MLX folder, or None for an unquantized one."""
+    from .formats.mlx import mlx_quantization, read_mlx_quantized
+
+    return read_mlx_quantized(path) if mlx_quantization(path) else None
 
 
 def import_package(distribution: str) -> ImportResult:

@@ -240,7 +240,7 @@ def _provenance(run: BenchmarkRun, label: str) -> str:
     settings = [
         ("Decode", f"language={s.language or 'auto'}, beam={s.beam_size}, temperature={s.temperature:g}, "
                    f"previous-text={'on' if s.condition_on_previous_text else 'off'}"),
-        ("Runs", f"{s.runs} timed after {s.warmup} warm-up, timeout {s.timeout_s:g} s per backend"),
+        ("Runs", f"{s.runs_described()}, timeout {s.timeout_s:g} s per backend"),
         ("Audio", "; ".join(f"{c.name} {c.duration_s:.1f} s (from {c.original_sample_rate} Hz, {c.original_channels} ch)"
                             + ("" if c.reference else ", no reference") for c in run.clips)),
     ]

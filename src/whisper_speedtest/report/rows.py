@@ -167,6 +167,42 @@ def decode_notes(results) -> list[str]:
     return notes
 
 
+QUANT_DRIFT_LIMIT = 0.02  # the fast-loading design's check: a variant may differ from float16 by 2% WER
+
+
+def quant_drift(results) -> dict[int, float]:
+    """WER of each quantized row's transcripts against the same backend's float16 transcripts (not the
+    reference), by ``id(result)``, where both rows succeeded."""
+    from ..bench.scoring import score_many
+
+    float16 = {r.backend: r for r in results if r.ok and r.variant == "float16" and r.clips}
+    drift = {}
+    for r in results:
+        base = float16.get(r.backend)
+        if not r.ok or base is None or r.variant in ("float16", "default", "native") or len(r.clips) != len(base.clips):
+            continue
+        pairs = [(b.text, c.text) for b, c in zip(base.clips, r.clips, strict=True) if b.text.strip()]
+        if pairs:
+            drift[id(r)] = score_many([b for b, _ in pairs], [c for _, c in pairs]).wer
+    return drift
+
+
+def quant_drift_notes(results) -> list[str]:
+    """One line per quantized row whose transcript differs from its float16 transcript by more than 2% WER."""
+    drift = quant_drift(results)
+    return [
+        f"{r.display_name} {r.variant}: its transcript differs from the float16 transcript by {drift[id(r)]:.1%} WER "
+        f"(over {QUANT_DRIFT_LIMIT:.0%}): the variant changes what is said, not only the speed."
+        for r in results
+        if id(r) in drift and drift[id(r)] > QUANT_DRIFT_LIMIT
+    ]
+
+
+def runs_notes(results) -> list[str]:
+    """Rows the run budget gave fewer timed runs than the minimum, and why."""
+    return [f"{r.display_name}: {r.runs_note}" for r in results if r.ok and r.runs_note]
+
+
 def dataset_split(result: BackendResult) -> str:
     """Where a dataset pass's wall time went, in one line ("" for per-clip rows)."""
     d = result.dataset
@@ -206,7 +242,7 @@ def settings_line(run: BenchmarkRun) -> str:
         )
     return (
         f"{len(run.clips)} clip(s), {audio:.1f} s audio · language={s.language or 'auto'} beam={s.beam_size} "
-        f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs} timed run(s) after {s.warmup} warm-up"
+        f"temperature={s.temperature:g} previous-text={'on' if s.condition_on_previous_text else 'off'} · {s.runs_described()}"
     )
 
 

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import cost_notes, dataset_split, decode_notes, flat_rows, settings_line, weights_notes
+from .rows import cost_notes, dataset_split, decode_notes, flat_rows, quant_drift_notes, runs_notes, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 
@@ -18,7 +18,7 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
     table.add_column("Backend", style="bold", overflow="fold", min_width=14)
     table.add_column("Model", overflow="fold")
     table.add_column("Load s", justify="right", min_width=5)
-    table.add_column("Median s ± sd", justify="right", no_wrap=True)
+    table.add_column("Median s ± sd ×N", justify="right", no_wrap=True)
     table.add_column("RTFx", justify="right")
     table.add_column("WER", justify="right")
     table.add_column("Peak MB", justify="right", no_wrap=True)
@@ -41,7 +41,7 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
                 escape(row["backend"]),
                 escape(row["model"]),
                 row["load_s"] + (f" / {row['warm_load_s']}" if verbose and row["warm_load_s"] else ""),
-                f"{row['median_s']} ± {row['stdev_s']}",
+                f"{row['median_s']} ± {row['stdev_s']} ×{row['n']}",
                 row["rtfx"] + (f" (model {row['dataset_model_rtfx']})" if row["dataset_model_rtfx"] else ""),
                 (row["wer"] or "–") + (f" ({row['wer_delta']})" if row["wer_delta"] else ""),
                 peak,
@@ -57,7 +57,10 @@ def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = 
 
 def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False) -> None:
     wide = console.width >= WIDE
-    console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
+    if all(r.status == "skipped" for r in run.results):
+        console.print("[yellow]No backend ran: every one was skipped (reasons below).[/yellow]", highlight=False)
+    else:
+        console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
     for line in cost_notes(run):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
@@ -78,7 +81,9 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     for row in flat_rows(run):
         if row["did_fallback"] == "true":
             console.print(f"[yellow]{escape(row['backend'])} {row['variant']}: {escape(row['reason'])}[/yellow]", highlight=False)
-    for message in decode_notes(run.results):
+    for message in quant_drift_notes(run.results):
+        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
+    for message in runs_notes(run.results) + decode_notes(run.results):
         console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
     for level, message in weights_notes(run.results):
         console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)

@@ -2,7 +2,10 @@
 
 Every clip goes through the stock ``pipeline("automatic-speech-recognition")``: its feature
 extractor, its ``generate()`` arguments and its detokenizer. On CUDA that is fp16, SDPA (or
-FlashAttention 2 where installed) and batched, as insanely-fast-whisper runs it. The only argument
+FlashAttention 2 where installed) and batched, as insanely-fast-whisper runs it. On Apple's MPS it
+is mac-whisper-speedtest's tuning (``mac_tuning``): a chunk batch of 10–16 from available memory,
+20 s chunks, and every clip longer than a chunk through the chunked, batched ``pipeline()``. The
+device in the row is the one the model's parameters are on, read back after loading. The only argument
 we add is the decode settings every row shares (``--beam-size``, temperature, language): the
 pipeline alone decodes with ``num_beams=5`` when the model's generation config sets none, and the
 row says so in its params.
@@ -48,12 +51,13 @@ def generate_kwargs(options: DecodeOptions, multilingual: bool) -> dict[str, Any
     return kwargs
 
 
-def is_long(audio: np.ndarray) -> bool:
-    return len(audio) > CHUNK_SECONDS * SAMPLE_RATE
+def is_long(audio: np.ndarray, chunk_s: int = CHUNK_SECONDS) -> bool:
+    return len(audio) > chunk_s * SAMPLE_RATE
 
 
 class TransformersBackend(TorchDeviceMixin, Backend):
     name = "transformers"
+    original_names = ("InsanelyFastWhisperImplementation",)
     display_name = "transformers pipeline"
     requires = ("transformers", "torch")
     model_format = "hf"
@@ -71,6 +75,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         self._multilingual = False
         self._synthetic_tokens: int | None = None
         self._batch_size = 1
+        self._chunk_s = CHUNK_SECONDS
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -78,6 +83,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         import torch
 
         from ..torch_support import choose_placement
+        from . import mac_tuning
 
         placement = choose_placement(options.device, options.threads)
         attention = attention_for(placement.device)
@@ -98,19 +104,27 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         self._synthetic_tokens = (options.synthetic_tokens or 40) if model.synthetic else None
         free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
         params_m = sum(p.numel() for p in network.parameters()) / 1e6
-        self._batch_size = options.batch_size or batch_size_for(placement.device, params_m, free)
+        if placement.device == "mps":
+            tuned = mac_tuning.mps_batch_size(mac_tuning.available_memory())
+        else:
+            tuned = batch_size_for(placement.device, params_m, free)
+        self._batch_size = options.batch_size or tuned
+        self._chunk_s = mac_tuning.chunk_seconds(placement.device)
         self._multilingual = bool(getattr(network.generation_config, "is_multilingual", False))
         if not model.synthetic:  # synthetic weights may have no real tokenizer: no pipeline for them
             self._pipe = self._build_pipeline(network, processor, placement)
         actual_dtype = "int8-dynamic" if quantized else str(network.dtype).removeprefix("torch.")
+        actual_device = mac_tuning.device_of(network)
         self._params = {
-            "device": placement.device,
+            "device": actual_device,
             "dtype": actual_dtype,
             "attention": network.config._attn_implementation,
             "batch_size": self._batch_size,
-            "chunk_s": CHUNK_SECONDS,
+            "chunk_s": self._chunk_s,
             "threads": placement.threads,
         }
+        if actual_device != placement.device:
+            self._params["device_requested"] = placement.device
         if self._synthetic_tokens:
             self._params["synthetic_tokens"] = self._synthetic_tokens
         self._after_load(options, quantized)
@@ -158,14 +172,14 @@ class TransformersBackend(TorchDeviceMixin, Backend):
             self._params["library_default_beam_size"] = PIPELINE_DEFAULT_BEAMS
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
-        if not is_long(audio):
+        if not is_long(audio, self._chunk_s):
             return self.transcribe_batch([audio], options)[0]
         if self._synthetic_tokens:
-            raise NotImplementedError("--synthetic-weights decodes clips of up to 30 s only")
+            raise NotImplementedError(f"--synthetic-weights decodes clips of up to {self._chunk_s} s only")
         chunked = self._batch_size > 1
         call: dict[str, Any] = {"return_timestamps": True, "generate_kwargs": self.generate_kwargs(options)}
-        if chunked:  # insanely-fast-whisper: overlapping 30 s chunks decoded in batches, then merged
-            call.update(chunk_length_s=CHUNK_SECONDS, batch_size=self._batch_size)
+        if chunked:  # insanely-fast-whisper: overlapping chunks (30 s; 20 s on MPS) decoded in batches, then merged
+            call.update(chunk_length_s=self._chunk_s, batch_size=self._batch_size)
         else:  # Whisper's own long-form algorithm: 30 s windows that move on by the predicted timestamps
             call["generate_kwargs"]["condition_on_prev_tokens"] = options.condition_on_previous_text
         result = self._pipe(audio, **call)
@@ -177,7 +191,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         return Transcript(result["text"].strip(), chunks, options.language)
 
     def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
-        if any(is_long(a) for a in audios):
+        if any(is_long(a, self._chunk_s) for a in audios):
             return [self.transcribe(a, options) for a in audios]
         if self._synthetic_tokens:
             return self._synthetic_batch(audios, options)

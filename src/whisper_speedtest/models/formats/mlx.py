@@ -67,6 +67,45 @@ def write_mlx(
     return out_dir
 
 
+def mlx_quantization(model_dir: str | os.PathLike) -> dict | None:
+    """The ``quantization`` of an mlx-whisper folder's config.json (``{"bits": 4, "group_size": 64}``), or None."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{model_dir}: not a readable mlx-whisper model ({exc})") from None
+    return config.get("quantization") or None
+
+
+def read_mlx_quantized(model_dir: str | os.PathLike) -> tuple[dict[str, np.ndarray], Dims, dict]:
+    """A quantized mlx-whisper folder as stored: (its arrays — packed weights, scales, biases —, dims, quantization).
+
+    They cannot be read back to float16 tensors; their fingerprint is of these arrays as they are.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    model_dir = Path(model_dir)
+    quantization = mlx_quantization(model_dir)
+    if not quantization or not isinstance(quantization.get("bits"), int):
+        raise ModelFormatError(f"{model_dir}: config.json records no quantization bits")
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    try:
+        if (model_dir / WEIGHTS_FILE).is_file():
+            arrays = load_file(str(model_dir / WEIGHTS_FILE))
+        else:
+            with np.load(model_dir / "weights.npz") as npz:
+                arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise ModelFormatError(f"{model_dir}: the quantized weights cannot be read ({exc})") from None
+    try:
+        dims = Dims(**{f.name: int(config[f.name]) for f in dataclasses.fields(Dims)})
+    except (KeyError, TypeError, ValueError):
+        raise ModelFormatError(f"{model_dir}/config.json does not hold Whisper dims") from None
+    if not any(name.endswith(".scales") for name in arrays):
+        raise ModelFormatError(f"{model_dir}: config.json says quantized, but the weights hold no scales")
+    return arrays, dims, quantization
+
+
 def read_mlx(model_dir: str | os.PathLike) -> Weights:
     """Canonical tensors from an unquantized mlx-whisper directory.
 

@@ -1,0 +1,134 @@
+"""``--weights native``: each backend loads the weights its users normally download, not our shared copy.
+
+Where those are is the catalog's (``catalog.native_locations``). A copy is looked for in the
+Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``), then in the extra caches named by
+``$WHISPER_SPEEDTEST_HUB_CACHES`` (mac-whisper-speedtest's ``models/`` folder, say) or, for OpenAI's ``.pt`` files, in
+``~/.cache/whisper``; a Hub repo that is missing is fetched when downloading is allowed. The
+fingerprint of a native copy is the sha256 of its weights file (the files differ by format, so
+rows of different backends show different fingerprints, as they should).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelNotAvailable
+from . import catalog, file_hash
+from .backend_caches import openai_whisper_dir
+from .hub_cache import HubCache, extra_hub_cache_dirs, hub_cache_dir
+
+# The files that make a usable copy, per format: every name in a group is needed, one of each tuple.
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "mlx": (("config.json",), ("weights.safetensors", "weights.npz")),
+    "ct2": (("config.json",), ("model.bin",)),
+    "hf": (("config.json",), ("model.safetensors", "pytorch_model.bin")),
+}
+FETCHED_PATTERNS = ("*.json", "*.safetensors", "*.npz", "*.bin", "*.txt", "*.model")
+
+
+@dataclass(frozen=True)
+class NativeCopy:
+    """One native copy on disk: where it is, what it holds, and where it came from."""
+
+    location: catalog.HubLocation
+    path: str  # the repo snapshot folder, or the single file (ggml, .pt)
+    dtype: str
+    fingerprint: str
+    fetched: bool = False
+
+    @property
+    def source(self) -> str:
+        return f"native: {self.location.describe()}" + (" (fetched)" if self.fetched else "")
+
+
+def _weights_file(fmt: str, folder: Path) -> Path | None:
+    """The main weights file when every required file is there, else None."""
+    found = None
+    for group in REQUIRED.get(fmt, ()):
+        present = [folder / name for name in group if (folder / name).is_file()]
+        if not present:
+            return None
+        found = present[0]
+    return found
+
+
+def _dtype(fmt: str, folder: Path) -> str:
+    """MLX: the quantization its config.json records (int4, int8), else float16."""
+    if fmt != "mlx":
+        return "float16"
+    config = json.loads((folder / "config.json").read_text())
+    bits = (config.get("quantization") or {}).get("bits")
+    return f"int{bits}" if bits else "float16"
+
+
+def _fetch(location: catalog.HubLocation) -> None:
+    """Download a Hub repo's weights and config files (or its one file) into the Hugging Face cache,
+    from ``HF_ENDPOINT``, file by file as ``download`` does."""
+    import fnmatch
+
+    from huggingface_hub import hf_hub_download
+
+    from .hub_remote import HubRemote
+
+    remote = HubRemote()
+    if location.filename:
+        names = [location.filename]
+    else:
+        repo = remote.repo(location.repo)
+        if repo is None:
+            why = remote.errors.get(location.repo) or remote.offline_reason or "no answer"
+            raise ModelNotAvailable(f"{location.describe()} could not be fetched: {why}")
+        names = [f.name for f in repo.files if any(fnmatch.fnmatch(f.name, p) for p in FETCHED_PATTERNS)]
+    try:
+        for name in names:
+            hf_hub_download(location.repo, name, cache_dir=str(hub_cache_dir()), endpoint=remote.endpoint, etag_timeout=remote.timeout)
+    except Exception as exc:
+        raise ModelNotAvailable(f"{location.describe()} could not be fetched: {' '.join(str(exc).split())[:160]}") from None
+
+
+def _cached(location: catalog.HubLocation, fmt: str) -> tuple[Path, Path] | None:
+    """(copy path, weights file) of a complete cached copy, or None."""
+    if location.url:  # OpenAI's .pt: where openai-whisper and whisper-mps keep it
+        path = openai_whisper_dir() / location.filename
+        return (path, path) if path.is_file() else None
+    for cache in [HubCache()] + [HubCache(d) for d in extra_hub_cache_dirs()]:
+        found = _cached_in(cache, location, fmt)
+        if found is not None:
+            return found
+    return None
+
+
+def _cached_in(cache: HubCache, location: catalog.HubLocation, fmt: str) -> tuple[Path, Path] | None:
+    listing = cache.listing(location.repo)
+    if not listing.files:
+        return None
+    if location.filename:
+        path = listing.files.get(location.filename)
+        return (path, path) if path is not None else None
+    folder = next(iter(listing.files.values())).parent
+    while folder.name != listing.revision and folder != folder.parent:  # files in sub-folders
+        folder = folder.parent
+    weights = _weights_file(fmt, folder)
+    return (folder, weights) if weights is not None else None
+
+
+def locate(location: catalog.HubLocation, fmt: str, *, may_fetch: bool) -> NativeCopy:
+    """The native copy at ``location``, fetched first when missing and ``may_fetch``;
+    :class:`ModelNotAvailable` says why there is none."""
+    found = _cached(location, fmt)
+    fetched = False
+    if found is None:
+        if location.url:
+            raise ModelNotAvailable(f"{location.filename} is not in {openai_whisper_dir()} (openai-whisper downloads it there)")
+        if not may_fetch:
+            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and downloading is off")
+        _fetch(location)
+        found, fetched = _cached(location, fmt), True
+        if found is None:
+            raise ModelNotAvailable(f"{location.describe()} was fetched but lacks its weights or config.json")
+    path, weights = found
+    folder = path if path.is_dir() else path.parent
+    dtype = _dtype(fmt, folder) if path.is_dir() else "float16"
+    return NativeCopy(location, str(path), dtype, file_hash.sha256_file(weights), fetched)
