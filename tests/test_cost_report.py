@@ -14,7 +14,7 @@ from whisper_speedtest.report.html import render_page
 from whisper_speedtest.report.rows import flat_rows
 from whisper_speedtest.report.table import print_summary
 from whisper_speedtest.report.writers import render_csv, render_markdown
-from whisper_speedtest.results import run_from_dict, run_to_json, to_dict
+from whisper_speedtest.results import SCHEMA_MINOR, run_from_dict, run_to_json, to_dict
 
 from .run_fixtures import make_run, with_cost
 
@@ -61,7 +61,7 @@ def test_html_falls_back_to_cpu_time_when_no_energy_was_read():
 def test_json_round_trip_and_old_schema_files():
     run = with_cost(make_run(), gpu_j=30.0, price_per_hour=0.9)
     again = run_from_dict(json.loads(run_to_json(run)))
-    assert again == run and again.schema == "1.2"
+    assert again == run and again.schema == f"1.{SCHEMA_MINOR}"
     old = to_dict(make_run())
     del old["schema_minor"], old["price_per_hour"]
     for row in old["results"]:

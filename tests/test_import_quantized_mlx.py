@@ -12,6 +12,12 @@ from whisper_speedtest.errors import ModelFormatError
 from whisper_speedtest.models import importing, sources, store
 
 
+@pytest.fixture(autouse=True)
+def private_store(tmp_path, monkeypatch):
+    """Imported quantized copies stay out of the session's store, where --quant int4/int8 would find them."""
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "store"))
+
+
 def _quantized_folder(tmp_path: Path, bits: int) -> Path:
     """tiny.en's MLX folder rewritten as MLX stores a quantized model: packed uint32 weights with scales and biases."""
     from safetensors.numpy import load_file, save_file

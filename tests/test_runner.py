@@ -4,6 +4,7 @@ from whisper_speedtest.audio import collect_clips
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
 from whisper_speedtest.results import DecodeSettings
+from tests.fake_backends import MacOnlyBackend
 
 
 def test_failures_become_rows_and_the_others_still_run(fakes):
@@ -23,7 +24,7 @@ def test_failures_become_rows_and_the_others_still_run(fakes):
     assert rows["fake-raise"].status == "failed"
     assert rows["fake-raise"].reason == "RuntimeError: weights exploded"
     assert rows["fake-mac"].status == "skipped"
-    assert "runs only on " + ", ".join(fake_backends.MacOnlyBackend.platforms) in rows["fake-mac"].reason
+    assert "runs only on " + ", ".join(MacOnlyBackend.platforms) in rows["fake-mac"].reason
     echo = rows["fake-echo"]
     assert echo.status == "ok" and echo.transcribe.n == 2
     assert echo.score.wer > 0.5  # the fake says only five words of the reference
