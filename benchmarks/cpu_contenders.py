@@ -14,12 +14,17 @@ WER minus faster-whisper int8's, so a speed-up is read at (nearly) equal WER. Th
 one after another; the machine's noise is not spread evenly, so repeat a run before trusting a
 ratio within about 10 %.
 
-    python benchmarks/cpu_contenders.py [--models tiny.en,base] [--runs 3] [--clips 6] [-o out.md]
+The machine is noted with the output: CPU model, cores, and the load average before and after each
+model's rows (other work on the machine slows the rows it overlaps, not all of them).
+
+    python benchmarks/cpu_contenders.py [--manifest clips.jsonl] [--models tiny.en,base] [--runs 3]
+                                        [--clips 6] [--threads N] [-o out.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -56,7 +61,8 @@ CONTENDERS = (
 def run_contender(model: str, contender: Contender, clips, runs: int, threads: int | None):
     settings = DecodeSettings("en", 1, 0.0, runs=runs, warmup=1, timeout_s=1800)
     options = LoadOptions(device="cpu", quantization=contender.quantization, threads=threads, fallback=False)
-    request = BenchmarkRequest(model, (contender.backend,), tuple(clips), settings, options)
+    request = BenchmarkRequest(model, (contender.backend,), tuple(clips), settings, options,
+                               quantizations=(contender.quantization,))
     (row,) = run_benchmark(request, on_note=lambda text: print(f"  note: {text}", flush=True)).results
     return row
 
@@ -84,17 +90,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="tiny.en,base")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clips", type=int, default=6, help="how many clips of tests/data/parity (1.3-25 s)")
+    parser.add_argument("--manifest", type=Path, default=CLIPS, help="clips with references (default: tests/data/parity, 6 clips of 1.3-25 s)")
+    parser.add_argument("--clips", type=int, default=None, help="only the first N clips of the manifest")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for every contender (default: physical cores)")
     parser.add_argument("-o", "--output", type=Path, default=None, help="also write the Markdown here")
     args = parser.parse_args()
-    clips = collect_clips([str(CLIPS)])[: args.clips]
+    clips = collect_clips([str(args.manifest)])[: args.clips]
     audio = sum(c.duration_s for c in clips)
     versions = ", ".join(f"{p} {_version(p)}" for p in PACKAGES)
     lines = [f"{len(clips)} clips, {audio:.1f} s of audio · beam 1 · temperature 0 · language en · warm-up 1 · "
-             f"median of {args.runs} per clip · {platform.machine()} {platform.processor() or ''}".rstrip(), "",
-             versions, ""]
+             f"median of {args.runs} per clip · threads {args.threads or 'default (physical cores)'}", "",
+             f"Machine: {_machine()}", "", versions, ""]
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
+        load_before = _load()
         rows = []
         for contender in CONTENDERS:
             print(f"{model}: {contender.label} …", flush=True)
@@ -103,10 +111,24 @@ def main() -> None:
             print(f"  {row.status} in {time.perf_counter() - started:.0f} s", flush=True)
             rows.append((contender, row))
         lines += table(model, rows)
+        lines += [f"Load average (1/5/15 min) before {model}: {load_before}; after: {_load()}.", ""]
     text = "\n".join(lines)
     print(text)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _version(dist: str) -> str:

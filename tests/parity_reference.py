@@ -21,7 +21,8 @@ from tests.conftest import run_cli
 from whisper_speedtest.dataset.reading import manifest_selection
 from whisper_speedtest.bench.scoring import normalize, score_many
 
-BACKENDS = ("faster-whisper", "transformers", "openai-whisper", "whisper.cpp", "mlx-whisper", "whisper-mps")
+BACKENDS = ("faster-whisper", "transformers", "openai-whisper", "whisper.cpp", "mlx-whisper", "whisper-mps",
+            "onnxruntime", "openvino")
 LIBRARIES = {  # the import each plain call needs, to skip with a reason where it is missing
     "faster-whisper": "faster_whisper",
     "transformers": "transformers",
@@ -29,6 +30,8 @@ LIBRARIES = {  # the import each plain call needs, to skip with a reason where i
     "whisper.cpp": "pywhispercpp",
     "mlx-whisper": "mlx_whisper",
     "whisper-mps": "whisper_mps",
+    "onnxruntime": "optimum.onnxruntime",
+    "openvino": "optimum.intel",
 }
 LANGUAGE = "en"
 PER_CLIP, DATASET = "per-clip", "dataset"
@@ -216,6 +219,34 @@ def _whisper_mps(path: str, variant: str, clips: Clips, mode: str, batch_size: i
         module.ModelHolder.model = module.ModelHolder.model_name = None
 
 
+def optimum_pipeline(backend: str, path: str):
+    """optimum's own call, as its documentation shows it: ``ORTModelForSpeechSeq2Seq`` /
+    ``OVModelForSpeechSeq2Seq`` from the export folder, inside a transformers ``pipeline()``."""
+    from transformers import AutoProcessor, pipeline
+
+    if backend == "onnxruntime":
+        from optimum.onnxruntime import ORTModelForSpeechSeq2Seq as Model
+    else:
+        from optimum.intel import OVModelForSpeechSeq2Seq as Model
+    processor = AutoProcessor.from_pretrained(path)
+    return pipeline("automatic-speech-recognition", model=Model.from_pretrained(path),
+                    tokenizer=processor.tokenizer, feature_extractor=processor.feature_extractor)
+
+
+def _optimum(backend: str):
+    """The plain pipeline per clip with greedy decoding (beam 1); our dataset mode runs these clip by clip."""
+
+    def call(path: str, variant: str, clips: Clips, mode: str, batch_size: int) -> list[str]:
+        pipe = optimum_pipeline(backend, path)
+        generate_kwargs = {"num_beams": 1}
+        if getattr(pipe.model.generation_config, "is_multilingual", False):
+            generate_kwargs.update(language=LANGUAGE, task="transcribe")
+        return [pipe({"raw": a.copy(), "sampling_rate": 16_000}, generate_kwargs=generate_kwargs)["text"]
+                for a in clips.audios]
+
+    return call
+
+
 PLAIN_CALLS: dict[str, Callable[..., list[str]]] = {
     "faster-whisper": _faster_whisper,
     "transformers": _transformers,
@@ -223,6 +254,8 @@ PLAIN_CALLS: dict[str, Callable[..., list[str]]] = {
     "whisper.cpp": _whisper_cpp,
     "mlx-whisper": _mlx_whisper,
     "whisper-mps": _whisper_mps,
+    "onnxruntime": _optimum("onnxruntime"),
+    "openvino": _optimum("openvino"),
 }
 # Where our dataset mode runs a backend clip by clip, its plain reference is the per-clip one.
 BATCHED_PLAIN = {"transformers", "openai-whisper"}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, run_cli
+from tests.parity_reference import PER_CLIP, Row, plain_texts, read_clips
 from whisper_speedtest.audio import collect_clips
 from whisper_speedtest.backends import get_backend
 from whisper_speedtest.backends.base import LoadOptions
@@ -35,23 +36,11 @@ def _require(backend: str) -> None:
         pytest.skip(f"{backend} cannot run here: {availability.reason}")
 
 
-def _plain_pipeline(backend: str, path: str):
-    """The library's own call, as its documentation shows it."""
-    from transformers import AutoProcessor, pipeline
-
-    if backend == "onnxruntime":
-        from optimum.onnxruntime import ORTModelForSpeechSeq2Seq as Model
-    else:
-        from optimum.intel import OVModelForSpeechSeq2Seq as Model
-    processor = AutoProcessor.from_pretrained(path)
-    return pipeline("automatic-speech-recognition", model=Model.from_pretrained(path),
-                    tokenizer=processor.tokenizer, feature_extractor=processor.feature_extractor)
-
-
 def _run(backend: str, clips, quantization: str | None = None):
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=0, timeout_s=900)
     options = LoadOptions(quantization=quantization, fallback=False)
-    (row,) = run_benchmark(BenchmarkRequest("tiny.en", (backend,), tuple(clips), settings, options)).results
+    request = BenchmarkRequest("tiny.en", (backend,), tuple(clips), settings, options, quantizations=(quantization,))
+    (row,) = run_benchmark(request).results
     return row
 
 
@@ -66,11 +55,10 @@ def test_wer_matches_the_plain_library_call_on_the_same_weights(backend, parity_
     _require(backend)
     ref = sources.locate("tiny.en", FORMAT_OF[backend])
     assert ref.fingerprint == sources.locate("tiny.en", "ct2").fingerprint  # the tensors before export
-    pipe = _plain_pipeline(backend, ref.path)
-    plain = [pipe({"raw": c.samples.copy(), "sampling_rate": 16_000}, generate_kwargs={"num_beams": 1})["text"]
-             for c in parity_clips]
-    references = [c.reference for c in parity_clips]
-    plain_wer = score_many(references, plain).wer
+    # the library's own call (optimum's model in a transformers pipeline), on the export our row loads
+    plain = plain_texts(backend, Row(backend, "ok", "", ref.path, ref.fingerprint, "float32", ()),
+                        read_clips(PARITY_CLIPS), PER_CLIP)
+    plain_wer = score_many([c.reference for c in parity_clips], plain).wer
     row = _run(backend, parity_clips)
     assert row.status == "ok", row.reason
     assert row.model.fingerprint == ref.fingerprint and row.model.format == FORMAT_OF[backend]
@@ -80,12 +68,16 @@ def test_wer_matches_the_plain_library_call_on_the_same_weights(backend, parity_
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("backend,actual", [("onnxruntime", "int8-dynamic"), ("openvino", "int8-weights")])
-def test_int8_variant_is_its_own_store_entry_and_says_what_it_loaded(backend, actual, parity_clips):
+@pytest.mark.parametrize("backend,actual,dtype", [
+    ("onnxruntime", "int8-dynamic", "int8-dynamic"),  # the graph holds ONNX Runtime's dynamic int8 operators
+    ("openvino", "int8-weights", "int8"),  # the IR's constants are int8 (NNCF weight compression)
+])
+def test_int8_variant_is_its_own_store_entry_and_says_what_it_loaded(backend, actual, dtype, parity_clips):
     _require(backend)
     row = _run(backend, parity_clips[:3], quantization="int8")
     assert row.status == "ok", row.reason
-    assert not row.did_fallback and row.actual_variant == actual
+    assert row.requested["quantization"] == "int8"
+    assert not row.did_fallback and row.actual_variant == actual and row.params["dtype"] == dtype
     assert row.model.dtype == "int8" and row.model.path.endswith(f"{FORMAT_OF[backend]}-int8/weights")
     assert row.model.fingerprint == sources.locate("tiny.en", "ct2").fingerprint
     assert row.score.wer < 0.2
@@ -128,6 +120,36 @@ def test_truncated_export_is_caught_and_made_again(backend, broken, tmp_path):
     assert again.fingerprint == ref.fingerprint and verify_file(broken, path, fmt) is None
 
 
+SCALED = "model.decoder.layers.0.final_layer_norm.weight"  # the HF (and ONNX initializer) name of one tensor
+
+
+def _onnx_tensor(export_dir: Path, name: str):
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(export_dir / "decoder_model.onnx"), load_external_data=False).graph
+    return next(numpy_helper.to_array(t) for t in graph.initializer if t.name == name)
+
+
+def _replace_hf_weights_with_one_tensor_scaled(hf: store.StoreEntry) -> store.StoreEntry:
+    """Other weights in the HF store entry the exports are made from: a copy with one tensor doubled,
+    written through the store (hashed, its fingerprint that of the new tensors), as an import would."""
+    from safetensors.numpy import load_file, save_file
+
+    from whisper_speedtest.models.formats.canonical import fingerprint
+    from whisper_speedtest.models.formats.hf import read_hf
+
+    def build(staging: Path) -> str:
+        payload = staging / store.ENTRY_PAYLOAD["hf"]
+        shutil.copytree(hf.payload, payload)
+        tensors = load_file(payload / "model.safetensors")
+        tensors[SCALED] = tensors[SCALED] * 2  # exact in float16
+        save_file(tensors, payload / "model.safetensors", metadata={"format": "pt"})
+        return fingerprint(read_hf(payload).tensors)
+
+    return store.add(hf.name, "hf", hf.dtype, source="test: tiny.en with one layer norm doubled", build=build)
+
+
 @pytest.mark.integration
 def test_export_is_reused_until_its_source_changes():
     _require("onnxruntime")
@@ -136,14 +158,22 @@ def test_export_is_reused_until_its_source_changes():
     notes = []
     assert sources.locate("tiny.en", "onnx", on_note=notes.append).path == made.path
     assert store.find("tiny.en", "onnx", "float32").created == first.created and not notes  # reused as it was
-    manifest = first.directory / store.MANIFEST
-    record = json.loads(manifest.read_text())
-    record["fingerprint"] = "0" * 64  # as if it had been exported from other weights
-    manifest.write_text(json.dumps(record))
-    notes = []
-    ref = sources.locate("tiny.en", "onnx", on_note=notes.append)
-    assert any("exported from other weights" in n for n in notes), notes
-    assert ref.fingerprint == sources.locate("tiny.en", "hf").fingerprint
+    before = _onnx_tensor(Path(made.path), SCALED).copy()
+
+    original_hf = store.find("tiny.en", "hf", "float16")
+    changed = _replace_hf_weights_with_one_tensor_scaled(original_hf)
+    try:
+        assert changed.fingerprint != made.fingerprint
+        notes = []
+        again = sources.locate("tiny.en", "onnx", on_note=notes.append)
+        assert any("exported from other weights" in n for n in notes), notes
+        assert again.fingerprint == changed.fingerprint != made.fingerprint
+        assert (_onnx_tensor(Path(again.path), SCALED) == before * 2).all()  # the export holds the new weights
+        notes = []
+        assert sources.locate("tiny.en", "onnx", on_note=notes.append).fingerprint == changed.fingerprint
+        assert not notes  # and is reused from then on
+    finally:
+        store.remove(store.find("tiny.en", "hf", "float16"))  # later tests convert the real weights again
 
 
 def test_a_file_that_is_not_onnx_or_an_ir_is_reported(tmp_path):
