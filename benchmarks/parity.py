@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", nargs="?", default=str(REPO.parent / "shared" / "audio" / "varied" / "manifest.jsonl"))
     parser.add_argument("--model", default="tiny.en")
-    parser.add_argument("--backends", default=",".join(b for b in BACKENDS if get_backend(b).available().ok))
+    parser.add_argument("--backends", default=None, help="default: every backend of BACKENDS that runs here")
     parser.add_argument("--modes", default=f"{PER_CLIP},{DATASET}")
     parser.add_argument("--batch-size", type=int, default=5)
     parser.add_argument("--output", help="also write the report (Markdown) here")
@@ -93,7 +93,7 @@ def differences(results: dict[str, list[Comparison]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    backends = tuple(b for b in args.backends.split(",") if b)
+    backends = tuple(b for b in (args.backends or ",".join(b for b in BACKENDS if get_backend(b).available().ok)).split(",") if b)
     clips = read_clips(Path(args.manifest))
     plain_cache: dict = {}
     results: dict[str, list[Comparison]] = {}
