@@ -3,7 +3,11 @@
 - the exports carry the fingerprint of the tensors before export (the other rows' fingerprint);
 - each backend's WER is within 0.01 of the library's own plain call: optimum's model in a
   transformers ``pipeline()`` with greedy decoding (beam 1, the tool's default);
-- a truncated ``.onnx``, ``.xml`` or ``.bin`` is caught by the checks and the export made again.
+- the int8 variants (ONNX Runtime dynamic int8, OpenVINO int8 weight compression) are store entries
+  of their own, and the row says what was loaded, read from the graph / IR itself;
+- a truncated ``.onnx``, ``.xml`` or ``.bin`` is caught by ``check-models``, and a benchmark exports it
+  again before loading it;
+- an export is reused until the weights it was exported from change, then made again from the new ones.
 
 They need the ``onnx`` / ``openvino`` extras (not in ``all``: optimum pins an older transformers),
 and skip with the reason otherwise.
