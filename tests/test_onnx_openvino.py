@@ -20,7 +20,7 @@ from whisper_speedtest.audio import collect_clips
 from whisper_speedtest.backends import get_backend
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.scoring import score_many
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
 from whisper_speedtest.models import integrity, sources, store
 from whisper_speedtest.models.verify import CacheStatus, verify_file
 from whisper_speedtest.results import DecodeSettings
@@ -51,7 +51,7 @@ def _plain_pipeline(backend: str, path: str):
 def _run(backend: str, clips, quantization: str | None = None):
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=0, timeout_s=900)
     options = LoadOptions(quantization=quantization, fallback=False)
-    (row,) = run_benchmark(BenchmarkRequest("tiny.en", (backend,), tuple(clips), settings, options)).results
+    (row,) = run_benchmark(BenchmarkRequest("tiny.en", select_backends((backend,)), settings, options, clips=tuple(clips))).results
     return row
 
 

@@ -19,8 +19,7 @@ from .bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RU
 from .errors import BadOption, check_seconds
 
 if TYPE_CHECKING:
-    from .audio import AudioClip
-    from .backends.base import LoadOptions
+    from .backends.base import Backend, LoadOptions
     from .bench.session import BenchmarkInterrupted, BenchmarkRequest
     from .bench.ray_driver import RaySettings
     from .dataset.entries import DatasetSelection
@@ -106,29 +105,11 @@ class BenchmarkOptions:
 
 @dataclass(frozen=True)
 class PreparedBenchmark:
-    """Checked options: everything a request needs except the audio."""
+    """Checked options: the request (its audio is added with ``request.with_clips``), where to write, what to say."""
 
-    model_name: str
-    backend_names: tuple[str, ...] | None
-    settings: DecodeSettings
-    load_options: LoadOptions
-    quantizations: tuple[str | None, ...]
+    request: BenchmarkRequest
     output_paths: tuple[Path, ...]
-    dataset: DatasetSelection | None = None
-    batch_size: int = 1
-    synthetic: bool = False
-    price_per_hour: float | None = None
-    ray: RaySettings | None = None
     notes: tuple[str, ...] = ()  # one line each, for stderr: e.g. a mac-whisper-speedtest name and ours
-
-    def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
-        """A ``BenchmarkRequest`` for these clips."""
-        from .bench.session import BenchmarkRequest
-
-        return BenchmarkRequest(
-            self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations,
-            self.dataset, self.batch_size, self.synthetic, self.price_per_hour, self.ray,
-        )
 
 
 def check_language(language: str, model_name: str) -> None:
@@ -159,6 +140,7 @@ def check_price(price: float | None) -> None:
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded."""
     from .backends.base import LoadOptions
+    from .bench.session import BenchmarkRequest
     from .models import catalog
     from .models.variants import check_quantization
     from .report.writers import check_output_paths
@@ -185,7 +167,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
     model_name = catalog.resolve(o.model)
     check_language(o.language, model_name)
-    backend_names, notes = backend_choice(o.backends, o.implementations)
+    backends, notes = backend_choice(o.backends, o.implementations)
     settings = DecodeSettings(
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
@@ -210,11 +192,19 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     if o.dataset and o.batch_size is None:
         load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
     ray = ray_settings(o)
-    dataset = select_dataset(o) if o.dataset else None
-    return PreparedBenchmark(
-        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
-        o.price_per_hour, ray, notes,
+    request = BenchmarkRequest(
+        model=model_name,
+        backends=backends,
+        settings=settings,
+        load_options=load_options,
+        quantizations=quantizations,
+        dataset=select_dataset(o) if o.dataset else None,
+        batch_size=dataset_batch,
+        synthetic=o.synthetic,
+        price_per_hour=o.price_per_hour,
+        ray=ray,
     )
+    return PreparedBenchmark(request, output_paths, notes)
 
 
 def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
@@ -257,19 +247,19 @@ def check_dataset_only(o: BenchmarkOptions) -> None:
         raise BadOption(f"{', '.join(given)} applies to --dataset only")
 
 
-def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """Our names for ``-b`` and ``--implementations`` (unknown names raise before any audio is decoded),
-    and one note per mac-whisper-speedtest name or option used."""
+def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[type[Backend], ...], tuple[str, ...]]:
+    """The backend classes ``-b`` and ``--implementations`` name (every registered one when none is named;
+    unknown names raise before any audio is decoded), and one note per mac-whisper-speedtest name or option used."""
     from .backends import alias_note, get_backend
+    from .bench.session import select_backends
 
     given = split_csv(backends)
     originals = split_csv(implementations)
-    ours = tuple(get_backend(name).name for name in given + originals)
     notes = tuple(note for name in given if (note := alias_note(name)))
     if originals:
         spelled = ",".join(get_backend(name).name for name in originals)
         notes += (f"note: --implementations {','.join(originals)} is mac-whisper-speedtest's spelling; ours is -b {spelled}",)
-    return tuple(dict.fromkeys(ours)) or None, notes
+    return select_backends(given + originals), notes
 
 
 def print_notes(prepared: PreparedBenchmark, err: Console) -> None:

@@ -123,9 +123,9 @@ def benchmark(
         )
     )
     flow.print_notes(prepared, err)
-    clips = () if prepared.dataset is not None else collect_clips(audio, reference)
+    clips = () if prepared.request.dataset is not None else collect_clips(audio, reference)
     flow.run_and_report(
-        prepared.request(clips),
+        prepared.request.with_clips(clips),
         prepared.output_paths,
         out=out,
         err=err,

@@ -51,18 +51,14 @@ def _backend_classes(backends: list[str] | None, implementations: list[str] | No
     """
     from rich.console import Console
 
-    from .backends import all_backends, get_backend
     from .benchmark_flow import backend_choice
 
-    names, notes = backend_choice(backends or (), implementations or ())
+    classes, notes = backend_choice(backends or (), implementations or ())
     for note in notes:
         Console(stderr=True).print(note, markup=False, highlight=False, soft_wrap=True)
-    if names:
-        classes = [get_backend(name) for name in names]
-    else:
-        classes = sorted(all_backends().values(), key=lambda c: c.name)
-        if only_available:
-            classes = [c for c in classes if c.available().ok]
+    named = bool(split_csv(backends) or split_csv(implementations))
+    if only_available and not named:
+        classes = tuple(c for c in classes if c.available().ok)
     return {c.name: c for c in classes}
 
 
@@ -98,12 +94,9 @@ def _model_ref(row):
 
 
 def _load_check(backend_class: Any, row, timeout_s: float):
-    """Load the row's weights through its backend in a spawned child; never raises."""
-    from .backends.base import DecodeOptions, LoadOptions
-    from .backends.loader import VariantPlan
-    from .bench.runner import run_child
-    from .bench.run_policy import RunPolicy
-    from .bench.worker import WorkerJob
+    """Load the row's weights through its backend in a spawned child, as a benchmark does; never raises."""
+    from .bench.child import run_child
+    from .bench.job import WorkerJob
     from .errors import UserError
     from .models.cache_check import LoadCheck
 
@@ -115,14 +108,11 @@ def _load_check(backend_class: Any, row, timeout_s: float):
         ref = _model_ref(row)
     except UserError as exc:
         return LoadCheck("skipped", str(exc))
-    plan = VariantPlan("default", ref, ref)
-    job = WorkerJob(f"{backend_class.__module__}:{backend_class.__qualname__}", plan, LoadOptions(), DecodeOptions(),
-                    (), (), policy=RunPolicy(exact=0), warmup=0, measure_warm_load=False)
-    kind, payload = run_child(job, timeout_s, lambda kind, payload: None, f"load:{row.backend}")
+    kind, payload = run_child(WorkerJob.load_only(backend_class, ref), timeout_s, lambda kind, payload: None, f"load:{row.backend}")
     if kind == "result":
-        result = LoadCheck("loaded", payload["load_result"]["actual"], round(payload["load_s"], 3))
+        result = LoadCheck("loaded", payload.load.actual, round(payload.load_s, 3))
     elif kind == "error":
-        result = LoadCheck("failed", payload["reason"])
+        result = LoadCheck("failed", payload.reason)
     elif kind == "timeout":
         result = LoadCheck("timeout", f"no answer within {timeout_s:g} s")
     else:

@@ -146,5 +146,5 @@ def register(app: typer.Typer) -> None:
                 err.print(f"saved {save}")
         clip = recording.to_clip(name, path, reference_text)
         flow.run_and_report(
-            prepared.request([clip]), prepared.output_paths, out=out, err=err, quiet=quiet, verbose=verbose, debug=debug, keep_history=history,
+            prepared.request.with_clips([clip]), prepared.output_paths, out=out, err=err, quiet=quiet, verbose=verbose, debug=debug, keep_history=history,
         )

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..results import DecodeOptions  # part of the contract: what transcribe() receives
+
 
 @dataclass(frozen=True)
 class Availability:
@@ -41,14 +43,6 @@ class LoadOptions:
     synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
     cuda_graphs: bool = True  # graph-decoder: replay its static-KV-cache steps as CUDA graphs (off: eagerly)
     weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
-
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    language: str | None = "en"
-    beam_size: int = 1
-    temperature: float = 0.0
-    condition_on_previous_text: bool = True
 
 
 @dataclass(frozen=True)
