@@ -13,8 +13,8 @@ def test_plain_benchmark_leaves_batching_to_the_backend():
 
 
 def test_cuda_graphs_are_on_unless_turned_off():
-    assert prepare(BenchmarkOptions()).request.load_options.cuda_graphs is True
-    assert prepare(BenchmarkOptions(cuda_graphs=False)).request.load_options.cuda_graphs is False
+    assert prepare(BenchmarkOptions()).request.load_options.backend_option("cuda_graphs") is True
+    assert prepare(BenchmarkOptions(cuda_graphs=False)).request.load_options.backend_option("cuda_graphs") is False
 
 
 def test_languages_are_whisper_codes_or_auto():

@@ -140,6 +140,7 @@ def check_price(price: float | None) -> None:
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded."""
     from .backends.base import LoadOptions
+    from .backends.transformers.options import CUDA_GRAPHS, SYNTHETIC_TOKENS
     from .bench.session import BenchmarkRequest
     from .models import catalog
     from .models.variants import check_quantization
@@ -184,9 +185,10 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     check_dataset_only(o)
     if o.synthetic_tokens < 1:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
+    transformers_options = ((SYNTHETIC_TOKENS, o.synthetic_tokens),) if o.synthetic else ()
     load_options = LoadOptions(
-        device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
-        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs, weights=o.weights,
+        device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size, weights=o.weights,
+        backend_options=transformers_options + ((CUDA_GRAPHS, o.cuda_graphs),),
     )
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:

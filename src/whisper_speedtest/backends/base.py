@@ -40,19 +40,21 @@ class LoadOptions:
     threads: int | None = None
     fallback: bool = True
     batch_size: int | None = None
-    synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
-    cuda_graphs: bool = True  # graph-decoder: replay its static-KV-cache steps as CUDA graphs (off: eagerly)
     weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
+    backend_options: tuple[tuple[str, Any], ...] = ()  # (name, value) pairs only some backends read: see backend_option
+
+    def backend_option(self, name: str, default: Any = None) -> Any:
+        """An option only some backends read (transformers: ``cuda_graphs``, ``synthetic_tokens``), or ``default``."""
+        return dict(self.backend_options).get(name, default)
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What a load produced: the variant requested and the one actually loaded."""
+    """What a load produced: the variant requested and the one actually loaded (the harness times the load)."""
 
     requested: str
     actual: str
     did_fallback: bool = False
-    seconds: float = 0.0
     detail: str = ""
 
 
@@ -139,9 +141,16 @@ class Backend(ABC):
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         """Transcribe float32 mono 16 kHz samples."""
 
-    @abstractmethod
+    def __init__(self) -> None:
+        self._params: dict[str, Any] = {}  # behind params(): what record_params noted since the last load
+
+    def record_params(self, **settings: Any) -> None:
+        """Note settings actually in effect, read back from the library (a later value replaces an earlier one)."""
+        self._params.update(settings)
+
     def params(self) -> dict[str, Any]:
-        """The settings actually in effect (never merely the requested ones)."""
+        """The settings actually in effect (never merely the requested ones): what :meth:`record_params` noted."""
+        return dict(self._params)
 
     # How transcribe_batch works: "sequential" unless a backend really batches.
     batch_mode: ClassVar[str] = "sequential"

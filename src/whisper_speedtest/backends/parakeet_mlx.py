@@ -115,10 +115,10 @@ class ParakeetMlxBackend(Backend):
     extra = "parakeet"
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
         self._spec: ParakeetModel | None = None
         self._dtype = None
-        self._params: dict[str, Any] = {}
 
     @classmethod
     def available(cls) -> Availability:
@@ -172,7 +172,7 @@ class ParakeetMlxBackend(Backend):
             result = self._model.generate(mel, decoding_config=config)[0]
         else:
             result = self._transcribe_long(audio, config)
-        self._params.update(
+        self.record_params(
             language=language,
             beam_size=options.beam_size,
             decoder="beam" if options.beam_size > 1 else "greedy",
@@ -197,8 +197,6 @@ class ParakeetMlxBackend(Backend):
                 wav, dtype=self._dtype, decoding_config=config, chunk_duration=CHUNK_SECONDS, overlap_duration=OVERLAP_SECONDS
             )
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

@@ -29,8 +29,8 @@ class WhisperCppBackend(Backend):
     quantizations = {"int8": "ggml q8_0 (written by our converter)", "int4": "ggml q4_0 (written by our converter)"}
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
-        self._params: dict[str, Any] = {}
         self._beam_size = 1
 
     def _build(self, path: str, threads: int, beam_size: int):
@@ -78,12 +78,10 @@ class WhisperCppBackend(Backend):
             no_context=True,
             n_max_text_ctx=16384 if options.condition_on_previous_text else 0,
         )
-        self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
+        self.record_params(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
         parts = tuple({"start": s.t0 / 100, "end": s.t1 / 100, "text": s.text} for s in segments)
         return Transcript(" ".join(p["text"].strip() for p in parts).strip(), parts, options.language)
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

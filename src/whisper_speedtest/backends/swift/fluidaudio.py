@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ModelNotAvailable
-from .base import DecodeOptions, LoadOptions, LoadResult, ModelRef
-from .parakeet_mlx import PARAKEET_MODELS, ParakeetModel, check_language, parakeet_model
-from .swift_bridge import BridgeSpec, SwiftBridgeBackend
+from ...errors import ModelNotAvailable
+from ..base import DecodeOptions, LoadOptions, LoadResult, ModelRef
+from ..parakeet_mlx import PARAKEET_MODELS, ParakeetModel, check_language, parakeet_model
+from .bridge import BridgeSpec, SwiftBridgeBackend
 
 MODEL_FORMAT = "parakeet-coreml"
 # FluidAudio's AsrModelVersion for each Parakeet model.

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ModelNotAvailable
-from ..models import catalog
-from .base import DecodeOptions, ModelRef
-from .swift_bridge import BridgeSpec, SwiftBridgeBackend
+from ...errors import ModelNotAvailable
+from ...models import catalog
+from ..base import DecodeOptions, ModelRef
+from .bridge import BridgeSpec, SwiftBridgeBackend
 
 WHISPERKIT_REPO = "argmaxinc/whisperkit-coreml"
 MODEL_FORMAT = "whisperkit-coreml"
