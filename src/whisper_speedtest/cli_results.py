@@ -70,22 +70,23 @@ def register(app: typer.Typer) -> None:
 
         from . import history
         from .errors import BadOption
+        from .report.labels import history_line
 
         if limit < 1:
             raise BadOption(f"--limit must be at least 1 (got {limit})")
-        entries = history.list_runs(limit)
+        lines = [history_line(entry) for entry in history.list_runs(limit)]
         if as_json:
-            out.print_json(json.dumps([{**entry.__dict__, "backends": list(entry.backends)} for entry in entries]))
+            out.print_json(json.dumps(lines))
             return
-        if not entries:
+        if not lines:
             err.print(f"no runs recorded yet (history: {history.database_path()})")
             return
         table = Table(title=f"Results history ({history.database_path()})")
         for column in ("Run", "Date", "Machine", "Model", "Backends", "Best (median)"):
             table.add_column(column, overflow="fold")
-        for e in entries:
-            best = f"{e.best_backend} ({e.best_median_s:.3f} s)" if e.best_backend and e.best_median_s is not None else "[red]none succeeded[/red]"
-            table.add_row(e.run_id, e.created.replace("T", " ")[:16], e.machine, e.model, ", ".join(e.backends), best)
+        for e in lines:
+            best = f"{e['best_backend']} ({e['best_median_s']:.3f} s)" if e["best_backend"] and e["best_median_s"] is not None else "[red]none succeeded[/red]"
+            table.add_row(e["run_id"], e["created"].replace("T", " ")[:16], e["machine"], e["model"], ", ".join(e["backends"]), best)
         out.print(table)
 
     @app.command("compare")
