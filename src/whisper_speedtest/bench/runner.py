@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..results import CRASHED, FAILED, TIMEOUT, TOO_SLOW, BackendResult
 from .child import MessageCallback, run_child
@@ -12,6 +12,9 @@ from .plan import BackendPlan
 from .ray_driver import RaySettings
 from .rows import assemble_row, failed_row
 from .run_policy import RunPolicy
+
+if TYPE_CHECKING:
+    from .session import BenchmarkRequest
 
 ProgressCallback = Callable[[str, str, Any], None]
 
@@ -31,8 +34,8 @@ def run_ray(job: WorkerJob, ray: RaySettings, on_message: MessageCallback, timeo
         return "error", WorkerFailure(one_line(exc), traceback.format_exc())
 
 
-def job_for(plan: BackendPlan, request) -> WorkerJob:
-    """The child's job for ``plan`` within ``request`` (a ``BenchmarkRequest``)."""
+def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
+    """The child's job for ``plan`` within ``request``."""
     dataset = request.dataset
     settings = request.settings
     return WorkerJob(
@@ -49,8 +52,8 @@ def job_for(plan: BackendPlan, request) -> WorkerJob:
     )
 
 
-def run_backend(plan: BackendPlan, request, on_progress: ProgressCallback = lambda *_: None) -> BackendResult:
-    """Run one backend of ``request`` (a ``BenchmarkRequest``) in a fresh child process and make its row."""
+def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback = lambda *_: None) -> BackendResult:
+    """Run one backend of ``request`` in a fresh child process (or on Ray) and make its row."""
     if plan.skip_reason is not None or plan.variant is None:
         return failed_row(plan, plan.skip_status, plan.skip_reason or "no model available")
     job = job_for(plan, request)
