@@ -187,7 +187,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
     transformers_options = ((SYNTHETIC_TOKENS, o.synthetic_tokens),) if o.synthetic else ()
     load_options = LoadOptions(
-        device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size, weights=o.weights,
+        device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
         backend_options=transformers_options + ((CUDA_GRAPHS, o.cuda_graphs),),
     )
     dataset_batch = o.batch_size or 16
@@ -205,6 +205,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         synthetic=o.synthetic,
         price_per_hour=o.price_per_hour,
         ray=ray,
+        weights=o.weights,
     )
     return PreparedBenchmark(request, output_paths, notes)
 

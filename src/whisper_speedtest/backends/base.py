@@ -40,7 +40,6 @@ class LoadOptions:
     threads: int | None = None
     fallback: bool = True
     batch_size: int | None = None
-    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
     backend_options: tuple[tuple[str, Any], ...] = ()  # (name, value) pairs only some backends read: see backend_option
 
     def backend_option(self, name: str, default: Any = None) -> Any:

@@ -22,6 +22,7 @@ class BackendPlan:
     load_options: LoadOptions
     skip_reason: str | None = None
     skip_status: str = SKIPPED  # FAILED when the weights are there but must not run (corrupt)
+    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
 
     @property
     def model(self) -> ModelRef | None:
@@ -36,7 +37,7 @@ class BackendPlan:
     @property
     def variant_label(self) -> str:
         """The row's variant: the quantization asked for, "native" weights, or "default"."""
-        return self.load_options.quantization or ("native" if self.load_options.weights == "native" else "default")
+        return self.load_options.quantization or ("native" if self.weights == "native" else "default")
 
     @property
     def requested(self) -> dict[str, object]:
@@ -46,36 +47,37 @@ class BackendPlan:
 
 
 def plan_backend(
-    cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None], synthetic: bool = False
+    cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None], synthetic: bool = False,
+    weights: str = "same",
 ) -> BackendPlan:
-    """Check availability and locate weights; problems become a skip reason, not an exception."""
+    """Check availability and locate weights (``weights``: same or native); problems become a skip reason, not an exception."""
     availability = cls.available()
     if not availability.ok:
-        return BackendPlan(cls, None, load_options, availability.reason)
+        return BackendPlan(cls, None, load_options, availability.reason, weights=weights)
     if synthetic:
         if not cls.supports_synthetic:
-            return BackendPlan(cls, None, load_options, "no --synthetic-weights support in this backend")
+            return BackendPlan(cls, None, load_options, "no --synthetic-weights support in this backend", weights=weights)
         ref = ModelRef(model_name, cls.model_format, None, "float16", None, "synthetic (random weights)", synthetic=True)
-        return BackendPlan(cls, VariantPlan("default", ref, ref), load_options)
+        return BackendPlan(cls, VariantPlan("default", ref, ref), load_options, weights=weights)
     activity = f"locating {model_name} weights for {cls.display_name}"
     try:
-        if load_options.weights == "native":
+        if weights == "native":
             from ..models.hub_remote import offline_setting
 
             activity = f"locating {model_name} native weights for {cls.display_name}"
             variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback)
-            return BackendPlan(cls, variant, load_options)
-        if sources.needs_conversion(model_name, cls.model_format):
-            activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
-            on_note(f"{activity} (once; kept in the store)")
-        variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note)
+        else:
+            if sources.needs_conversion(model_name, cls.model_format):
+                activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
+                on_note(f"{activity} (once; kept in the store)")
+            variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note)
     except CorruptWeights as exc:
-        return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED)
+        return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
     except UserError as exc:
-        return BackendPlan(cls, None, load_options, str(exc))
+        return BackendPlan(cls, None, load_options, str(exc), weights=weights)
     except KeyboardInterrupt as exc:
         raise PlanningInterrupted(activity, signal_number(exc)) from None
-    return BackendPlan(cls, variant, load_options)
+    return BackendPlan(cls, variant, load_options, weights=weights)
 
 
 class PlanningInterrupted(KeyboardInterrupt):

@@ -58,6 +58,7 @@ class BenchmarkRequest:
     synthetic: bool = False
     price_per_hour: float | None = None  # the machine's cost per hour, for a cost per audio hour
     ray: RaySettings | None = None  # dataset mode on Ray Data instead of one child process
+    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
 
     def with_clips(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         return replace(self, clips=tuple(clips))
@@ -73,7 +74,8 @@ def run_benchmark(
 ) -> BenchmarkRun:
     """Run every planned backend; Ctrl-C keeps the rows finished so far and marks the rest."""
     plans = [
-        plan_backend(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic)
+        plan_backend(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic,
+                     request.weights)
         for cls in request.backends
         for quant in request.quantizations
     ]
