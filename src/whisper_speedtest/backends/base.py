@@ -96,6 +96,9 @@ class Backend(ABC):
     original_names: ClassVar[tuple[str, ...]] = ()
     # Variants this backend can run besides float16, and how (shown by `whisper-speedtest backends`).
     quantizations: ClassVar[dict[str, str]] = {}
+    # The variant ``load(preset="fast")`` asks for: the one measured to load fastest while its transcripts
+    # stay within 2% WER of float16 (benchmarks/loading.py). None: float16 already loads fastest.
+    fast_load_quantization: ClassVar[str | None] = None
 
     @classmethod
     def locate_model(cls, name: str) -> ModelRef | None:

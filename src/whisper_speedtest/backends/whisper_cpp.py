@@ -27,6 +27,7 @@ class WhisperCppBackend(Backend):
     model_format = "ggml"
     extra = "whisper-cpp"
     quantizations = {"int8": "ggml q8_0 (written by our converter)", "int4": "ggml q4_0 (written by our converter)"}
+    fast_load_quantization = "int4"  # q4_0 loaded 3.5x faster than float16, same WER (benchmarks/results, 2026-11-22)
 
     def __init__(self) -> None:
         super().__init__()

@@ -35,6 +35,7 @@ class RaySettings:
     address: str | None = None  # None: start a local Ray for the run
     actors: int | None = None  # model actors; default one per GPU, or one per ``cpus_per_actor`` CPUs
     cpus_per_actor: int = 1  # CPU-only clusters: CPUs (and backend threads) per model actor
+    decoders: int | None = None  # CPU decoder actors; default two per model actor, within the CPUs there are
 
     def describe(self) -> str:
         return f"ray ({'local' if self.address is None else self.address})"
@@ -54,10 +55,10 @@ def _plan_actors(settings: RaySettings, device: str) -> tuple[int, int, int]:
     on_gpu = gpus > 0 and device in ("auto", "cuda")
     if on_gpu:  # the CPUs left after the decoders go to the model actors (Ray sets their OMP_NUM_THREADS to it)
         actors = settings.actors or gpus
-        decoders = max(1, min(2 * actors, cpus // 4))
+        decoders = settings.decoders or max(1, min(2 * actors, cpus // 4))
         return actors, max(1, (cpus - decoders) // actors), decoders
     actors = settings.actors or max(1, (cpus - 1) // settings.cpus_per_actor)
-    return actors, 0, max(1, min(2 * actors, cpus - actors * settings.cpus_per_actor))
+    return actors, 0, settings.decoders or max(1, min(2 * actors, cpus - actors * settings.cpus_per_actor))
 
 
 class RayPassTimeout(Exception):
