@@ -47,8 +47,8 @@ def gpu_count() -> int:
 
 def run_row(args, selection, ray: RaySettings | None) -> dict:
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=args.timeout)
-    request = BenchmarkRequest(
-        args.model, (args.backend,), (), settings, LoadOptions(device=args.device, batch_size=args.batch_size),
+    request = BenchmarkRequest.named(
+        args.model, (args.backend,), settings, LoadOptions(device=args.device, batch_size=args.batch_size),
         dataset=selection, batch_size=args.batch_size, ray=ray,
     )
     row = run_benchmark(request).results[0]

@@ -60,6 +60,14 @@ class BenchmarkRequest:
     ray: RaySettings | None = None  # dataset mode on Ray Data instead of one child process
     weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
 
+    @classmethod
+    def named(cls, model: str, backends: Sequence[str] | None, settings: DecodeSettings, load_options: LoadOptions,
+              **fields) -> BenchmarkRequest:
+        """A request from names, for scripts: ``model`` may be an alias, ``backends`` None means every registered one."""
+        from ..models import catalog
+
+        return cls(catalog.resolve(model), select_backends(backends), settings, load_options, **fields)
+
     def with_clips(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         return replace(self, clips=tuple(clips))
 
