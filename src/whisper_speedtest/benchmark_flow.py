@@ -258,11 +258,14 @@ def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ())
 
     given = split_csv(backends)
     originals = split_csv(implementations)
-    notes = tuple(note for name in given if (note := alias_note(name)))
+    if not given and not originals:
+        return select_backends(None), ()
+    chosen = {name: get_backend(name) for name in given + originals}  # one lookup per name
+    notes = tuple(note for name in given if (note := alias_note(name, chosen[name])))
     if originals:
-        spelled = ",".join(get_backend(name).name for name in originals)
+        spelled = ",".join(chosen[name].name for name in originals)
         notes += (f"note: --implementations {','.join(originals)} is mac-whisper-speedtest's spelling; ours is -b {spelled}",)
-    return select_backends(given + originals), notes
+    return tuple(dict.fromkeys(chosen.values())), notes
 
 
 def print_notes(prepared: PreparedBenchmark, err: Console) -> None:

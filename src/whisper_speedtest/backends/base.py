@@ -144,7 +144,7 @@ class Backend(ABC):
         """Transcribe float32 mono 16 kHz samples."""
 
     def __init__(self) -> None:
-        self._params: dict[str, Any] = {}  # behind params(): what record_params noted since the last load
+        self._params: dict[str, Any] = {}  # behind params(): the settings in effect, as record_params noted them
 
     def record_params(self, **settings: Any) -> None:
         """Note settings actually in effect, read back from the library (a later value replaces an earlier one)."""

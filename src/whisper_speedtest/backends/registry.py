@@ -86,9 +86,10 @@ def get_backend(name: str) -> type[Backend]:
     raise UnknownBackend(f"unknown backend {name!r}; valid backends: {', '.join(sorted(backends))}")
 
 
-def alias_note(name: str) -> str | None:
-    """One line naming our backend when ``name`` is mac-whisper-speedtest's name for it; None for our names."""
-    cls = get_backend(name)
+def alias_note(name: str, cls: type[Backend] | None = None) -> str | None:
+    """One line naming our backend when ``name`` is mac-whisper-speedtest's name for it; None for our names.
+    ``cls``: the backend ``name`` was already found to be (else it is looked up)."""
+    cls = cls or get_backend(name)
     if name.strip().lower() == cls.name:
         return None
     return f"note: {name.strip()} is mac-whisper-speedtest's name; ours is {cls.name}"
