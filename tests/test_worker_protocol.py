@@ -68,3 +68,23 @@ def test_the_registry_reads_entry_points_once(monkeypatch):
         assert "faster-whisper" in first and first["whisperkit"].__module__ == "whisper_speedtest.backends.swift.whisperkit"
     finally:
         registry._discovered.cache_clear()
+
+
+def test_a_dataset_row_is_assembled_by_the_same_function_and_names_the_weights_that_ran():
+    """One assemble_row for both modes: a dataset pass that fell back names the fallback weights and says why."""
+    from tests.conftest import DATA
+    from whisper_speedtest.backends.base import LoadResult
+    from whisper_speedtest.bench.dataset import DatasetPass
+    from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+
+    selection = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl"))).request.dataset
+    wanted, fallback = ModelRef("tiny.en", "ct2", "/int8", "int8", "a" * 64), ModelRef("tiny.en", "ct2", "/f16", "float16", "b" * 64)
+    job = WorkerJob(EchoBackend, VariantPlan("int8", wanted, fallback), LoadOptions(quantization="int8"), dataset=selection, batch_size=4)
+    texts = tuple(e.reference for e in selection.entries[:-1]) + (None,)
+    measured = DatasetPass(texts, ((len(texts) - 1, "RuntimeError: bad clip"),), "longest first", 30.0, 3.0, 0.5, 2.0, 3)
+    result = WorkerResult(1.0, LoadResult("int8", "float16", True, "int8 failed to load"), texts, {"device": "none"}, {}, 2**20,
+                          dataset=measured)
+    row = assemble_row(BackendPlan(EchoBackend, job.variant, job.load_options), job, result)
+    assert row.ok and row.dataset.rtfx == 10.0 and row.dataset.model_rtfx == 15.0 and row.params["batch"] == 4
+    assert row.model.fingerprint == "b" * 64 and row.did_fallback and row.fallback_reason == "int8 failed to load"
+    assert [f.name for f in row.dataset.failed] == [selection.entries[-1].name] and row.score.wer == 0.0
