@@ -83,7 +83,7 @@ def _status_cell(status: CacheStatus | str, suffix: str = "") -> str:
 
 # ---------------------------------------------------------------- --deep: load in a child process
 def _model_ref(row):
-    from .backends.base import ModelRef
+    from .models.ref import ModelRef
     from .errors import UserError
     from .models import sources
     from .models.cache_check import downloaded_weights

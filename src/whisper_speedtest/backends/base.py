@@ -11,24 +11,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..models.ref import ModelRef  # noqa: F401  (re-exported: backends and plugins import it from here)
+
 
 @dataclass(frozen=True)
 class Availability:
     ok: bool
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """The weights a backend is asked to load, already located on disk by the model layer."""
-
-    name: str
-    format: str
-    path: str | None
-    dtype: str = "float16"
-    fingerprint: str | None = None
-    source: str | None = None
-    synthetic: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .torch_support import TorchDeviceMixin
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 
 
 class OpenAIWhisperBackend(TorchDeviceMixin, Backend):

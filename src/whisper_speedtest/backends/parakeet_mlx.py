@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadOption, ModelNotAvailable, QuantizationUnavailable
-from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..models.ref import ModelRef
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 
 MODEL_FORMAT = "parakeet"
 MODEL_ENV = "WHISPER_SPEEDTEST_PARAKEET_MODEL"

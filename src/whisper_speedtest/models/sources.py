@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import CorruptWeights, ModelNotAvailable, UserError
 from . import catalog, file_hash, integrity, store
+from .ref import ModelRef
 from .verify import CacheStatus
 
 NoteCallback = Callable[[str], None] | None
@@ -276,14 +277,13 @@ def export_entry(name: str, fmt: str, dtype: str, on_note: NoteCallback = None) 
 
 
 def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None):
-    """A :class:`~whisper_speedtest.backends.base.ModelRef` for ``name`` in ``fmt``.
+    """A :class:`~whisper_speedtest.models.ref.ModelRef` for ``name`` in ``fmt``.
 
     CTranslate2 sources are used as they are; other formats come from the store, are converted
     from the CTranslate2 source (so every backend runs the same weights), or from the Hub cache.
     Store entries are checked first (:func:`checked_entry`): a corrupt one is converted again,
     with a note through ``on_note``, or raises :class:`CorruptWeights`.
     """
-    from ..backends.base import ModelRef
     from .formats.convert import EXPORTED_FORMATS
 
     name = catalog.resolve(name)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import BadOption, QuantizationUnavailable
 from . import catalog, sources, store
+from .ref import ModelRef
 from .formats.convert import EXPORTED_FORMATS
 
 QUANTIZATIONS = ("float16", "int8", "int4")
@@ -39,7 +40,6 @@ def store_dtype(fmt: str, quantization: str) -> str:
 def locate_variant(name: str, fmt: str, quantization: str | None, on_note: sources.NoteCallback = None):
     """A ModelRef for the quantized variant, creating it in the store on first use (and again
     when the stored one is corrupt, see :func:`sources.checked_entry`)."""
-    from ..backends.base import ModelRef
 
     if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
         return sources.locate(name, fmt, on_note=on_note)

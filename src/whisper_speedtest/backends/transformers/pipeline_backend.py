@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import QuantizationUnavailable
-from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ...models.ref import ModelRef
+from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 from ..torch_support import TorchDeviceMixin
 
 CHUNK_SECONDS = 30

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
 from .binary import Cursor, map_file
 from .canonical import Weights, expected_shapes, to_canonical_dtype, validate
 from .tokenizer import bpe_token_bytes, load_tokenizer_json

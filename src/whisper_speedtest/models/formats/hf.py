@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
 from .canonical import DecodeHints, Weights, infer_dims, to_canonical_dtype, validate
 from .tokenizer import (
     WhisperTokens,

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
 from .canonical import Weights, sinusoids, to_canonical_dtype, validate
 
 WEIGHTS_FILE = "weights.safetensors"

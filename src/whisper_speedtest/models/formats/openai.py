@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
 from .canonical import Weights, to_canonical_dtype, validate
 
 
