@@ -25,10 +25,10 @@ REPO = "Systran/faster-whisper-tiny.en"
 SCRIPT = """
 import sys
 from whisper_speedtest import cli, cli_cache
-from whisper_speedtest.models import sources
+from whisper_speedtest.models import packages
 if "--no-pip-models" in sys.argv:
     sys.argv.remove("--no-pip-models")
-    sources.PACKAGES.clear()
+    packages.PACKAGES.clear()
 if not any(c.name == "check-models" for c in cli.app.registered_commands):
     cli_cache.register(cli.app)
 sys.exit(cli.main(sys.argv[1:]))

@@ -92,7 +92,10 @@ def _skip_reason(row: ModelCheck, fmt: str, ct2_planned: set[str], convertible: 
         return f"format {fmt} has no upstream we know of"
     if row.upstream == EXPORTED_UPSTREAM:
         return "exported here from the converted hf weights when first used; nothing to download"
-    if row.status is CacheStatus.COMPLETE:
+    if row.own_model:
+        return "the backend brings its own model" + (f", present in the {row.ready_from}" if row.ready else
+                                                       " and downloads it on first load")
+    if row.status is CacheStatus.COMPLETE and row.runs is not None:
         if row.store.status is CacheStatus.COMPLETE and row.store.source:
             return f"the store already has a copy ({row.store.source}); not downloading the same weights again"
         return f"already present in the {row.ready_from}"

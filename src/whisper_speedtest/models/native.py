@@ -17,14 +17,9 @@ from pathlib import Path
 from ..errors import ModelNotAvailable
 from . import catalog, file_hash
 from .backend_caches import openai_whisper_dir
+from .formats import registry as formats
 from .hub_cache import HubCache, extra_hub_cache_dirs, hub_cache_dir
 
-# The files that make a usable copy, per format: every name in a group is needed, one of each tuple.
-REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "mlx": (("config.json",), ("weights.safetensors", "weights.npz")),
-    "ct2": (("config.json",), ("model.bin",)),
-    "hf": (("config.json",), ("model.safetensors", "pytorch_model.bin")),
-}
 FETCHED_PATTERNS = ("*.json", "*.safetensors", "*.npz", "*.bin", "*.txt", "*.model")
 
 
@@ -46,7 +41,7 @@ class NativeCopy:
 def _weights_file(fmt: str, folder: Path) -> Path | None:
     """The main weights file when every required file is there, else None."""
     found = None
-    for group in REQUIRED.get(fmt, ()):
+    for group in formats.get(fmt).essential_files() if formats.known(fmt) else ():
         present = [folder / name for name in group if (folder / name).is_file()]
         if not present:
             return None

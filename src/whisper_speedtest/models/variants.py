@@ -17,12 +17,11 @@ from pathlib import Path
 from ..errors import BadOption, QuantizationUnavailable
 from . import catalog, sources, store
 from .ref import ModelRef
-from .formats.convert import EXPORTED_FORMATS
+from .formats import registry as formats
 
 QUANTIZATIONS = ("float16", "int8", "int4")
 GGML_TYPES = {"int8": "q8_0", "int4": "q4_0"}
 MLX_BITS = {"int8": 8, "int4": 4}
-LOAD_TIME_FORMATS = ("ct2", "hf", "openai")  # quantized by the library while loading
 
 
 def check_quantization(value: str | None) -> str | None:
@@ -41,10 +40,11 @@ def locate_variant(name: str, fmt: str, quantization: str | None, on_note: sourc
     """A ModelRef for the quantized variant, creating it in the store on first use (and again
     when the stored one is corrupt, see :func:`sources.checked_entry`)."""
 
-    if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
+    known = formats.FORMATS.get(fmt)
+    if quantization in (None, "float16") or (known is not None and known.load_time_quantization):
         return sources.locate(name, fmt, on_note=on_note)
     name = catalog.resolve(name)
-    if fmt in EXPORTED_FORMATS:
+    if known is not None and known.exported:
         if quantization != "int8":
             raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
         entry = sources.export_entry(name, fmt, store_dtype(fmt, quantization), on_note)
@@ -80,7 +80,7 @@ def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store
     from .formats.ggml import read_ggml
 
     def build(staging: Path) -> str:
-        out = staging / store.ENTRY_PAYLOAD["ggml"]
+        out = staging / formats.get("ggml").store_payload
         try:
             convert(source.path, "ggml", out, ggml_dtype=ggml_type)
         except NotImplementedError as exc:

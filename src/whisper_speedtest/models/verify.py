@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import ModelFormatError
 from . import file_hash
+from .formats import registry as formats
 
 
 class CacheStatus(str, Enum):
@@ -41,35 +42,6 @@ class FilesVerdict:
     problems: tuple[str, ...] = ()
 
 
-# For each directory format: groups of alternatives, one of each group must be present.
-REQUIRED_FILES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "ct2": (("model.bin",), ("config.json",), ("tokenizer.json", "vocabulary.txt", "vocabulary.json")),
-    "hf": (
-        ("config.json",),
-        ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"),
-        ("tokenizer.json", "vocab.json"),
-        ("preprocessor_config.json",),
-    ),
-    "mlx": (("config.json",), ("weights.safetensors", "weights.npz")),
-    "onnx": (
-        ("encoder_model.onnx",),
-        ("decoder_model_merged.onnx", "decoder_model.onnx"),
-        ("config.json",),
-        ("tokenizer.json", "vocab.json"),
-        ("preprocessor_config.json",),
-    ),
-    "openvino": (
-        ("openvino_encoder_model.xml",),
-        ("openvino_encoder_model.bin",),
-        ("openvino_decoder_model.xml",),
-        ("openvino_decoder_model.bin",),
-        ("config.json",),
-        ("tokenizer.json", "vocab.json"),
-        ("preprocessor_config.json",),
-    ),
-}
-SINGLE_FILE_FORMATS = ("openai", "ggml")
-GGML_MAGIC = 0x67676D6C
 _SAFETENSORS_ITEM_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
     "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
@@ -129,11 +101,11 @@ def check_ct2(path: Path) -> str | None:
 
 
 def check_ggml(path: Path) -> str | None:
-    from .formats.ggml import check_ggml_layout
+    from .formats.ggml import MAGIC, check_ggml_layout
 
     with open(path, "rb") as handle:
         head = handle.read(48)  # magic + 11 int32 hyper-parameters
-    if len(head) < 4 or struct.unpack("<I", head[:4])[0] != GGML_MAGIC:
+    if len(head) < 4 or struct.unpack("<I", head[:4])[0] != MAGIC:
         return "not a ggml file (magic 0x67676d6c missing)"
     if len(head) < 48:
         return f"truncated: {len(head)} bytes, shorter than the ggml header"
@@ -228,7 +200,7 @@ def verify_directory(
     present = {name: path for name, path in files.items() if name not in broken}
     corrupt: list[str] = []
     incomplete: list[str] = []
-    needed = [list(group) for group in REQUIRED_FILES[fmt]]
+    needed = [list(group) for group in formats.get(fmt).required_files]
     if "model.safetensors.index.json" in present:
         needed += [[shard] for shard in sorted(_index_shards(present["model.safetensors.index.json"]))]
     for group in needed:

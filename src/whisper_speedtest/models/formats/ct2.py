@@ -274,3 +274,40 @@ def reassemble_parts(parts: Sequence[str | os.PathLike], out: str | os.PathLike)
         tmp.unlink(missing_ok=True)
         raise
     return replace(header, path=out)
+
+
+# ---------------------------------------------------------------- the format registry's hooks
+CT2_SIDECARS = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json")
+_GGML_SIZED_VERSION = 1 << 16  # a binary version this large is another format's magic (ggml's "ggml")
+
+
+def detect_ct2(path: Path) -> bool:
+    """A folder with ``model.bin``, or a ``model.bin`` file that is not another format's."""
+    if path.is_dir():
+        return (path / "model.bin").is_file()
+    if path.name != "model.bin":
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return len(head) < 4 or int.from_bytes(head, "little") < _GGML_SIZED_VERSION
+
+
+def read_ct2_weights(path: str | os.PathLike):
+    """Canonical tensors and dims of a CTranslate2 model (a :class:`.canonical.Weights`)."""
+    from .canonical import Weights, canonical_tensors, ct2_dims
+
+    model = read_ct2(path)
+    tensors = canonical_tensors(model)
+    return Weights(tensors, ct2_dims(model, tensors))
+
+
+def copy_ct2(source, out_dir: Path) -> None:
+    """Writer for ct2 from a :class:`.source.ConversionSource`: copy model.bin (validated) and its sidecar files."""
+    model_bin = source.model_bin
+    check_ct2_header(model_bin)
+    out_dir.mkdir(exist_ok=True)
+    shutil.copyfile(model_bin, out_dir / "model.bin")
+    check_ct2_header(out_dir / "model.bin")
+    for name in CT2_SIDECARS:
+        if (model_bin.parent / name).is_file():
+            shutil.copyfile(model_bin.parent / name, out_dir / name)

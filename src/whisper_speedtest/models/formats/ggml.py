@@ -276,3 +276,19 @@ def read_ggml(path: str | os.PathLike) -> Weights:
     tensors = to_canonical_dtype(tensors)
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def detect_ggml(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return len(head) == 4 and struct.unpack("<I", head)[0] == MAGIC
+
+
+def write_converted(source, out_path: Path) -> None:
+    """Writer from a :class:`.source.ConversionSource`; an unknown weight type fails before anything is read."""
+    if source.ggml_dtype not in DTYPES:
+        raise NotImplementedError(f"ggml weight type {source.ggml_dtype!r} is not supported; choose from {', '.join(DTYPES)}")
+    write_ggml(source.tensors, source.dims, tokenizer_json=source.tokenizer_json, out_path=out_path,
+               dtype=source.ggml_dtype)

@@ -56,3 +56,12 @@ def read_openai(path: str | os.PathLike) -> Weights:
     tensors = to_canonical_dtype({name: value.to(torch.float16).numpy() for name, value in state.items()})
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def detect_openai(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".pt"
+
+
+def write_converted(source, out_path: Path) -> None:
+    """Writer from a :class:`.source.ConversionSource`."""
+    write_openai(source.tensors, source.dims, out_path)
