@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from . import catalog
 from .formats import registry as formats
 from .locations import KIND_NAMES, Location, OwnPlace, Scan, first_complete, not_applicable
@@ -125,7 +126,10 @@ def _own_model_row(scan: Scan, backend: BackendInfo, model: str, places: tuple[O
 
 def check_row(scan: Scan, backend: BackendInfo, model: str) -> ModelCheck:
     """Check every location of ``model`` for ``backend`` and summarize them in one row."""
-    places = tuple(backend.places(model)) if backend.places is not None else ()
+    try:
+        places = tuple(backend.places(model)) if backend.places is not None else ()
+    except UserError:  # the backend has no copy of its own for this model (WhisperKit has no medium)
+        return _not_applicable_row(backend, model)
     if places:
         return _own_model_row(scan, backend, model, places)
     fmt = backend.model_format

@@ -59,7 +59,7 @@ class OwnPlace:
     model: str  # the model it holds (a Parakeet checkpoint, for the Parakeet backends)
     format: str
     path: Path
-    required: tuple[str, ...]  # entries (files or folders) a complete copy has
+    required: tuple[str, ...]  # entries (files or folders, glob patterns allowed) a complete copy has
     label: str = ""  # the upstream it comes from
     dtype: str = "float16"
 
@@ -275,9 +275,9 @@ def _check_backend_file(path: Path, model: str) -> Location:
 
 
 def _check_own_place(place: OwnPlace) -> Location:
-    present = [name for name in place.required if (place.path / name).exists()]
-    missing = [name for name in place.required if name not in present]
-    if not place.path.is_dir() or not present:
+    present = [pattern for pattern in place.required if place.path.is_dir() and any(place.path.glob(pattern))]
+    missing = [pattern for pattern in place.required if pattern not in present]
+    if not present:
         status = CacheStatus.MISSING
     else:
         status = CacheStatus.INCOMPLETE if missing else CacheStatus.COMPLETE
@@ -285,3 +285,9 @@ def _check_own_place(place: OwnPlace) -> Location:
     problems = tuple(f"missing {name}" for name in missing) if status is CacheStatus.INCOMPLETE else ()
     return Location("backend-cache", status, place.label or str(place.path), str(place.path), size, problems=problems,
                     load_path=str(place.path))
+
+
+def own_copy(places: Iterable[OwnPlace]) -> OwnPlace | None:
+    """The first of a backend's own places that holds a complete copy: what the backend loads, and
+    what check-models reports as ready (both judge the places with the same check)."""
+    return next((place for place in places if _check_own_place(place).complete), None)
