@@ -118,6 +118,13 @@ def test_detection_reads_the_registry(tmp_path):
     assert formats.detect(ggml_named_like_ct2).name == "ggml"
     (tmp_path / "empty").mkdir()
     assert formats.detect(tmp_path / "empty") is None
+    for fmt, weights in (("hf", "model.safetensors"), ("mlx", "weights.npz")):  # recognized by their essential files
+        folder = tmp_path / fmt
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+        assert formats.detect(folder) is None
+        (folder / weights).write_bytes(b"")
+        assert formats.detect(folder).name == fmt
 
 
 def test_a_backend_with_its_own_model_is_found_where_check_models_looks(tmp_path):

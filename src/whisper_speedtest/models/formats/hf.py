@@ -241,11 +241,6 @@ def read_hf(model_dir: str | os.PathLike) -> Weights:
     return Weights(tensors, dims)
 
 
-def detect_hf(path: Path) -> bool:
-    return path.is_dir() and (path / "config.json").is_file() and any(
-        (path / name).is_file() for name in ("model.safetensors", "pytorch_model.bin"))
-
-
 def write_converted(source, out_dir: Path) -> None:
     """Writer from a :class:`.source.ConversionSource`."""
     write_hf(source.tensors, source.dims, english_only=source.vocabulary_is_english_only,

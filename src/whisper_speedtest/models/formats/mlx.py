@@ -140,11 +140,6 @@ def read_mlx(model_dir: str | os.PathLike) -> Weights:
     return Weights(tensors, dims)
 
 
-def detect_mlx(path: Path) -> bool:
-    return path.is_dir() and (path / "config.json").is_file() and any(
-        (path / name).is_file() for name in ("weights.safetensors", "weights.npz"))
-
-
 def write_converted(source, out_dir: Path) -> None:
     """Writer from a :class:`.source.ConversionSource`."""
     write_mlx(source.tensors, source.dims, out_dir, alignment_heads=source.hints.alignment_heads)

@@ -39,7 +39,8 @@ class Format:
     - ``on_hub``: upstream copies are Hugging Face Hub repos (openai's are plain URLs, exports are made here);
     - ``load_time_quantization``: int8/int4 are applied by the library while loading the float16 copy;
     - ``baseline_dtype``: the dtype of the unquantized store entry;
-    - ``read(path) -> canonical.Weights``; ``detect(path) -> bool``;
+    - ``read(path) -> canonical.Weights``; ``detect(path) -> bool`` (a folder format without one is
+      recognized by its essential files, see :meth:`recognizes`);
     - ``write(source: ConversionSource, out)``: made here from CTranslate2 tensors;
     - ``export(hf_dir, out, **options)``: made by the library's own exporter from the hf copy.
     """
@@ -72,6 +73,15 @@ class Format:
         """The least a downloaded folder needs to be usable: its config and one weights file."""
         return (("config.json",), self.weight_files) if self.weight_files else ()
 
+    def recognizes(self, path: Path) -> bool:
+        """Whether ``path`` is in this format: the format's own ``detect``, else (folder formats that
+        can be read) a folder with the essential files."""
+        if self.detect is not None:
+            return self.detect(path)
+        groups = self.essential_files()
+        return bool(groups) and self.read is not None and path.is_dir() and all(
+            any((path / name).is_file() for name in group) for group in groups)
+
 
 _HF_PROCESSOR = (("tokenizer.json", "vocab.json"), ("preprocessor_config.json",))
 
@@ -91,7 +101,7 @@ FORMATS: dict[str, Format] = {
                             *_HF_PROCESSOR),
             weight_files=("model.safetensors", "pytorch_model.bin"),
             on_hub=True, load_time_quantization=True,
-            read=Hook("hf", "read_hf"), write=Hook("hf", "write_converted"), detect=Hook("hf", "detect_hf"),
+            read=Hook("hf", "read_hf"), write=Hook("hf", "write_converted"),
         ),
         Format(
             "openai", single_file=True, store_payload="model.pt", load_time_quantization=True,
@@ -103,7 +113,7 @@ FORMATS: dict[str, Format] = {
             required_files=(("config.json",), ("weights.safetensors", "weights.npz")),
             weight_files=("weights.safetensors", "weights.npz"),
             on_hub=True,
-            read=Hook("mlx", "read_mlx"), write=Hook("mlx", "write_converted"), detect=Hook("mlx", "detect_mlx"),
+            read=Hook("mlx", "read_mlx"), write=Hook("mlx", "write_converted"),
         ),
         Format(
             "ggml", single_file=True, store_payload="ggml-model.bin", on_hub=True,
@@ -162,7 +172,7 @@ def single_file(name: str) -> bool:
 
 def detect(path: Path) -> Format | None:
     """The first format, in table order, that recognizes ``path``; None when none does."""
-    return next((f for f in FORMATS.values() if f.detect is not None and f.detect(path)), None)
+    return next((f for f in FORMATS.values() if f.recognizes(path)), None)
 
 
 def weights_file(files: dict[str, Path]) -> Path | None:
