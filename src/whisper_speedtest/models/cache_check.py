@@ -137,10 +137,9 @@ def check_row(scan: Scan, backend: BackendInfo, model: str) -> ModelCheck:
         upstream = EXPORTED_UPSTREAM if fmt in formats.exported() else catalog.hub_location(fmt, model, scan.weights).describe()
     except ValueError:  # a plugin format we do not manage
         return _not_applicable_row(backend, model)
-    hub, kept, package, own = scan.hub(model, fmt), scan.store(model, fmt), scan.package(model, fmt), \
-        scan.backend_cache(model, fmt, backend.name)
-    locations = (hub, kept, package, own)
-    choice = scan.choose(model, fmt, backend.name)
+    locations = hub, kept, package, own = (scan.hub(model, fmt), scan.store(model, fmt), scan.package(model, fmt),
+                                           scan.backend_cache(model, fmt))
+    choice = scan.choose(model, fmt)
     best = first_complete((kept, package, hub, own))
     size = best.size_bytes if best else max(loc.size_bytes + loc.partial_bytes for loc in locations)
     return ModelCheck(backend.name, backend.display_name, backend.available, model, fmt, upstream,

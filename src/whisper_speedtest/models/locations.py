@@ -200,8 +200,8 @@ class Scan:
         return self._memoized(("package", model), lambda: _check_package(package))
 
     # ------------------------------------------------------------ the backend's own cache
-    def backend_cache(self, model: str, fmt: str, backend: str = "") -> Location:
-        path = backend_cache_file(backend, fmt, model)
+    def backend_cache(self, model: str, fmt: str) -> Location:
+        path = backend_cache_file(fmt, model)
         if path is None:
             return not_applicable("backend-cache")
         return self._memoized(("backend-cache", str(path)), lambda: _check_backend_file(path, model))
@@ -210,26 +210,26 @@ class Scan:
         return tuple(self._memoized(("own", str(p.path)), lambda p=p: _check_own_place(p)) for p in places)
 
     # ------------------------------------------------------------ all of them, and the choice
-    def copies(self, model: str, fmt: str, backend: str = "") -> tuple[Location, ...]:
+    def copies(self, model: str, fmt: str) -> tuple[Location, ...]:
         """Every place of ``model`` in ``fmt``, in the order a copy is preferred."""
-        return tuple(self._places(model, fmt, backend))
+        return tuple(self._places(model, fmt))
 
-    def _places(self, model: str, fmt: str, backend: str = "") -> Iterator[Location]:
+    def _places(self, model: str, fmt: str) -> Iterator[Location]:
         """The places one by one, each looked at only when asked for (a store copy spares the Hub scan)."""
         yield self.store(model, fmt)
         yield self.package(model, fmt)
         yield self.hub(model, fmt)
-        yield self.backend_cache(model, fmt, backend)
+        yield self.backend_cache(model, fmt)
 
     def ct2_source(self, model: str) -> Location | None:
         """The complete CTranslate2 copy other formats would be converted from (store, pip, Hub)."""
         return first_complete(islice(self._places(model, "ct2"), 3))
 
-    def choose(self, model: str, fmt: str, backend: str = "") -> Choice:
+    def choose(self, model: str, fmt: str) -> Choice:
         """What a benchmark would run: a complete store copy; else, for a format we convert to, a
         conversion from the CTranslate2 copy (so every backend runs the same weights); else the first
         complete downloaded copy (pip package, Hub cache, backend cache)."""
-        places = self._places(model, fmt, backend)
+        places = self._places(model, fmt)
         kept = next(places)
         if kept.complete:
             return Choice(kept)

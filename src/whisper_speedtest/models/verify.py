@@ -90,14 +90,19 @@ def check_safetensors(path: Path) -> str | None:
     return None
 
 
-def check_ct2(path: Path) -> str | None:
-    from .formats.ct2 import check_ct2_header
-
+def _reader_problem(check, path: Path) -> str | None:
+    """The problem a format's reader raises for ``path`` (one line, without the path), or None."""
     try:
-        check_ct2_header(path)
+        check(path)
     except ModelFormatError as exc:
         return str(exc).removeprefix(f"{path}: ")
     return None
+
+
+def check_ct2(path: Path) -> str | None:
+    from .formats.ct2 import check_ct2_header
+
+    return _reader_problem(check_ct2_header, path)
 
 
 def check_ggml(path: Path) -> str | None:
@@ -109,11 +114,7 @@ def check_ggml(path: Path) -> str | None:
         return "not a ggml file (magic 0x67676d6c missing)"
     if len(head) < 48:
         return f"truncated: {len(head)} bytes, shorter than the ggml header"
-    try:
-        check_ggml_layout(path)
-    except ModelFormatError as exc:
-        return str(exc).removeprefix(f"{path}: ")
-    return None
+    return _reader_problem(check_ggml_layout, path)
 
 
 def check_zip_or_pickle(path: Path) -> str | None:
