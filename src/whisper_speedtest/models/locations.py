@@ -134,15 +134,19 @@ class Scan:
         """The first complete copy among the Hub caches, else what the main cache holds."""
         if fmt not in formats.on_hub():  # openai checkpoints are plain URLs; exports are made here
             return not_applicable("hub")
-        checks = [self.hub_in(cache, model, fmt) for cache in (self.hub_cache, *self.extra_hub_caches)]
+        return self.hub_copy(catalog.hub_location(fmt, model, self.weights), fmt)
+
+    def hub_copy(self, where: catalog.HubLocation, fmt: str) -> Location:
+        """The copy of one Hub repo (or repo file): the first complete one among the caches, else the main cache's."""
+        checks = [self.hub_in(cache, where, fmt) for cache in (self.hub_cache, *self.extra_hub_caches)]
         return first_complete(checks) or checks[0]
 
-    def hub_in(self, cache: HubCache, model: str, fmt: str) -> Location:
+    def hub_in(self, cache: HubCache, where: catalog.HubLocation, fmt: str) -> Location:
         """The copy in one Hub cache folder."""
-        return self._memoized(("hub", str(cache.cache_dir), model, fmt), lambda: self._check_hub(cache, model, fmt))
+        key = ("hub", str(cache.cache_dir), where, fmt)
+        return self._memoized(key, lambda: self._check_hub(cache, where, fmt))
 
-    def _check_hub(self, cache: HubCache, model: str, fmt: str) -> Location:
-        where = catalog.hub_location(fmt, model, self.weights)
+    def _check_hub(self, cache: HubCache, where: catalog.HubLocation, fmt: str) -> Location:
         listing = cache.listing(where.repo)
         if where.filename:
             name = where.filename
