@@ -12,6 +12,7 @@ import numpy as np
 
 from ...errors import ModelFormatError
 from .dims import Dims
+from .folder import read_config_and_safetensors
 from .canonical import DecodeHints, Weights, infer_dims, to_canonical_dtype, validate
 from .tokenizer import (
     WhisperTokens,
@@ -217,15 +218,8 @@ def write_hf(
 
 def read_hf(model_dir: str | os.PathLike) -> Weights:
     """Canonical tensors and dims from a transformers Whisper directory (single model.safetensors)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     model_dir = Path(model_dir)
-    try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        state = load_file(str(model_dir / WEIGHTS_FILE))
-    except (OSError, json.JSONDecodeError, SafetensorError) as exc:
-        raise ModelFormatError(f"{model_dir}: not a readable transformers Whisper model ({exc})") from None
+    config, state = read_config_and_safetensors(model_dir, WEIGHTS_FILE, "transformers Whisper")
     tensors = {}
     for name, value in state.items():
         canonical = canonical_name(name)
