@@ -292,15 +292,6 @@ def detect_ct2(path: Path) -> bool:
     return len(head) < 4 or int.from_bytes(head, "little") < _GGML_SIZED_VERSION
 
 
-def read_ct2_weights(path: str | os.PathLike):
-    """Canonical tensors and dims of a CTranslate2 model (a :class:`.canonical.Weights`)."""
-    from .canonical import Weights, canonical_tensors, ct2_dims
-
-    model = read_ct2(path)
-    tensors = canonical_tensors(model)
-    return Weights(tensors, ct2_dims(model, tensors))
-
-
 def copy_ct2(source, out_dir: Path) -> None:
     """Writer for ct2 from a :class:`.source.ConversionSource`: copy model.bin (validated) and its sidecar files."""
     model_bin = source.model_bin

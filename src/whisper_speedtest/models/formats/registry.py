@@ -93,7 +93,7 @@ FORMATS: dict[str, Format] = {
             required_files=(("model.bin",), ("config.json",), ("tokenizer.json", "vocabulary.txt", "vocabulary.json")),
             weight_files=("model.bin",),
             on_hub=True, load_time_quantization=True,
-            read=Hook("ct2", "read_ct2_weights"), write=Hook("ct2", "copy_ct2"), detect=Hook("ct2", "detect_ct2"),
+            read=Hook("source", "read_ct2_weights"), write=Hook("ct2", "copy_ct2"), detect=Hook("ct2", "detect_ct2"),
         ),
         Format(
             "hf",

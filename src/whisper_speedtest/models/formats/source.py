@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from .canonical import DecodeHints, canonical_tensors, ct2_dims, decode_hints, is_english_only
-from .ct2 import Ct2Model, read_ct2
+from .canonical import DecodeHints, Weights, canonical_tensors, ct2_dims, decode_hints, is_english_only
+from .ct2 import Ct2Model, read_ct2, resolve_model_bin
 from .dims import Dims
 
 
@@ -55,3 +56,9 @@ class ConversionSource:
     @property
     def tokenizer_json(self) -> Path:
         return self.model_bin.parent / "tokenizer.json"
+
+
+def read_ct2_weights(path: str | os.PathLike) -> Weights:
+    """The ct2 format's reader: canonical tensors and dims of a CTranslate2 model (folder or model.bin)."""
+    source = ConversionSource(resolve_model_bin(path))
+    return Weights(source.tensors, source.dims)
