@@ -1,15 +1,17 @@
 """``--weights native``: each backend loads the weights its users normally download, not our shared copy.
 
-Where those are is the catalog's (``catalog.native_locations``). A copy is looked for in the
-Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``), then in the extra caches named by
-``$WHISPER_SPEEDTEST_HUB_CACHES`` (mac-whisper-speedtest's ``models/`` folder, say) or, for OpenAI's ``.pt`` files, in
-``~/.cache/whisper``; a Hub repo that is missing is fetched when downloading is allowed. The
+Where those are is the catalog's (``catalog.native_locations``). A copy is looked for, and judged
+whole or not, by the scan of :mod:`.locations` (the one ``check-models --weights native`` reads): the
+Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``), then the extra caches named by
+``$WHISPER_SPEEDTEST_HUB_CACHES`` (mac-whisper-speedtest's ``models/`` folder, say) or, for OpenAI's
+``.pt`` files, ``~/.cache/whisper``; a Hub repo that is missing is fetched when downloading is allowed. The
 fingerprint of a native copy is the sha256 of its weights file (the files differ by format, so
 rows of different backends show different fingerprints, as they should).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from ..errors import ModelNotAvailable
 from . import catalog, file_hash
 from .backend_caches import openai_whisper_dir
 from .hub_cache import hub_cache_dir
+from .hub_remote import HubRemote
 from .locations import Location, Scan
 from .verify import CacheStatus
 
@@ -51,11 +54,7 @@ def _dtype(fmt: str, folder: Path) -> str:
 def _fetch(location: catalog.HubLocation) -> None:
     """Download a Hub repo's weights and config files (or its one file) into the Hugging Face cache,
     from ``HF_ENDPOINT``, file by file as ``download`` does."""
-    import fnmatch
-
     from huggingface_hub import hf_hub_download
-
-    from .hub_remote import HubRemote
 
     remote = HubRemote()
     if location.filename:
