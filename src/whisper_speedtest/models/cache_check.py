@@ -137,8 +137,11 @@ def check_row(scan: Scan, backend: BackendInfo, model: str) -> ModelCheck:
         upstream = EXPORTED_UPSTREAM if fmt in formats.exported() else catalog.hub_location(fmt, model, scan.weights).describe()
     except ValueError:  # a plugin format we do not manage
         return _not_applicable_row(backend, model)
-    locations = hub, kept, package, own = (scan.hub(model, fmt), scan.store(model, fmt), scan.package(model, fmt),
-                                           scan.backend_cache(model, fmt))
+    hub, kept, package, own = scan.hub(model, fmt), scan.store(model, fmt), scan.package(model, fmt), \
+        scan.backend_cache(model, fmt)
+    if scan.weights == "native":  # the backend's own download only: no store copy, no pip package, no conversion
+        kept, package = not_applicable("store"), not_applicable("package")
+    locations = (hub, kept, package, own)
     choice = scan.choose(model, fmt)
     best = first_complete((kept, package, hub, own))
     size = best.size_bytes if best else max(loc.size_bytes + loc.partial_bytes for loc in locations)

@@ -112,7 +112,7 @@ class Scan:
 
     ``full_hash``: store entries get every file hashed (check-models); otherwise a digest remembered
     for an unchanged file stands (before a load). ``hash_large``: Hub blobs of any size are hashed.
-    ``weights="native"``: only the backend's usual download counts (no store, no pip package).
+    ``weights="native"``: only the backend's usual download counts in :meth:`choose` (no store, no pip package).
     """
 
     def __init__(self, hub: HubCache | None = None, *, full_hash: bool = False, hash_large: bool = False,
@@ -188,8 +188,6 @@ class Scan:
                          weights_file=weights, load_path=str(payload))
 
     def store(self, model: str, fmt: str) -> Location:
-        if self.weights == "native":
-            return not_applicable("store")
         dtype = store.baseline_dtype(fmt)
         entry = store.find(model, fmt, dtype)
         if entry is None:
@@ -199,7 +197,7 @@ class Scan:
     # ------------------------------------------------------------ pip model packages
     def package(self, model: str, fmt: str) -> Location:
         package = packages.for_model(model)
-        if fmt != "ct2" or package is None or self.weights == "native":
+        if fmt != "ct2" or package is None:
             return not_applicable("package")
         return self._memoized(("package", model), lambda: _check_package(package))
 
@@ -219,9 +217,11 @@ class Scan:
         return tuple(self._places(model, fmt))
 
     def _places(self, model: str, fmt: str) -> Iterator[Location]:
-        """The places one by one, each looked at only when asked for (a store copy spares the Hub scan)."""
-        yield self.store(model, fmt)
-        yield self.package(model, fmt)
+        """The places one by one, each looked at only when asked for (a store copy spares the Hub scan).
+        With ``weights="native"`` only the backend's usual downloads count: no store, no pip package."""
+        if self.weights != "native":
+            yield self.store(model, fmt)
+            yield self.package(model, fmt)
         yield self.hub(model, fmt)
         yield self.backend_cache(model, fmt)
 
@@ -233,12 +233,14 @@ class Scan:
         """What a benchmark would run: a complete store copy; else, for a format we convert to, a
         conversion from the CTranslate2 copy (so every backend runs the same weights); else the first
         complete downloaded copy (pip package, Hub cache, backend cache)."""
+        if self.weights == "native":
+            return Choice(first_complete(self._places(model, fmt)))
         places = self._places(model, fmt)
         kept = next(places)
         if kept.complete:
             return Choice(kept)
         known = formats.FORMATS.get(fmt)
-        if known is not None and self.weights == "same" and fmt != "ct2":
+        if known is not None and fmt != "ct2":
             if known.exported:
                 return Choice(convert_from=self.ct2_source(model), how="export (optimum) of the conversion")
             if known.convertible and (source := self.ct2_source(model)) is not None:
