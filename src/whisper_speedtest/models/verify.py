@@ -6,16 +6,15 @@ numbers); content hashes are compared where the expected digest is known.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import struct
-import zipfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from ..errors import ModelFormatError
 from . import file_hash
 from .formats import registry as formats
 
@@ -90,50 +89,6 @@ def check_safetensors(path: Path) -> str | None:
     return None
 
 
-def _reader_problem(check, path: Path) -> str | None:
-    """The problem a format's reader raises for ``path`` (one line, without the path), or None."""
-    try:
-        check(path)
-    except ModelFormatError as exc:
-        return str(exc).removeprefix(f"{path}: ")
-    return None
-
-
-def check_ct2(path: Path) -> str | None:
-    from .formats.ct2 import check_ct2_header
-
-    return _reader_problem(check_ct2_header, path)
-
-
-def check_ggml(path: Path) -> str | None:
-    from .formats.ggml import MAGIC, check_ggml_layout
-
-    with open(path, "rb") as handle:
-        head = handle.read(48)  # magic + 11 int32 hyper-parameters
-    if len(head) < 4 or struct.unpack("<I", head[:4])[0] != MAGIC:
-        return "not a ggml file (magic 0x67676d6c missing)"
-    if len(head) < 48:
-        return f"truncated: {len(head)} bytes, shorter than the ggml header"
-    return _reader_problem(check_ggml_layout, path)
-
-
-def check_zip_or_pickle(path: Path) -> str | None:
-    """torch checkpoints and .npz are zip archives (the end record goes missing when truncated);
-    every member must lie before the central directory."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if info.header_offset + info.compress_size > archive.start_dir:
-                    return f"zip member {info.filename} runs past the archive's directory"
-        return None
-    except zipfile.BadZipFile:
-        pass
-    with open(path, "rb") as handle:
-        if handle.read(1) == b"\x80" and path.suffix != ".npz":
-            return None  # legacy (pre-zip) torch pickle: nothing cheap to check
-    return "not a complete zip archive (truncated or corrupt)"
-
-
 def check_json(path: Path) -> str | None:
     try:
         json.loads(path.read_bytes())
@@ -143,30 +98,38 @@ def check_json(path: Path) -> str | None:
 
 
 def verify_file(name: str, path: Path, fmt: str) -> str | None:
-    """The first problem of one file, or None; the check is chosen by file name and format."""
+    """The first problem of one file, or None: the format's own check of its files (see
+    ``Format.file_checks``), else a check chosen by the file's name."""
     try:
         if path.stat().st_size == 0:
             return "empty file"
         if name.endswith(".safetensors"):
             return check_safetensors(path)
-        if fmt == "ct2" and name == "model.bin":
-            return check_ct2(path)
-        if fmt == "ggml" or (name.startswith("ggml-") and name.endswith(".bin")):
-            return check_ggml(path)
-        if fmt == "openai" or name.endswith((".pt", ".npz")) or name == "pytorch_model.bin":
-            return check_zip_or_pickle(path)
-        if name.endswith(".onnx"):
-            from .formats.onnx import check_onnx
-
-            return check_onnx(path)
-        if fmt == "openvino" and name.endswith((".xml", ".bin")):
-            from .formats.openvino import check_ir_bin, check_ir_xml
-
-            return check_ir_xml(path) if name.endswith(".xml") else check_ir_bin(path)
-        if name.endswith(".json"):
-            return check_json(path)
+        known = formats.FORMATS.get(fmt)
+        for pattern, check in known.file_checks if known else ():
+            if fnmatch.fnmatch(name, pattern):
+                return check(path)
+        return _check_by_name(name, path)
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
+
+
+def _check_by_name(name: str, path: Path) -> str | None:
+    """Files a format does not check itself (a ggml file in a Hub repo, a torch .bin, an .onnx anywhere)."""
+    if name.startswith("ggml-") and name.endswith(".bin"):
+        from .formats.ggml import file_problem
+
+        return file_problem(path)
+    if name.endswith((".pt", ".npz")) or name == "pytorch_model.bin":
+        from .formats.openai import check_zip_or_pickle
+
+        return check_zip_or_pickle(path)
+    if name.endswith(".onnx"):
+        from .formats.onnx import check_onnx
+
+        return check_onnx(path)
+    if name.endswith(".json"):
+        return check_json(path)
     return None
 
 

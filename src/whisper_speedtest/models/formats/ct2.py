@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from .binary import Cursor, map_file
+from .binary import Cursor, map_file, problem_of
 
 SUPPORTED_BINARY_VERSIONS = (6,)
 # Order of the DataType enum in ctranslate2 (include/ctranslate2/types.h).
@@ -279,6 +279,11 @@ def reassemble_parts(parts: Sequence[str | os.PathLike], out: str | os.PathLike)
 # ---------------------------------------------------------------- the format registry's hooks
 CT2_SIDECARS = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json")
 _GGML_SIZED_VERSION = 1 << 16  # a binary version this large is another format's magic (ggml's "ggml")
+
+
+def file_problem(path: Path) -> str | None:
+    """The cheap check of a model.bin (its header and variable table), as a problem line or None."""
+    return problem_of(check_ct2_header, path)
 
 
 def detect_ct2(path: Path) -> bool:

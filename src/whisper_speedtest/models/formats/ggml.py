@@ -23,7 +23,7 @@ import numpy as np
 
 from ...errors import ModelFormatError
 from .dims import Dims
-from .binary import Cursor, map_file
+from .binary import Cursor, map_file, problem_of
 from .canonical import Weights, expected_shapes, to_canonical_dtype, validate
 from .tokenizer import bpe_token_bytes, load_tokenizer_json
 
@@ -276,6 +276,17 @@ def read_ggml(path: str | os.PathLike) -> Weights:
     tensors = to_canonical_dtype(tensors)
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def file_problem(path: Path) -> str | None:
+    """The cheap check of a ggml file (magic, header, tensor extents), as a problem line or None."""
+    with open(path, "rb") as handle:
+        head = handle.read(48)  # magic + 11 int32 hyper-parameters
+    if len(head) < 4 or struct.unpack("<I", head[:4])[0] != MAGIC:
+        return "not a ggml file (magic 0x67676d6c missing)"
+    if len(head) < 48:
+        return f"truncated: {len(head)} bytes, shorter than the ggml header"
+    return problem_of(check_ggml_layout, path)
 
 
 def detect_ggml(path: Path) -> bool:

@@ -34,7 +34,8 @@ class Format:
 
     - ``single_file``: one file (openai ``.pt``, ggml ``.bin``) rather than a folder;
     - ``required_files``: for folder formats, groups of alternatives, one of each must be present;
-    - ``weight_files``: the main weights file(s) of a folder, in order of preference;
+    - ``weight_files``: the main weights file(s) of a folder, in order of preference (glob patterns
+      allowed: a sharded hf download is ``model-*-of-*.safetensors``);
     - ``store_payload``: the weights' name inside a store entry;
     - ``on_hub``: upstream copies are Hugging Face Hub repos (openai's are plain URLs, exports are made here);
     - ``load_time_quantization``: int8/int4 are applied by the library while loading the float16 copy;
@@ -42,7 +43,9 @@ class Format:
     - ``read(path) -> canonical.Weights``; ``detect(path) -> bool`` (a folder format without one is
       recognized by its essential files, see :meth:`recognizes`);
     - ``write(source: ConversionSource, out)``: made here from CTranslate2 tensors;
-    - ``export(hf_dir, out, **options)``: made by the library's own exporter from the hf copy.
+    - ``export(hf_dir, out, **options)``: made by the library's own exporter from the hf copy;
+    - ``file_checks``: the format's own cheap checks of its files, by name pattern (``check(path)``
+      returns a problem line or None); other files get the checks their names call for.
     """
 
     name: str
@@ -58,6 +61,7 @@ class Format:
     export: Callable[..., Any] | None = None
     exports_int8: bool = False
     detect: Callable[[Path], bool] | None = None
+    file_checks: tuple[tuple[str, Callable[[Path], str | None]], ...] = ()  # (file name pattern, cheap check)
 
     @property
     def convertible(self) -> bool:
@@ -94,19 +98,20 @@ FORMATS: dict[str, Format] = {
             weight_files=("model.bin",),
             on_hub=True, load_time_quantization=True,
             read=Hook("source", "read_ct2_weights"), write=Hook("ct2", "copy_ct2"), detect=Hook("ct2", "detect_ct2"),
+            file_checks=(("model.bin", Hook("ct2", "file_problem")),),
         ),
         Format(
             "hf",
             required_files=(("config.json",), ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"),
                             *_HF_PROCESSOR),
-            weight_files=("model.safetensors", "pytorch_model.bin"),
+            weight_files=("model.safetensors", "model-*-of-*.safetensors", "pytorch_model.bin"),
             on_hub=True, load_time_quantization=True,
             read=Hook("hf", "read_hf"), write=Hook("hf", "write_converted"),
         ),
         Format(
             "openai", single_file=True, store_payload="model.pt", load_time_quantization=True,
             read=Hook("openai", "read_openai"), write=Hook("openai", "write_converted"),
-            detect=Hook("openai", "detect_openai"),
+            detect=Hook("openai", "detect_openai"), file_checks=(("*", Hook("openai", "check_zip_or_pickle")),),
         ),
         Format(
             "mlx",
@@ -118,13 +123,14 @@ FORMATS: dict[str, Format] = {
         Format(
             "ggml", single_file=True, store_payload="ggml-model.bin", on_hub=True,
             read=Hook("ggml", "read_ggml"), write=Hook("ggml", "write_converted"), detect=Hook("ggml", "detect_ggml"),
+            file_checks=(("*", Hook("ggml", "file_problem")),),
         ),
         Format(
             "onnx",
             required_files=(("encoder_model.onnx",), ("decoder_model_merged.onnx", "decoder_model.onnx"),
                             ("config.json",), *_HF_PROCESSOR),
             baseline_dtype="float32",
-            export=Hook("onnx", "export_onnx"),
+            export=Hook("onnx", "export_onnx"), file_checks=(("*.onnx", Hook("onnx", "check_onnx")),),
         ),
         Format(
             "openvino",
@@ -133,6 +139,7 @@ FORMATS: dict[str, Format] = {
                             ("config.json",), *_HF_PROCESSOR),
             baseline_dtype="float32",
             export=Hook("openvino", "export_openvino"), exports_int8=True,
+            file_checks=(("*.xml", Hook("openvino", "check_ir_xml")), ("*.bin", Hook("openvino", "check_ir_bin"))),
         ),
     )
 }
