@@ -19,13 +19,15 @@ from ...errors import BadOption
 
 @dataclass(frozen=True)
 class Hook:
-    """A function of a format module, imported when first called: ``Hook("hf", "read_hf")``."""
+    """A function of a format module, imported when first called: ``Hook("hf", "read_hf")`` for a
+    module beside this one, or a dotted module path for one elsewhere (a plugin's)."""
 
     module: str
     function: str
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(import_module(f"{__package__}.{self.module}"), self.function)(*args, **kwargs)
+        module = self.module if "." in self.module else f"{__package__}.{self.module}"
+        return getattr(import_module(module), self.function)(*args, **kwargs)
 
 
 @dataclass(frozen=True)
