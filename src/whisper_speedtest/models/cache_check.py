@@ -20,10 +20,7 @@ from .formats import registry as formats
 from .locations import KIND_NAMES, Location, OwnPlace, Scan, first_complete, not_applicable
 from .verify import CacheStatus
 
-LocationCheck = Location  # the name check-models' records had before the scan was shared
-CacheChecker = Scan
-__all__ = ["KIND_NAMES", "BackendInfo", "CacheChecker", "LoadCheck", "LocationCheck", "ModelCheck", "check_models",
-           "check_row", "describe_location"]
+__all__ = ["KIND_NAMES", "BackendInfo", "LoadCheck", "ModelCheck", "check_models", "check_row"]
 
 
 @dataclass(frozen=True)
@@ -85,26 +82,12 @@ class ModelCheck:
 EXPORTED_UPSTREAM = "exported here from the hf weights"
 
 
-def convertible_formats() -> tuple[str, ...]:
-    """Formats written here from a CTranslate2 source."""
-    return formats.convertible()
-
-
-def exported_formats() -> tuple[str, ...]:
-    """Formats made here from the converted hf weights by the backend library's exporter (never downloaded)."""
-    return formats.exported()
-
-
 def _row_status(locations: tuple[Location, ...]) -> CacheStatus:
     statuses = {loc.status for loc in locations}
     for status in (CacheStatus.COMPLETE, CacheStatus.CORRUPT, CacheStatus.INCOMPLETE, CacheStatus.MISSING):
         if status in statuses:
             return status
     return CacheStatus.NOT_APPLICABLE
-
-
-def describe_location(loc: Location) -> str:
-    return loc.describe()
 
 
 def _not_applicable_row(backend: BackendInfo, model: str) -> ModelCheck:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import catalog
 from .backend_caches import openai_whisper_dir
-from .cache_check import EXPORTED_UPSTREAM, ModelCheck, convertible_formats, disk_free, same_filesystem
+from .cache_check import EXPORTED_UPSTREAM, ModelCheck, disk_free, same_filesystem
+from .formats import registry as formats
 from .hub_cache import HubCache
 from .hub_remote import HubRemote, wanted_files
 from .verify import CacheStatus, verify_file
@@ -153,7 +154,7 @@ def plan_downloads(rows: tuple[ModelCheck, ...], remote: HubRemote, hub: HubCach
     for row in rows:
         groups[(row.model, row.format)].append(row)
     order = sorted(groups, key=lambda key: (key[0], key[1] != "ct2"))
-    convertible = convertible_formats()
+    convertible = formats.convertible()
     ct2_planned: set[str] = set()
     fetches, skipped = [], []
     for model, fmt in order:
