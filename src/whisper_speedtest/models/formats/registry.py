@@ -41,6 +41,7 @@ class Format:
     - ``store_payload``: the weights' name inside a store entry;
     - ``on_hub``: upstream copies are Hugging Face Hub repos (openai's are plain URLs, exports are made here);
     - ``load_time_quantization``: int8/int4 are applied by the library while loading the float16 copy;
+    - ``stored_variants``: the quantizations made once and kept in the store, and their dtype there;
     - ``baseline_dtype``: the dtype of the unquantized store entry;
     - ``read(path) -> canonical.Weights``; ``detect(path) -> bool`` (a folder format without one is
       recognized by its essential files, see :meth:`recognizes`);
@@ -64,6 +65,7 @@ class Format:
     exports_int8: bool = False
     detect: Callable[[Path], bool] | None = None
     file_checks: tuple[tuple[str, Callable[[Path], str | None]], ...] = ()  # (file name pattern, cheap check)
+    stored_variants: tuple[tuple[str, str], ...] = ()  # (quantization, store dtype) kept as store entries of their own
 
     @property
     def convertible(self) -> bool:
@@ -74,6 +76,10 @@ class Format:
     def exported(self) -> bool:
         """Made from the converted hf copy by the backend library's exporter (never downloaded)."""
         return self.export is not None
+
+    def variant_dtype(self, quantization: str) -> str | None:
+        """The store dtype of the ``quantization`` variant, or None when this format keeps none."""
+        return dict(self.stored_variants).get(quantization)
 
     def essential_files(self) -> tuple[tuple[str, ...], ...]:
         """The least a downloaded folder needs to be usable: its config and one weights file."""
@@ -119,11 +125,12 @@ FORMATS: dict[str, Format] = {
             "mlx",
             required_files=(("config.json",), ("weights.safetensors", "weights.npz")),
             weight_files=("weights.safetensors", "weights.npz"),
-            on_hub=True,
+            on_hub=True, stored_variants=(("int8", "int8"), ("int4", "int4")),  # MLX affine quantization
             read=Hook("mlx", "read_mlx"), write=Hook("mlx", "write_converted"),
         ),
         Format(
             "ggml", single_file=True, store_payload="ggml-model.bin", on_hub=True,
+            stored_variants=(("int8", "q8_0"), ("int4", "q4_0")),  # whisper.cpp's quantized weight types
             read=Hook("ggml", "read_ggml"), write=Hook("ggml", "write_converted"), detect=Hook("ggml", "detect_ggml"),
             file_checks=(("*", Hook("ggml", "file_problem")),),
         ),
@@ -131,7 +138,7 @@ FORMATS: dict[str, Format] = {
             "onnx",
             required_files=(("encoder_model.onnx",), ("decoder_model_merged.onnx", "decoder_model.onnx"),
                             ("config.json",), *_HF_PROCESSOR),
-            baseline_dtype="float32",
+            baseline_dtype="float32", stored_variants=(("int8", "int8"),),  # ONNX Runtime dynamic int8
             export=Hook("onnx", "export_onnx"), file_checks=(("*.onnx", Hook("onnx", "check_onnx")),),
         ),
         Format(
@@ -140,6 +147,7 @@ FORMATS: dict[str, Format] = {
                             ("openvino_decoder_model.xml",), ("openvino_decoder_model.bin",),
                             ("config.json",), *_HF_PROCESSOR),
             baseline_dtype="float32",
+            stored_variants=(("int8", "int8"),),  # NNCF int8 weight compression
             export=Hook("openvino", "export_openvino"), exports_int8=True,
             file_checks=(("*.xml", Hook("openvino", "check_ir_xml")), ("*.bin", Hook("openvino", "check_ir_bin"))),
         ),
