@@ -229,7 +229,7 @@ def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: Not
     choice = Scan().choose(name, fmt)
     if choice.converts and convert_if_missing and (rebuild := _reconverter(name, fmt, on_note)) is not None:
         return _entry_ref(rebuild.make())
-    if choice.copy is not None and not choice.converts:
+    if choice.copy is not None:
         path = Path(choice.copy.load_path)
         return ModelRef(name, fmt, str(path), "float16", _fingerprint_of(path, fmt), f"downloaded:{path}")
     if choice.converts:
