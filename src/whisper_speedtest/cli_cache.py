@@ -78,19 +78,13 @@ def _status_cell(status: CacheStatus | str, suffix: str = "") -> str:
 
 
 # ---------------------------------------------------------------- --deep: load in a child process
-def _model_ref(row):
-    from .backends.base import ModelRef
-    from .errors import UserError
+def _model_ref(backend_class: Any, row):
+    """The weights the benchmark would run for ``row``: the backend's own model, or what ``locate`` picks."""
     from .models import sources
-    from .models.cache_check import downloaded_weights
 
-    try:
-        return sources.locate(row.model, row.format, convert_if_missing=False)
-    except UserError:
-        path = downloaded_weights(row.model, row.format)
-        if path is None:
-            raise
-        return ModelRef(row.model, row.format, str(path), source=f"cache:{path}")
+    if row.own_model:
+        return backend_class.locate_model(row.model)
+    return sources.locate(row.model, row.format, convert_if_missing=False)
 
 
 def _load_check(backend_class: Any, row, timeout_s: float):
@@ -102,10 +96,10 @@ def _load_check(backend_class: Any, row, timeout_s: float):
 
     if not row.available:
         return LoadCheck("skipped", "backend not available here")
-    if row.status is not CacheStatus.COMPLETE:
+    if row.runs is None:
         return LoadCheck("skipped", "converted on first use, not by a check" if row.ready else f"weights {row.status}")
     try:
-        ref = _model_ref(row)
+        ref = _model_ref(backend_class, row)
     except UserError as exc:
         return LoadCheck("skipped", str(exc))
     kind, payload = run_child(WorkerJob.load_only(backend_class, ref), timeout_s, lambda kind, payload: None, f"load:{row.backend}")
@@ -263,7 +257,8 @@ def _disk_report(hub) -> tuple:
 
 def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: str = "same"):
     """Rows, summary and the download plan, shared by both commands."""
-    from .models.cache_check import BackendInfo, CacheChecker, check_models
+    from .models.cache_check import BackendInfo, check_models
+    from .models.locations import Scan
     from .models.cache_summary import find_duplicates, summarize
     from .models.download_plan import plan_downloads
     from .models import store
@@ -271,7 +266,7 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     from .models.hub_remote import HubRemote
 
     hub = HubCache()
-    checker = CacheChecker(hub, hash_large=deep, weights=weights)
+    checker = Scan(hub, full_hash=True, hash_large=deep, weights=weights)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
         rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from .benchmark_flow import split_csv
+from .models.formats import registry as formats
+
+CONVERTED_TO = tuple(name for name in formats.convertible() if name != "ct2")  # ct2 is the source
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +25,7 @@ def register(app: typer.Typer) -> None:
     def list_models() -> None:
         """Known models, and which are present in the store or as pip packages."""
         from .cli_cache import leftovers_line
-        from .models import catalog, integrity, sources, store
+        from .models import catalog, integrity, packages, store
         from .models.verify import CacheStatus
 
         table = Table(title=f"Models (store: {store.home()})")
@@ -36,8 +39,8 @@ def register(app: typer.Typer) -> None:
             if state:
                 problems.append(f"{entry.name} {entry.format}-{entry.dtype}: {integrity.corrupt_reason(verdict)}")
         for name, spec in catalog.MODELS.items():
-            pkg = sources.PACKAGES.get(name)
-            packaged = pkg is not None and sources._package_paths(pkg) is not None
+            pkg = packages.for_model(name)
+            packaged = pkg is not None and packages.installed(pkg) is not None
             local = ", ".join(present.get(name, [])) or ("pip package (ct2)" if packaged else "")
             table.add_row(name, f"{spec.params_millions}M", "yes" if spec.english_only else "no", local or "-", "pip + hub" if pkg else "hub")
         out.print(table)
@@ -67,23 +70,19 @@ def register(app: typer.Typer) -> None:
     @models_app.command("convert")
     def convert_model(
         name: str = typer.Argument(..., help="Model name or alias."),
-        to: str = typer.Option("hf,openai,mlx,ggml", "--to", help="Comma list of formats: hf, openai, mlx, ggml, onnx, openvino (the last two exported with optimum)."),
+        to: str = typer.Option(",".join(CONVERTED_TO), "--to", help=f"Comma list of formats: {', '.join(CONVERTED_TO + formats.exported())} ({' and '.join(formats.exported())} exported with optimum)."),
     ) -> None:
         """Convert the model's CTranslate2 weights into other formats, kept in the store."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from .errors import BadOption
-        from .models import catalog, sources, store
+        from .models import catalog, sources
 
         model = catalog.resolve(name)
-        formats = split_csv([to])
-        unknown = [f for f in formats if f not in store.ENTRY_PAYLOAD]
-        if unknown:
-            raise BadOption(f"unknown format {unknown[0]!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")
+        targets = [formats.get(f).name for f in split_csv([to])]
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
-            task = progress.add_task(f"converting {model}", total=len(formats))
+            task = progress.add_task(f"converting {model}", total=len(targets))
             refs = []
-            for fmt in formats:
+            for fmt in targets:
                 progress.update(task, description=f"converting {model} → {fmt}")
                 refs.append(sources.locate(model, fmt, on_note=note))
                 progress.advance(task)
@@ -93,14 +92,12 @@ def register(app: typer.Typer) -> None:
     @models_app.command("path")
     def model_path(
         name: str = typer.Argument(..., help="Model name or alias."),
-        fmt: str = typer.Option("ct2", "--format", help="ct2, hf, openai, mlx, ggml, onnx or openvino."),
+        fmt: str = typer.Option("ct2", "--format", help=f"{', '.join(formats.names()[:-1])} or {formats.names()[-1]}."),
     ) -> None:
         """Print the directory or file of a model in a format, converting it first if needed."""
-        from .errors import BadOption
-        from .models import sources, store
+        from .models import sources
 
-        if fmt not in store.ENTRY_PAYLOAD:
-            raise BadOption(f"unknown format {fmt!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")
+        formats.get(fmt)  # an unknown one is refused with the list of known ones
         print(sources.locate(name, fmt, on_note=note).path)
 
     @models_app.command("remove")

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..models.ref import ModelRef  # noqa: F401  (re-exported: backends and plugins import it from here)
 from ..results import DecodeOptions  # part of the contract: what transcribe() receives
 
 
@@ -18,19 +19,6 @@ from ..results import DecodeOptions  # part of the contract: what transcribe() r
 class Availability:
     ok: bool
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """The weights a backend is asked to load, already located on disk by the model layer."""
-
-    name: str
-    format: str
-    path: str | None
-    dtype: str = "float16"
-    fingerprint: str | None = None
-    source: str | None = None
-    synthetic: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +87,12 @@ class Backend(ABC):
     # The variant ``load(preset="fast")`` asks for: the one measured to load fastest while its transcripts
     # stay within 2% WER of float16 (benchmarks/loading.py). None: float16 already loads fastest.
     fast_load_quantization: ClassVar[str | None] = None
+
+    @classmethod
+    def model_places(cls, name: str) -> tuple:
+        """Folders where this backend keeps a model of its own for ``name`` (``models.locations.OwnPlace``
+        records), which check-models scans and shows; () for a backend that runs the shared weights."""
+        return ()
 
     @classmethod
     def locate_model(cls, name: str) -> ModelRef | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import QuantizationUnavailable
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, physical_cores
 
 
 LIBRARY_DEFAULT_BEAMS = 5  # WhisperModel.transcribe's beam_size when none is given

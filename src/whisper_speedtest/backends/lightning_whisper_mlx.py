@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError, QuantizationUnavailable
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 
 DEFAULT_BATCH_SIZE = 12  # LightningWhisperMLX's default
 WEIGHT_FILES = ("weights.safetensors", "weights.npz")

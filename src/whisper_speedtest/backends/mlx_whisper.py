@@ -7,7 +7,8 @@ import sys
 import numpy as np
 
 from ..errors import QuantizationUnavailable
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, mlx_port_transcribe_kwargs
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_port_transcribe_kwargs
 
 
 class MlxWhisperBackend(Backend):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 from .pytorch.devices import TorchDeviceMixin
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 
 class OpenAIWhisperBackend(TorchDeviceMixin, Backend):

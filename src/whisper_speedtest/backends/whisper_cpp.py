@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
+from ..models.ref import ModelRef
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, physical_cores
 
 
 def system_info() -> str:

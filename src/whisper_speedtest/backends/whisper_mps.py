@@ -18,7 +18,8 @@ import numpy as np
 from ..errors import ModelFormatError
 from ..models import catalog
 from ..models.backend_caches import openai_whisper_dir
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, mlx_port_transcribe_kwargs
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_port_transcribe_kwargs
 
 
 def own_cache_file(name: str) -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import QuantizationUnavailable
-from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ...models.ref import ModelRef
+from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 from ..pytorch.devices import TorchDeviceMixin
 from .options import DEFAULT_SYNTHETIC_TOKENS, SYNTHETIC_TOKENS
 
