@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import DATA
-from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
 from whisper_speedtest.errors import BadOption
 
 

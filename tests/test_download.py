@@ -24,13 +24,11 @@ REPO = "Systran/faster-whisper-tiny.en"
 # --no-pip-models hides the pip model packages, so the Hub is the only source of tiny.en.
 SCRIPT = """
 import sys
-from whisper_speedtest import cli, cli_cache
+from whisper_speedtest import cli
 from whisper_speedtest.models import packages
 if "--no-pip-models" in sys.argv:
     sys.argv.remove("--no-pip-models")
     packages.PACKAGES.clear()
-if not any(c.name == "check-models" for c in cli.app.registered_commands):
-    cli_cache.register(cli.app)
 sys.exit(cli.main(sys.argv[1:]))
 """
 

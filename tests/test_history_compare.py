@@ -26,7 +26,7 @@ def results_cli(*args: str, home=None, timeout: float = 120) -> subprocess.Compl
     env = {**os.environ, "COLUMNS": "200"}
     if home is not None:
         env["WHISPER_SPEEDTEST_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "tests.results_cli", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([sys.executable, "-m", "whisper_speedtest", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

@@ -4,7 +4,8 @@ import pytest
 
 from tests.conftest import run_cli
 from whisper_speedtest.backends import alias_note, all_backends, get_backend
-from whisper_speedtest.benchmark_flow import BenchmarkOptions, backend_choice, prepare
+from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
+from whisper_speedtest.cli.options import backend_choice
 from whisper_speedtest.errors import UnknownBackend
 
 ORIGINAL = {

@@ -8,7 +8,7 @@ from whisper_speedtest.audio import AudioClip
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.run_policy import RunCount, RunPolicy
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
-from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
 from whisper_speedtest.errors import BadOption
 from whisper_speedtest.progress import eta_s
 from whisper_speedtest.results import TOO_SLOW, DecodeSettings

@@ -75,7 +75,7 @@ def test_a_dataset_row_is_assembled_by_the_same_function_and_names_the_weights_t
     from tests.conftest import DATA
     from whisper_speedtest.backends.base import LoadResult
     from whisper_speedtest.bench.dataset import DatasetPass
-    from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+    from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
 
     selection = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl"))).request.dataset
     wanted, fallback = ModelRef("tiny.en", "ct2", "/int8", "int8", "a" * 64), ModelRef("tiny.en", "ct2", "/f16", "float16", "b" * 64)
