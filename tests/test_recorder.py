@@ -140,6 +140,11 @@ def test_record_command_benchmarks_the_recording(tmp_path, monkeypatch, fake_ech
     monkeypatch.setattr(cli_record, "stream_factory", device)
     monkeypatch.setattr(cli_record, "stop_signal", lambda: device.enter)
     app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:  # a group, so that the command is named as on the real command line
+        pass
+
     cli_record.register(app)
     args = ["record", "-b", fake_echo, "-n", "1", "--warmup", "0", "--save", str(tmp_path / "take.wav"), "-o", str(tmp_path / "run.json"), "-q"]
     result = CliRunner().invoke(app, args)
