@@ -20,7 +20,7 @@ from whisper_speedtest.models.hub_remote import wanted_files
 from whisper_speedtest.models.verify import CacheStatus
 
 REPO = "Systran/faster-whisper-tiny.en"
-# Runs the real CLI; the commands are registered here until cli.py registers them itself.
+# Runs the real CLI (whisper_speedtest.cli.main).
 # --no-pip-models hides the pip model packages, so the Hub is the only source of tiny.en.
 SCRIPT = """
 import sys

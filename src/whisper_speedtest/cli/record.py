@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from ..bench.run_policy import DEFAULT_BUDGET_S
 from . import options as opt
-from .benchmark import DEFAULT_BUDGET_S, BenchmarkOptions, prepare, run_and_report
+from .benchmark import BenchmarkOptions, prepare, run_and_report
 from .output import print_notes
 
 if TYPE_CHECKING:
