@@ -1,5 +1,6 @@
-"""The command line: ``app`` (every command group, registered side by side) and ``main``, the console entry point."""
+"""The command line. ``main`` is the console entry point; ``cli.app.app`` is the Typer app, with every
+command group (one module each here) registered side by side."""
 
-from .app import app, main
+from .app import main
 
-__all__ = ["app", "main"]
+__all__ = ["main"]
