@@ -14,7 +14,7 @@ from .rows import assemble_row, failed_row
 from .run_policy import RunPolicy
 
 if TYPE_CHECKING:
-    from .session import BenchmarkRequest
+    from .request import BenchmarkRequest
 
 ProgressCallback = Callable[[str, str, Any], None]
 
