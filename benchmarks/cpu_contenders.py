@@ -61,8 +61,8 @@ CONTENDERS = (
 def run_contender(model: str, contender: Contender, clips, runs: int, threads: int | None):
     settings = DecodeSettings("en", 1, 0.0, runs=runs, warmup=1, timeout_s=1800)
     options = LoadOptions(device="cpu", quantization=contender.quantization, threads=threads, fallback=False)
-    request = BenchmarkRequest(model, (contender.backend,), tuple(clips), settings, options,
-                               quantizations=(contender.quantization,))
+    request = BenchmarkRequest.named(model, (contender.backend,), settings, options, clips=tuple(clips),
+                                     quantizations=(contender.quantization,))
     (row,) = run_benchmark(request, on_note=lambda text: print(f"  note: {text}", flush=True)).results
     return row
 

@@ -55,8 +55,8 @@ def repeated_manifest(varied: Path, clips: int, directory: Path) -> Path:
 
 def dataset_row(model: str, backend: str, batch: int, selection, device: str = "cuda"):
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=580)
-    request = BenchmarkRequest(
-        model, (backend,), (), settings, LoadOptions(device=device, batch_size=batch),
+    request = BenchmarkRequest.named(
+        model, (backend,), settings, LoadOptions(device=device, batch_size=batch),
         dataset=selection, batch_size=batch,
     )
     return run_benchmark(request).results[0]

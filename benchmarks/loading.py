@@ -254,6 +254,77 @@ def parallel_reading(model: str, rounds: int) -> None:
           f"{'parallel helps: keep it' if helps else 'parallel does not help (< 1.05x): keep sequential'}")
 
 
+def _mlx_half(path: Path, encoder: bool) -> dict:
+    """One half of the weights (encoder, or the rest), loaded and evaluated on a stream of this thread's own."""
+    import mlx.core as mx
+
+    with mx.stream(mx.new_stream(mx.cpu)):
+        weights = {k: v for k, v in mx.load(str(path / "weights.safetensors")).items() if k.startswith("encoder.") == encoder}
+        mx.eval(weights)
+    return weights
+
+
+def _mlx_build(path: Path, parallel: ThreadPoolExecutor | None):
+    """mlx-whisper's ``load_model`` (float16), with the weights read in one go, or as encoder | decoder in two
+    threads. MLX loads safetensors lazily: the file is read when the arrays are evaluated."""
+    import json as _json
+
+    import mlx.core as mx
+    from mlx.utils import tree_unflatten
+    from mlx_whisper import whisper as mlx_whisper_model
+
+    config = _json.loads((path / "config.json").read_text())
+    config.pop("model_type", None)
+    config.pop("quantization", None)
+    model = mlx_whisper_model.Whisper(mlx_whisper_model.ModelDimensions(**config), mx.float16)
+    if parallel is None:
+        weights = mx.load(str(path / "weights.safetensors"))
+    else:
+        weights = {k: v for half in parallel.map(lambda e: _mlx_half(path, e), (True, False)) for k, v in half.items()}
+    model.update(tree_unflatten(list(weights.items())))
+    mx.eval(model.parameters())
+    return model
+
+
+def mlx_parallel_loading(model: str, rounds: int) -> None:
+    """Issue 16: the fast-loading design's parallel encoder/decoder loading, measured on MLX as well."""
+    try:
+        import mlx.core as mx
+        from mlx.utils import tree_flatten
+
+        path = Path(sources.locate(model, "mlx").path)  # made in the store before anything is timed
+    except Exception as exc:
+        print(f"\nMLX parallel loading: skipped — {type(exc).__name__}: {' '.join(str(exc).split())[:160]}")
+        return
+
+    def digest(m) -> float:
+        return float(sum(mx.sum(v.astype(mx.float32)).item() for _, v in tree_flatten(m.parameters())))
+
+    times: dict[str, list[float]] = {"sequential": [], "parallel": []}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        same = digest(_mlx_build(path, None)) == digest(_mlx_build(path, pool))  # also pays the imports
+        sides = (("sequential", None), ("parallel", pool))
+        for r in range(rounds):
+            for side, executor in sides if r % 2 == 0 else sides[::-1]:
+                gc.collect()
+                evict([str(path)])
+                start = time.perf_counter()
+                built = _mlx_build(path, executor)
+                times[side].append(time.perf_counter() - start)
+                del built
+    s, p = statistics.median(times["sequential"]), statistics.median(times["parallel"])
+    size_mb = sum(f.stat().st_size for f in path.glob("weights.*")) / 1e6
+    print(f"\nmlx-whisper load_model, {model} {size_mb:.0f} MB float16, page cache evicted before each, median of {rounds}; "
+          f"parallel = 2 threads evaluating encoder | decoder parameters")
+    print("| loading | median s | runs s |")
+    print("|---|---|---|")
+    for side in times:
+        print(f"| {side} | {statistics.median(times[side]):.3f} | {' '.join(f'{x:.3f}' for x in times[side])} |")
+    helps = s / p >= 1.05 and same
+    print(f"sequential/parallel: {s / p:.2f}x · parameters {'identical' if same else 'DIFFERENT (bug)'} · "
+          f"{'parallel helps: adopt it in the mlx-whisper backend' if helps else 'parallel does not help (< 1.05x): keep sequential'}")
+
+
 # -- 3. background load -----------------------------------------------------------------------------
 
 
@@ -302,6 +373,8 @@ def main() -> None:
         best.extend((ratio, f"{name} {smallest_real(row)}") for ratio in print_variants(row))
 
     parallel_reading(model, args.read_rounds)
+    if "mlx-whisper" in names:
+        mlx_parallel_loading(model, args.read_rounds)
 
     print(f"\nbackground load (float16, page cache evicted), simulated {RECORDING_S:.0f} s recording")
     print("| backend | load s | hidden s | remaining wait s | |")

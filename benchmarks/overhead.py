@@ -51,7 +51,7 @@ def main() -> None:
     harness, direct = [], []
     compute_type = None
     for round_number in range(args.rounds):
-        run = run_benchmark(BenchmarkRequest(args.model, ("faster-whisper",), clips, settings, LoadOptions(threads=threads)))
+        run = run_benchmark(BenchmarkRequest.named(args.model, ("faster-whisper",), settings, LoadOptions(threads=threads), clips=clips))
         row = run.results[0]
         if not row.ok:
             raise SystemExit(f"harness run failed: {row.reason}")

@@ -47,8 +47,8 @@ def gpu_count() -> int:
 
 def run_row(args, selection, ray: RaySettings | None) -> dict:
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=args.timeout)
-    request = BenchmarkRequest(
-        args.model, (args.backend,), (), settings, LoadOptions(device=args.device, batch_size=args.batch_size),
+    request = BenchmarkRequest.named(
+        args.model, (args.backend,), settings, LoadOptions(device=args.device, batch_size=args.batch_size),
         dataset=selection, batch_size=args.batch_size, ray=ray,
     )
     row = run_benchmark(request).results[0]
@@ -60,6 +60,9 @@ def run_row(args, selection, ray: RaySettings | None) -> dict:
             rtfx=d.rtfx, model_rtfx=d.model_rtfx, startup_s=d.startup_s, load_s=row.load_s, decode_s=d.decode_s,
             inference_s=d.inference_s, wer=row.score.wer if row.score else None, vram_mb=row.peak_vram_mb,
             params=row.params, transcripts=list(d.transcripts),
+            # where the time goes: the model actors' share of the wall spent in the model (the rest is waiting
+            # for decoded batches, moving them, and gathering results); decode_s is the CPU stage's own time
+            busy=d.inference_s / (max(1, len(d.workers)) * d.wall_s),
         )
     return record
 
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--gpus", type=int, default=None, help="GPUs of the last row (default: every one NVML sees)")
+    parser.add_argument("--decoders", type=int, default=None, help="CPU decoder actors of the Ray rows (default: the driver's own)")
     parser.add_argument("--timeout", type=float, default=3000)
     parser.add_argument("--out", default=None, help="write every figure (and the transcripts) as JSON here")
     args = parser.parse_args()
@@ -87,16 +91,18 @@ def main() -> None:
           f"batch {args.batch_size}, device {args.device}\n", flush=True)
     rows = {
         "in process, 1 GPU": run_row(args, selection, None),
-        "ray, 1 GPU": run_row(args, selection, RaySettings(actors=1)),
-        f"ray, {many} GPUs": run_row(args, selection, RaySettings(actors=many)),
+        "ray, 1 GPU": run_row(args, selection, RaySettings(actors=1, decoders=args.decoders)),
+        f"ray, {many} GPUs": run_row(args, selection, RaySettings(actors=many, decoders=args.decoders)),
     }
-    print(f"{'row':<20}{'RTFx e2e':>10}{'RTFx model':>11}{'wall s':>9}{'start s':>9}{'WER':>8}{'failed':>8}  workers", flush=True)
+    print(f"{'row':<20}{'RTFx e2e':>10}{'RTFx model':>11}{'wall s':>9}{'start s':>9}{'decode s':>9}{'busy':>6}{'WER':>8}{'failed':>8}  workers",
+          flush=True)
     for name, r in rows.items():
         if r["status"] != "ok":
             print(f"{name:<20}  {r['status']}: {r['reason']}", flush=True)
             continue
         start = f"{r['startup_s']:.1f}" if r["startup_s"] is not None else "–"
-        print(f"{name:<20}{r['rtfx']:>10.0f}{r['model_rtfx'] or 0:>11.0f}{r['wall_s']:>9.2f}{start:>9}{r['wer'] or 0:>8.4f}"
+        print(f"{name:<20}{r['rtfx']:>10.0f}{r['model_rtfx'] or 0:>11.0f}{r['wall_s']:>9.2f}{start:>9}{r['decode_s']:>9.2f}"
+              f"{r['busy']:>6.0%}{r['wer'] or 0:>8.4f}"
               f"{r['failed']:>8}  {', '.join(r['workers']) or 'child process'}", flush=True)
     local, one, several = rows.values()
     ratios = {}

@@ -66,7 +66,7 @@ def make_run(run_id: str = "a1b2c3d4e5f6", cpu: str = "AMD EPYC", scale: float =
         run_id=run_id,
         created=created,
         provenance=provenance(cpu, gpus),
-        settings=DecodeSettings("en", 1, 0.0, 3, 1, 900.0),
+        settings=DecodeSettings(language="en", beam_size=1, temperature=0.0, runs=3, warmup=1, timeout_s=900.0),
         clips=(ClipInfo("jfk.wav", "/data/jfk.wav", 11.0, REFERENCE, 16000, 1),),
         results=rows,
     )

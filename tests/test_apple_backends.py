@@ -158,7 +158,7 @@ def test_whisper_mps_file_names_come_from_the_catalog():
 
     for name in [*catalog.canonical_names(), *catalog.ALIASES]:
         canonical = catalog.resolve(name)
-        assert own_cache_file(name) == backend_cache_file("whisper-mps", "openai", canonical)  # check-models agrees
+        assert own_cache_file(name) == backend_cache_file("openai", canonical)  # check-models agrees
         assert own_cache_file(name).name == catalog.upstream_location("openai", name).filename
 
 

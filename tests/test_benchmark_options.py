@@ -3,23 +3,23 @@
 import pytest
 
 from tests.conftest import DATA
-from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
 from whisper_speedtest.errors import BadOption
 
 
 def test_plain_benchmark_leaves_batching_to_the_backend():
-    prepared = prepare(BenchmarkOptions())
-    assert prepared.load_options.batch_size is None and prepared.dataset is None
+    request = prepare(BenchmarkOptions()).request
+    assert request.load_options.batch_size is None and request.dataset is None
 
 
 def test_cuda_graphs_are_on_unless_turned_off():
-    assert prepare(BenchmarkOptions()).load_options.cuda_graphs is True
-    assert prepare(BenchmarkOptions(cuda_graphs=False)).load_options.cuda_graphs is False
+    assert prepare(BenchmarkOptions()).request.load_options.backend_option("cuda_graphs") is True
+    assert prepare(BenchmarkOptions(cuda_graphs=False)).request.load_options.backend_option("cuda_graphs") is False
 
 
 def test_languages_are_whisper_codes_or_auto():
-    assert prepare(BenchmarkOptions(model="base", language="de")).settings.language == "de"
-    assert prepare(BenchmarkOptions(model="tiny.en", language="auto")).settings.language is None
+    assert prepare(BenchmarkOptions(model="base", language="de")).request.settings.language == "de"
+    assert prepare(BenchmarkOptions(model="tiny.en", language="auto")).request.settings.language is None
     for bad in (BenchmarkOptions(language="xx"), BenchmarkOptions(model="tiny.en", language="fr")):
         with pytest.raises(BadOption):
             prepare(bad)
@@ -33,9 +33,9 @@ def test_language_list_is_the_one_openai_whisper_ships():
 
 
 def test_dataset_mode_defaults_to_batches_of_16_and_reads_only_headers():
-    prepared = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl")))
-    assert prepared.batch_size == 16 and prepared.load_options.batch_size == 16
-    entries = prepared.dataset.entries
+    request = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl"))).request
+    assert request.batch_size == 16 and request.load_options.batch_size == 16
+    entries = request.dataset.entries
     assert len(entries) == 12 and all(e.duration_s > 1 and e.reference for e in entries)
 
 

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 
 from whisper_speedtest.backends.base import Backend, DecodeOptions, LoadOptions, ModelRef
-from whisper_speedtest.backends.fluidaudio import FluidAudioBackend, locate_fluidaudio
-from whisper_speedtest.backends.swift_bridge import BridgeError, parse_bridge_output
-from whisper_speedtest.backends.whisperkit import WhisperKitBackend, locate_whisperkit, whisperkit_variant
+from whisper_speedtest.backends.swift.fluidaudio import FluidAudioBackend, locate_fluidaudio
+from whisper_speedtest.backends.swift.bridge import BridgeError, parse_bridge_output
+from whisper_speedtest.backends.swift.whisperkit import WhisperKitBackend, locate_whisperkit, whisperkit_variant
 from whisper_speedtest.errors import BadOption, ModelNotAvailable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bridges"

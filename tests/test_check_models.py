@@ -11,11 +11,11 @@ import typer
 from typer.testing import CliRunner
 
 from tests.hub_server import RepoFile, make_cached_repo, repo_files
-from whisper_speedtest import cli_cache
+from whisper_speedtest.cli import cache as cli_cache
 from whisper_speedtest.backends import registry
 from whisper_speedtest.backends.base import Backend, LoadResult, Transcript
 from whisper_speedtest.errors import UnknownBackend, UnknownModel
-from whisper_speedtest.models import catalog, sources
+from whisper_speedtest.models import catalog, packages, sources
 
 CT2_REPO, MLX_REPO = "Systran/faster-whisper-tiny.en", "mlx-community/whisper-tiny.en-mlx"
 
@@ -74,7 +74,7 @@ def env(tmp_path, monkeypatch):
 @pytest.fixture
 def no_pip_models(monkeypatch):
     """A machine without the pip model packages: the Hub cache is the only source."""
-    monkeypatch.setattr(sources, "PACKAGES", {})
+    monkeypatch.setattr(packages, "PACKAGES", {})
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_json_round_trip_and_old_schema_files():
 
 
 def test_price_must_be_positive():
-    from whisper_speedtest.benchmark_flow import check_price
+    from whisper_speedtest.cli.benchmark import check_price
     from whisper_speedtest.errors import BadOption
 
     for bad in (0.0, -1.0, float("nan"), float("inf")):

@@ -20,17 +20,15 @@ from whisper_speedtest.models.hub_remote import wanted_files
 from whisper_speedtest.models.verify import CacheStatus
 
 REPO = "Systran/faster-whisper-tiny.en"
-# Runs the real CLI; the commands are registered here until cli.py registers them itself.
+# Runs the real CLI (whisper_speedtest.cli.main).
 # --no-pip-models hides the pip model packages, so the Hub is the only source of tiny.en.
 SCRIPT = """
 import sys
-from whisper_speedtest import cli, cli_cache
-from whisper_speedtest.models import sources
+from whisper_speedtest import cli
+from whisper_speedtest.models import packages
 if "--no-pip-models" in sys.argv:
     sys.argv.remove("--no-pip-models")
-    sources.PACKAGES.clear()
-if not any(c.name == "check-models" for c in cli.app.registered_commands):
-    cli_cache.register(cli.app)
+    packages.PACKAGES.clear()
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -47,7 +45,7 @@ def cli_env(tmp_path):
         "HF_HUB_CACHE": str(tmp_path / "hub"), "WHISPER_SPEEDTEST_HOME": str(tmp_path / "store"),
         "HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
         "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_ETAG_TIMEOUT": "5",
-        "HF_HUB_DISABLE_XET": "1", "COLUMNS": "200", "PYTHONPATH": str(Path(__file__).parent.parent),
+        "HF_HUB_DISABLE_XET": "1", "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")])),
     }
     return env
 

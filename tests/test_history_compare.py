@@ -10,6 +10,7 @@ import pytest
 
 from tests.run_fixtures import make_run, slower
 from whisper_speedtest import history
+from whisper_speedtest.report.labels import history_line
 from whisper_speedtest.report.compare import FASTER, NOT_COMPARABLE, ONLY_IN_B, SAME, SLOWER, compare_runs
 from whisper_speedtest.results import Stats, run_to_json, write_atomic
 
@@ -25,7 +26,7 @@ def results_cli(*args: str, home=None, timeout: float = 120) -> subprocess.Compl
     env = {**os.environ, "COLUMNS": "200"}
     if home is not None:
         env["WHISPER_SPEEDTEST_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "tests.results_cli", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([sys.executable, "-m", "whisper_speedtest", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:
@@ -44,9 +45,11 @@ def test_history_round_trip(home):
     entries = history.list_runs(10)
     assert [e.run_id for e in entries] == ["a1ffffffffff", "a1b2c3d4e5f6"]  # newest first
     newest = entries[0]
-    assert newest.machine == "Intel Xeon · 2 cores · 24 GiB · no GPU" and newest.model == "tiny.en"
-    assert newest.backends == ("faster-whisper", "faster-whisper@int8", "openai-whisper", "transformers", "whisper.cpp")
-    assert (newest.best_backend, newest.best_median_s) == ("faster-whisper@int8", 0.35)
+    assert newest.provenance == second.provenance and newest.models == ("tiny.en",)  # data; the report labels it
+    shown = history_line(newest)
+    assert shown["machine"] == "Intel Xeon · 2 cores · 24 GiB · no GPU" and shown["model"] == "tiny.en"
+    assert shown["backends"] == ["faster-whisper", "faster-whisper@int8", "openai-whisper", "transformers", "whisper.cpp"]
+    assert (shown["best_backend"], shown["best_median_s"]) == ("faster-whisper@int8", 0.35)
     assert history.list_runs(1) == entries[:1]
     assert history.get_run("a1b2") == first  # a prefix, and the JSON round trip is lossless
     assert history.get_run("a1ffffffffff") == second

@@ -7,7 +7,7 @@ from tests.conftest import DATA
 from whisper_speedtest.audio import collect_clips
 from whisper_speedtest.backends import get_backend
 from whisper_speedtest.backends.base import LoadOptions
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
 from whisper_speedtest.results import DecodeSettings
 
 BACKENDS = ["transformers", "openai-whisper", "whisper.cpp", "mlx-whisper"]
@@ -15,7 +15,7 @@ BACKENDS = ["transformers", "openai-whisper", "whisper.cpp", "mlx-whisper"]
 
 def _run(backend: str, clips, runs: int = 1):
     settings = DecodeSettings("en", 1, 0.0, runs=runs, warmup=0, timeout_s=600)
-    run = run_benchmark(BenchmarkRequest("tiny.en", (backend,), tuple(clips), settings, LoadOptions()))
+    run = run_benchmark(BenchmarkRequest("tiny.en", select_backends((backend,)), settings, LoadOptions(), clips=tuple(clips)))
     (row,) = run.results
     return row
 

@@ -124,3 +124,27 @@ def test_corrupt_quantized_mlx_variant_is_quantized_again_before_it_loads():
     assert "country" in session.transcribe(load_clip(JFK).samples).text.lower()
     with pytest.raises(QuantizationUnavailable, match="int4"):
         load("mlx-whisper", "tiny.en", quantization="int4", fallback=False)
+
+
+def test_fast_preset_loads_the_backends_fast_variant_in_the_background():
+    pytest.importorskip("pywhispercpp", reason="whisper-cpp extra not installed")
+    session = load("whisper.cpp", "tiny.en", preset="fast")
+    result = session.wait_until_ready(timeout=300)
+    assert session.in_background
+    assert result.requested == "int4" and result.actual == "q4_0" and not result.did_fallback
+    assert "country" in session.transcribe(load_clip(JFK).samples).text.lower()
+
+
+def test_fast_preset_keeps_float16_where_that_loads_fastest_and_explicit_arguments_win():
+    session = load("faster-whisper", "tiny.en", preset="fast", background=False)
+    assert not session.in_background and session.ready
+    assert session.load_result.requested == "default" and not session.load_result.did_fallback
+    default = load("faster-whisper", "tiny.en")
+    assert not default.in_background and default.load_result.requested == "default"
+
+
+def test_unknown_preset_is_a_user_error():
+    from whisper_speedtest.errors import BadOption
+
+    with pytest.raises(BadOption, match="unknown load preset 'turbo'"):
+        load("faster-whisper", "tiny.en", preset="turbo")

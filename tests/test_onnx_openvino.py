@@ -25,7 +25,7 @@ from whisper_speedtest.audio import collect_clips
 from whisper_speedtest.backends import get_backend
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.scoring import score_many
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
 from whisper_speedtest.models import integrity, sources, store
 from whisper_speedtest.models.verify import CacheStatus, verify_file
 from whisper_speedtest.results import DecodeSettings
@@ -43,7 +43,8 @@ def _require(backend: str) -> None:
 def _run(backend: str, clips, quantization: str | None = None, on_note=lambda text: None):
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=0, timeout_s=900)
     options = LoadOptions(quantization=quantization, fallback=False)
-    request = BenchmarkRequest("tiny.en", (backend,), tuple(clips), settings, options, quantizations=(quantization,))
+    request = BenchmarkRequest("tiny.en", select_backends((backend,)), settings, options, clips=tuple(clips),
+                               quantizations=(quantization,))
     (row,) = run_benchmark(request, on_note=on_note).results
     return row
 
@@ -145,7 +146,7 @@ def _replace_hf_weights_with_one_tensor_scaled(hf: store.StoreEntry) -> store.St
     from whisper_speedtest.models.formats.hf import read_hf
 
     def build(staging: Path) -> str:
-        payload = staging / store.ENTRY_PAYLOAD["hf"]
+        payload = staging / hf.payload.relative_to(hf.directory)
         shutil.copytree(hf.payload, payload)
         tensors = load_file(payload / "model.safetensors")
         tensors[SCALED] = tensors[SCALED] * 2  # exact in float16

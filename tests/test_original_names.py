@@ -4,7 +4,8 @@ import pytest
 
 from tests.conftest import run_cli
 from whisper_speedtest.backends import alias_note, all_backends, get_backend
-from whisper_speedtest.benchmark_flow import BenchmarkOptions, backend_choice, prepare
+from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
+from whisper_speedtest.cli.options import backend_choice
 from whisper_speedtest.errors import UnknownBackend
 
 ORIGINAL = {
@@ -36,14 +37,14 @@ def test_subclasses_do_not_inherit_an_original_name():
 
 
 def test_implementations_option_is_merged_with_one_note():
-    names, notes = backend_choice(["faster-whisper"], ["MLXWhisperImplementation,FasterWhisperImplementation"])
-    assert names == ("faster-whisper", "mlx-whisper")
+    classes, notes = backend_choice(["faster-whisper"], ["MLXWhisperImplementation,FasterWhisperImplementation"])
+    assert tuple(cls.name for cls in classes) == ("faster-whisper", "mlx-whisper")
     assert notes == (
         "note: --implementations MLXWhisperImplementation,FasterWhisperImplementation is mac-whisper-speedtest's "
         "spelling; ours is -b mlx-whisper,faster-whisper",
     )
     prepared = prepare(BenchmarkOptions(backends=("MLXWhisperImplementation",)))
-    assert prepared.backend_names == ("mlx-whisper",) and len(prepared.notes) == 1
+    assert tuple(cls.name for cls in prepared.request.backends) == ("mlx-whisper",) and len(prepared.notes) == 1
 
 
 def test_cli_accepts_an_original_name_and_prints_one_note():

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import JFK
-from whisper_speedtest import cli_record
+from whisper_speedtest.cli import record as cli_record
 from whisper_speedtest.recorder import LEVEL_FLOOR_DB, Level, MeterReading, Recorder, level_of, save_recording
 
 
@@ -133,7 +133,6 @@ def test_record_command_benchmarks_the_recording(tmp_path, monkeypatch, fake_ech
     import typer
     from typer.testing import CliRunner
 
-    from whisper_speedtest import cli_results
     from whisper_speedtest.results import load_run
 
     monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "store"))
@@ -141,7 +140,12 @@ def test_record_command_benchmarks_the_recording(tmp_path, monkeypatch, fake_ech
     monkeypatch.setattr(cli_record, "stream_factory", device)
     monkeypatch.setattr(cli_record, "stop_signal", lambda: device.enter)
     app = typer.Typer()
-    cli_results.register(app)
+
+    @app.callback()
+    def _root() -> None:  # a group, so that the command is named as on the real command line
+        pass
+
+    cli_record.register(app)
     args = ["record", "-b", fake_echo, "-n", "1", "--warmup", "0", "--save", str(tmp_path / "take.wav"), "-o", str(tmp_path / "run.json"), "-q"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -157,7 +161,7 @@ def test_record_command_benchmarks_the_recording(tmp_path, monkeypatch, fake_ech
 
 def record_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tests.results_cli", "record", "-q", "--max-seconds", "1", *args],
+        [sys.executable, "-m", "whisper_speedtest", "record", "-q", "--max-seconds", "1", *args],
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})},
     )
 

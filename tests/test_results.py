@@ -42,7 +42,7 @@ def make_run() -> BenchmarkRun:
         run_id="r1",
         created="2026-01-01T00:00:00",
         provenance=Provenance("0.1", None, "Linux", "x86_64", "cpu", 2, 2, 8.0, (), "3.11", {"numpy": "2"}),
-        settings=DecodeSettings("en", 1, 0.0, 3, 1, 60.0),
+        settings=DecodeSettings(language="en", beam_size=1, temperature=0.0, runs=3, warmup=1, timeout_s=60.0),
         clips=(ClipInfo("jfk.wav", "/x/jfk.wav", 11.0, "ref", 16000, 1),),
         results=(ok, failed),
     )

@@ -7,8 +7,8 @@ import pytest
 from whisper_speedtest.audio import AudioClip
 from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.run_policy import RunCount, RunPolicy
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
-from whisper_speedtest.benchmark_flow import BenchmarkOptions, prepare
+from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
+from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
 from whisper_speedtest.errors import BadOption
 from whisper_speedtest.progress import eta_s
 from whisper_speedtest.results import TOO_SLOW, DecodeSettings
@@ -32,9 +32,9 @@ def test_first_pass_limit_is_past_the_audio_and_the_budget():
 
 
 def test_options_choose_budget_or_exact_count():
-    budgeted = prepare(BenchmarkOptions()).settings
+    budgeted = prepare(BenchmarkOptions()).request.settings
     assert (budgeted.budget_s, budgeted.runs, budgeted.max_runs) == (3.0, 3, 10)
-    exact = prepare(BenchmarkOptions(runs=4)).settings
+    exact = prepare(BenchmarkOptions(runs=4)).request.settings
     assert (exact.budget_s, exact.runs) == (None, 4)
     assert RunPolicy.of(exact) == RunPolicy(exact=4)
     assert "4 timed run(s)" in exact.runs_described()
@@ -68,7 +68,7 @@ def _half_second_clip():
 
 def _budget_request(backends, budget_s=1.0):
     settings = DecodeSettings("en", 1, 0.0, runs=3, warmup=1, timeout_s=60.0, budget_s=budget_s, max_runs=10)
-    return BenchmarkRequest("tiny.en", backends, _half_second_clip(), settings, LoadOptions())
+    return BenchmarkRequest("tiny.en", select_backends(backends), settings, LoadOptions(), clips=_half_second_clip())
 
 
 def test_a_fast_backend_runs_until_the_budget_and_a_real_time_slow_one_once(fakes, monkeypatch):
@@ -92,6 +92,6 @@ def test_a_backend_whose_first_pass_overruns_is_stopped_with_a_note(fakes, monke
 def test_exact_runs_are_not_cut_by_the_budget(fakes, monkeypatch):
     monkeypatch.setenv("FAKE_SLOW_S", "1.2")  # past the first-pass limit a budget would set
     settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=0, timeout_s=60.0)
-    run = run_benchmark(BenchmarkRequest("tiny.en", ("fake-slow",), _half_second_clip(), settings, LoadOptions()))
+    run = run_benchmark(BenchmarkRequest("tiny.en", select_backends(("fake-slow",)), settings, LoadOptions(), clips=_half_second_clip()))
     (row,) = run.results
     assert row.ok and row.transcribe.n == 1 and row.runs_note == ""

@@ -2,7 +2,7 @@
 
 from whisper_speedtest.audio import collect_clips
 from whisper_speedtest.backends.base import LoadOptions
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
 from whisper_speedtest.results import DecodeSettings
 from tests.fake_backends import MacOnlyBackend
 
@@ -11,7 +11,7 @@ def test_failures_become_rows_and_the_others_still_run(fakes):
     clips = tuple(collect_clips(None))
     request = BenchmarkRequest(
         model="tiny.en",
-        backends=("fake-killed", "fake-hang", "fake-raise", "fake-mac", "fake-echo"),
+        backends=select_backends(("fake-killed", "fake-hang", "fake-raise", "fake-mac", "fake-echo")),
         clips=clips,
         settings=DecodeSettings("en", 1, 0.0, runs=2, warmup=1, timeout_s=8.0),
         load_options=LoadOptions(),
@@ -38,7 +38,7 @@ def test_out_of_memory_is_said_only_with_evidence(fakes):
     """A child at its RLIMIT_AS is labelled out of memory when killed, and stopped when it spins there."""
     request = BenchmarkRequest(
         model="tiny.en",
-        backends=("fake-oom-killed", "fake-oom-stuck"),
+        backends=select_backends(("fake-oom-killed", "fake-oom-stuck")),
         clips=tuple(collect_clips(None)),
         settings=DecodeSettings("en", 1, 0.0, runs=1, warmup=0, timeout_s=12.0),  # stuck after 3 s
         load_options=LoadOptions(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
-from .results import SCHEMA_VERSION, BenchmarkRun, SchemaError, load_run, run_from_dict, run_to_json
+from .results import SCHEMA_VERSION, BackendResult, BenchmarkRun, Provenance, SchemaError, load_run, run_from_dict, run_to_json
 
 DATABASE_NAME = "history.sqlite"
 DATABASE_VERSION = 1  # PRAGMA user_version of the table layout below
@@ -45,16 +45,31 @@ class UnknownRun(UserError):
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One line of ``history``: a run's indexed columns, without its full JSON."""
+    """One line of ``history``, as data: the report gives it its labels (``report.labels.history_line``)."""
 
     run_id: str
     created: str
-    machine: str
-    model: str
-    backends: tuple[str, ...]
-    best_backend: str | None
-    best_median_s: float | None
+    provenance: Provenance
+    models: tuple[str, ...]
+    ran: tuple[BackendResult, ...]  # the rows that ran (not skipped), in the run's order
     schema_version: int
+
+    @classmethod
+    def of(cls, run: BenchmarkRun) -> HistoryEntry:
+        return cls(
+            run_id=run.run_id,
+            created=run.created,
+            provenance=run.provenance,
+            models=tuple(sorted({r.model.name for r in run.results if r.model is not None})),
+            ran=tuple(r for r in run.results if r.status != "skipped"),
+            schema_version=run.schema_version,
+        )
+
+    @property
+    def fastest(self) -> BackendResult | None:
+        """The successful row with the smallest median transcription time."""
+        timed = [r for r in self.ran if r.ok and r.transcribe is not None]
+        return min(timed, key=lambda r: r.transcribe.median, default=None)
 
 
 def database_path() -> Path:
@@ -80,34 +95,21 @@ def _connection(create: bool = True) -> Iterator[sqlite3.Connection]:
         raise HistoryError(f"history database {path} cannot be written ({exc.strerror or exc})") from None
 
 
-def summarize(run: BenchmarkRun) -> HistoryEntry:
-    """The indexed columns of a run: machine, models, backends that ran, and the fastest one."""
-    from .report.labels import machine_label, result_label
-
-    ran = [r for r in run.results if r.status != "skipped"]
-    timed = [r for r in run.results if r.ok and r.transcribe is not None]
-    best = min(timed, key=lambda r: r.transcribe.median, default=None)
-    models = sorted({r.model.name for r in run.results if r.model is not None})
-    return HistoryEntry(
-        run_id=run.run_id,
-        created=run.created,
-        machine=machine_label(run.provenance),
-        model=", ".join(models),
-        backends=tuple(result_label(r) for r in ran),
-        best_backend=result_label(best) if best else None,
-        best_median_s=best.transcribe.median if best else None,
-        schema_version=run.schema_version,
-    )
-
-
 def record(run: BenchmarkRun) -> HistoryEntry:
-    """Add ``run`` to the history (a run recorded twice keeps its latest copy)."""
-    entry = summarize(run)
+    """Add ``run`` to the history (a run recorded twice keeps its latest copy).
+
+    Besides the JSON, the indexed columns hold plain data from the run: the CPU, the models, the backends
+    that ran and the fastest one with its median (rows written by older versions hold labels there;
+    nothing reads these columns back, the entries come from the JSON).
+    """
+    entry = HistoryEntry.of(run)
+    fastest = entry.fastest
     with _connection() as db, db:
         db.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.run_id, entry.created, time.time(), entry.machine, entry.model, json.dumps(list(entry.backends)),
-             entry.best_backend, entry.best_median_s, entry.schema_version, run_to_json(run)),
+            (run.run_id, run.created, time.time(), run.provenance.cpu, ", ".join(entry.models),
+             json.dumps([r.backend for r in entry.ran]), fastest.backend if fastest else None,
+             fastest.transcribe.median if fastest else None, run.schema_version, run_to_json(run)),
         )
     return entry
 
@@ -118,11 +120,10 @@ def list_runs(limit: int | None = 20) -> list[HistoryEntry]:
         return []
     with _connection(create=False) as db:
         rows = db.execute(
-            "SELECT run_id, created, machine, model, backends, best_backend, best_median_s, schema_version "
-            "FROM runs ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
+            "SELECT run_id, json FROM runs ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
             (-1 if limit is None else limit,),
         ).fetchall()
-    return [HistoryEntry(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7]) for r in rows]
+    return [HistoryEntry.of(_run_of(run_id, text)) for run_id, text in rows]
 
 
 def get_run(run_id_or_prefix: str) -> BenchmarkRun:
@@ -142,7 +143,10 @@ def get_run(run_id_or_prefix: str) -> BenchmarkRun:
     if len(rows) > 1:
         shown = ", ".join(r[0] for r in rows[:5]) + (", …" if len(rows) > 5 else "")
         raise UnknownRun(f"run id prefix {key!r} is ambiguous: it matches {len(rows)} runs ({shown})")
-    run_id, text = rows[0]
+    return _run_of(*rows[0])
+
+
+def _run_of(run_id: str, text: str) -> BenchmarkRun:
     try:
         return run_from_dict(json.loads(text))
     except json.JSONDecodeError as exc:

@@ -4,6 +4,11 @@
     session = load("mlx-whisper", "base", quantization="int4", background=True)
     session.wait_until_ready(timeout=30.0)
     session.transcribe(audio)
+
+Two presets: ``preset="default"`` loads the float16 weights every benchmark row runs, before returning;
+``preset="fast"`` loads the backend's fastest-loading variant (``Backend.fast_load_quantization``) in the
+background, so the load overlaps whatever the caller does next (recording, say). Explicit
+``quantization`` and ``background`` win over the preset's.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 from .backends import get_backend
 from .backends.base import Backend, DecodeOptions, LoadOptions, Transcript
 from .backends.loader import load_with_fallback, plan_variant
-from .errors import BackendUnavailable, LoadTimeout, ModelNotReady
+from .errors import BackendUnavailable, BadOption, LoadTimeout, ModelNotReady
 from .models import catalog, variants
 
 
@@ -94,6 +99,11 @@ class ModelSession:
         return self._done.is_set() and self._error is None
 
     @property
+    def in_background(self) -> bool:
+        """True when the model loads (or loaded) in a background thread."""
+        return self._thread is not None
+
+    @property
     def failed(self) -> bool:
         return self._done.is_set() and self._error is not None
 
@@ -122,12 +132,16 @@ class ModelSession:
         self._backend.close()
 
 
+LOAD_PRESETS = ("default", "fast")
+
+
 def load(
     backend: str,
     model: str = "tiny.en",
     *,
+    preset: str = "default",
     quantization: str | None = None,
-    background: bool = False,
+    background: bool | None = None,
     fallback: bool = True,
     device: str = "auto",
     threads: int | None = None,
@@ -136,12 +150,20 @@ def load(
 
     With ``fallback`` (the default) an unavailable variant loads float16 and the result says
     ``did_fallback=True``; without it, :class:`~whisper_speedtest.errors.QuantizationUnavailable` is raised.
+    ``preset`` is ``default`` (float16, loaded before returning) or ``fast`` (the backend's fastest-loading
+    variant, loaded in the background); ``quantization`` and ``background``, when given, override it.
     """
+    if preset not in LOAD_PRESETS:
+        raise BadOption(f"unknown load preset {preset!r}: choose one of {', '.join(LOAD_PRESETS)}")
     cls = get_backend(backend)
     availability = cls.available()
     if not availability.ok:
         raise BackendUnavailable(f"{cls.name}: {availability.reason}")
     name = catalog.resolve(model)
+    fast = preset == "fast"
+    if quantization is None and fast:
+        quantization = cls.fast_load_quantization
+    background = fast if background is None else background
     variants.check_quantization(quantization)
     options = LoadOptions(device=device, quantization=quantization, threads=threads, fallback=fallback)
     return ModelSession(cls(), cls.name, name, quantization, fallback, options).start(background)

@@ -61,16 +61,25 @@ class ModelIdentity:
 
 
 @dataclass(frozen=True)
-class DecodeSettings:
-    """Settings shared by every backend in a run."""
+class DecodeOptions:
+    """How every backend decodes: the part of a run's settings that a backend receives."""
 
-    language: str | None
-    beam_size: int
-    temperature: float
+    language: str | None = "en"
+    beam_size: int = 1
+    temperature: float = 0.0
+    condition_on_previous_text: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecodeSettings(DecodeOptions):
+    """Settings shared by every backend in a run: the decode options, and how the timed runs are counted.
+
+    A ``DecodeSettings`` is the ``DecodeOptions`` the backends get, so nothing is copied field by field.
+    """
+
     runs: int
     warmup: int
     timeout_s: float
-    condition_on_previous_text: bool = True
     budget_s: float | None = None  # None: exactly ``runs`` timed runs; else at least ``runs``, within this budget
     max_runs: int | None = None
 

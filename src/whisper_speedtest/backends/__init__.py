@@ -1,4 +1,4 @@
-"""Backends, discovered through the ``whisper_speedtest.backends`` entry-point group."""
+"""Backends: the built-ins, and third-party ones from the ``whisper_speedtest.backends`` entry-point group."""
 
 from .registry import alias_note, all_backends, get_backend, register, unregister
 

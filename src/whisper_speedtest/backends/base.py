@@ -11,24 +11,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..models.ref import ModelRef  # noqa: F401  (re-exported: backends and plugins import it from here)
+from ..results import DecodeOptions  # part of the contract: what transcribe() receives
+
 
 @dataclass(frozen=True)
 class Availability:
     ok: bool
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """The weights a backend is asked to load, already located on disk by the model layer."""
-
-    name: str
-    format: str
-    path: str | None
-    dtype: str = "float16"
-    fingerprint: str | None = None
-    source: str | None = None
-    synthetic: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,27 +28,20 @@ class LoadOptions:
     threads: int | None = None
     fallback: bool = True
     batch_size: int | None = None
-    synthetic_tokens: int | None = None  # synthetic weights: decode exactly this many tokens
-    cuda_graphs: bool = True  # graph-decoder: replay its static-KV-cache steps as CUDA graphs (off: eagerly)
-    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
+    backend_options: tuple[tuple[str, Any], ...] = ()  # (name, value) pairs only some backends read: see backend_option
 
-
-@dataclass(frozen=True)
-class DecodeOptions:
-    language: str | None = "en"
-    beam_size: int = 1
-    temperature: float = 0.0
-    condition_on_previous_text: bool = True
+    def backend_option(self, name: str, default: Any = None) -> Any:
+        """An option only some backends read (transformers: ``cuda_graphs``, ``synthetic_tokens``), or ``default``."""
+        return dict(self.backend_options).get(name, default)
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What a load produced: the variant requested and the one actually loaded."""
+    """What a load produced: the variant requested and the one actually loaded (the harness times the load)."""
 
     requested: str
     actual: str
     did_fallback: bool = False
-    seconds: float = 0.0
     detail: str = ""
 
 
@@ -101,6 +84,15 @@ class Backend(ABC):
     original_names: ClassVar[tuple[str, ...]] = ()
     # Variants this backend can run besides float16, and how (shown by `whisper-speedtest backends`).
     quantizations: ClassVar[dict[str, str]] = {}
+    # The variant ``load(preset="fast")`` asks for: the one measured to load fastest while its transcripts
+    # stay within 2% WER of float16 (benchmarks/loading.py). None: float16 already loads fastest.
+    fast_load_quantization: ClassVar[str | None] = None
+
+    @classmethod
+    def model_places(cls, name: str) -> tuple:
+        """Folders where this backend keeps a model of its own for ``name`` (``models.locations.OwnPlace``
+        records), which check-models scans and shows; () for a backend that runs the shared weights."""
+        return ()
 
     @classmethod
     def locate_model(cls, name: str) -> ModelRef | None:
@@ -145,9 +137,16 @@ class Backend(ABC):
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         """Transcribe float32 mono 16 kHz samples."""
 
-    @abstractmethod
+    def __init__(self) -> None:
+        self._params: dict[str, Any] = {}  # behind params(): the settings in effect, as record_params noted them
+
+    def record_params(self, **settings: Any) -> None:
+        """Note settings actually in effect, read back from the library (a later value replaces an earlier one)."""
+        self._params.update(settings)
+
     def params(self) -> dict[str, Any]:
-        """The settings actually in effect (never merely the requested ones)."""
+        """The settings actually in effect (never merely the requested ones): what :meth:`record_params` noted."""
+        return dict(self._params)
 
     # How transcribe_batch works: "sequential" unless a backend really batches.
     batch_mode: ClassVar[str] = "sequential"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from ..errors import QuantizationUnavailable
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, physical_cores
 
 
 LIBRARY_DEFAULT_BEAMS = 5  # WhisperModel.transcribe's beam_size when none is given
@@ -50,10 +50,10 @@ class FasterWhisperBackend(Backend):
     batch_on_cpu = False
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
         self._pipeline = None
         self._batch_size = DEFAULT_PIPELINE_BATCH
-        self._params: dict[str, Any] = {}
 
     @staticmethod
     def _device(requested: str) -> str:
@@ -131,12 +131,10 @@ class FasterWhisperBackend(Backend):
         texts: list[list[str]] = [[] for _ in audios]
         for segment in segments:
             texts[clip_of_seek[segment.seek]].append(segment.text)
-        self._params.update(beam_size=options.beam_size, pipeline="BatchedInferencePipeline", pipeline_batch_size=self._batch_size,
+        self.record_params(beam_size=options.beam_size, pipeline="BatchedInferencePipeline", pipeline_batch_size=self._batch_size,
                             timestamps="none (without_timestamps)")
         return [Transcript("".join(parts).strip(), (), options.language) for parts in texts]
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

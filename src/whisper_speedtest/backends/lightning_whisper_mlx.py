@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError, QuantizationUnavailable
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 
 DEFAULT_BATCH_SIZE = 12  # LightningWhisperMLX's default
 WEIGHT_FILES = ("weights.safetensors", "weights.npz")
@@ -58,10 +59,10 @@ class LightningWhisperMlxBackend(Backend):
     quantizations = {"int8": "MLX 8-bit affine, group 64 (our store's MLX variant)", "int4": "MLX 4-bit affine, group 64 (our store's MLX variant)"}
 
     def __init__(self) -> None:
+        super().__init__()
         self._path: str | None = None
         self._model = None
         self._batch_size = DEFAULT_BATCH_SIZE
-        self._params: dict[str, Any] = {}
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         directory = Path(model.path or "")
@@ -107,11 +108,9 @@ class LightningWhisperMlxBackend(Backend):
             batch_size=self._batch_size,
             verbose=None,
         )
-        self._params.update(beam_size=1, decoder="greedy", windows="fixed 30 s windows, decoded in batches")
+        self.record_params(beam_size=1, decoder="greedy", windows="fixed 30 s windows, decoded in batches")
         return Transcript(result["text"].strip(), segments_from_frames(result["segments"]), result.get("language"))
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         holder = _transcribe_module().ModelHolder if self._model is not None else None

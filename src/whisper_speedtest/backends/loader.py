@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..models import sources, variants
-from .base import Backend, LoadOptions, LoadResult, ModelRef
+from ..models.ref import ModelRef
+from .base import Backend, LoadOptions, LoadResult
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from .torch_support import TorchDeviceMixin
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
+from .pytorch.devices import TorchDeviceMixin
 
 
 class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
@@ -18,14 +18,14 @@ class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
     extra = "openai-whisper"
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
         self._placement = None
-        self._params: dict[str, Any] = {}
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         import whisper
 
-        from .torch_support import choose_placement
+        from .pytorch.devices import choose_placement
 
         self._placement = choose_placement(options.device, options.threads)
         # Weights stay float32: the library's LayerNorm needs them so, and its fp16 decoding casts
@@ -46,7 +46,7 @@ class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
             fp16=fp16,
             verbose=None,
         )
-        self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
+        self.record_params(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
         return Transcript.from_whisper_result(result)
 
     batch_mode = "batched whisper.decode (30 s windows, no timestamps)"
@@ -74,11 +74,9 @@ class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
             without_timestamps=True,
         )
         results = whisper.decode(model, mels, decoding)
-        self._params.update(beam_size=options.beam_size, decoder="batched decode, no timestamps")
+        self.record_params(beam_size=options.beam_size, decoder="batched decode, no timestamps")
         return [Transcript(r.text.strip(), (), r.language) for r in results]
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadOption, ModelNotAvailable, QuantizationUnavailable
-from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..models.hub_cache import HubCache, extra_hub_cache_dirs
+from ..models.locations import OwnPlace, own_copy
+from ..models.ref import ModelRef
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 
 MODEL_FORMAT = "parakeet"
 MODEL_ENV = "WHISPER_SPEEDTEST_PARAKEET_MODEL"
@@ -62,23 +65,34 @@ def check_language(model: ParakeetModel, language: str | None) -> str:
     return model.languages[0]
 
 
-def locate_parakeet(name: str | None = None) -> ModelRef:
-    """The parakeet-mlx weights in the Hugging Face cache (``HF_HUB_CACHE`` respected), or raise."""
-    from huggingface_hub import snapshot_download
+def parakeet_places(name: str | None = None) -> tuple[OwnPlace, ...]:
+    """The parakeet-mlx repo's snapshot in each Hugging Face cache (``HF_HUB_CACHE``, then
+    ``$WHISPER_SPEEDTEST_HUB_CACHES``); a cache without it gives the repo's folder, which is missing."""
+    from huggingface_hub.file_download import repo_folder_name
 
     model = parakeet_model(name)
-    try:
-        snapshot = Path(snapshot_download(model.mlx_repo, local_files_only=True))
-    except Exception:  # not cached (LocalEntryNotFoundError) or an unreadable cache
-        snapshot = None
-    missing = [f for f in _WEIGHT_FILES if snapshot is None or not (snapshot / f).is_file()]
-    if missing:
+    places = []
+    for cache in (HubCache(), *(HubCache(d) for d in extra_hub_cache_dirs())):
+        listing = cache.listing(model.mlx_repo)
+        folder = (listing.repo_dir / "snapshots" / listing.revision if listing.repo_dir and listing.revision
+                  else cache.cache_dir / repo_folder_name(repo_id=model.mlx_repo, repo_type="model"))
+        places.append(OwnPlace(model.name, MODEL_FORMAT, folder, _WEIGHT_FILES, model.mlx_repo))
+    return tuple(places)
+
+
+def locate_parakeet(name: str | None = None) -> ModelRef:
+    """The parakeet-mlx weights in a Hugging Face cache, or raise."""
+    model = parakeet_model(name)
+    places = parakeet_places(name)
+    found = own_copy(places)
+    if found is None:
+        missing = [f for f in _WEIGHT_FILES if not (places[0].path / f).is_file()]
         raise ModelNotAvailable(
             f"Parakeet weights {model.mlx_repo} are not in the Hugging Face cache (missing {', '.join(missing)}); "
             f"fetch them with: hf download {model.mlx_repo}"
         )
-    dtype = safetensors_dtype(snapshot / "model.safetensors")
-    return ModelRef(model.name, MODEL_FORMAT, str(snapshot), dtype, None, f"hf:{model.mlx_repo}")
+    dtype = safetensors_dtype(found.path / "model.safetensors")
+    return ModelRef(model.name, MODEL_FORMAT, str(found.path), dtype, None, f"hf:{model.mlx_repo}")
 
 
 def safetensors_dtype(path: Path) -> str:
@@ -115,10 +129,10 @@ class ParakeetMlxBackend(Backend):
     extra = "parakeet"
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
         self._spec: ParakeetModel | None = None
         self._dtype = None
-        self._params: dict[str, Any] = {}
 
     @classmethod
     def available(cls) -> Availability:
@@ -137,6 +151,10 @@ class ParakeetMlxBackend(Backend):
     def locate_model(cls, name: str) -> ModelRef:
         """Parakeet ignores the Whisper model asked for and runs its own (see the module docstring)."""
         return locate_parakeet()
+
+    @classmethod
+    def model_places(cls, name: str) -> tuple[OwnPlace, ...]:
+        return parakeet_places()
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         if model.format != MODEL_FORMAT or model.name not in PARAKEET_MODELS:
@@ -172,7 +190,7 @@ class ParakeetMlxBackend(Backend):
             result = self._model.generate(mel, decoding_config=config)[0]
         else:
             result = self._transcribe_long(audio, config)
-        self._params.update(
+        self.record_params(
             language=language,
             beam_size=options.beam_size,
             decoder="beam" if options.beam_size > 1 else "greedy",
@@ -197,8 +215,6 @@ class ParakeetMlxBackend(Backend):
                 wav, dtype=self._dtype, decoding_config=config, chunk_duration=CHUNK_SECONDS, overlap_duration=OVERLAP_SECONDS
             )
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

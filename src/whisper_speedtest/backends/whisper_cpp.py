@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, physical_cores
+from ..models.ref import ModelRef
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, physical_cores
 
 
 def system_info() -> str:
@@ -27,10 +28,11 @@ class WhisperCppBackend(Backend):
     model_format = "ggml"
     extra = "whisper-cpp"
     quantizations = {"int8": "ggml q8_0 (written by our converter)", "int4": "ggml q4_0 (written by our converter)"}
+    fast_load_quantization = "int4"  # q4_0 loaded 3.5x faster than float16, same WER (benchmarks/results, 2026-11-22)
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
-        self._params: dict[str, Any] = {}
         self._beam_size = 1
 
     def _build(self, path: str, threads: int, beam_size: int):
@@ -78,12 +80,10 @@ class WhisperCppBackend(Backend):
             no_context=True,
             n_max_text_ctx=16384 if options.condition_on_previous_text else 0,
         )
-        self._params.update(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
+        self.record_params(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
         parts = tuple({"start": s.t0 / 100, "end": s.t1 / 100, "text": s.text} for s in segments)
         return Transcript(" ".join(p["text"].strip() for p in parts).strip(), parts, options.language)
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

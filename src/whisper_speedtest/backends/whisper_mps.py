@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..errors import ModelFormatError
 from ..models import catalog
 from ..models.backend_caches import openai_whisper_dir
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript, mlx_port_transcribe_kwargs
+from ..models.ref import ModelRef
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_port_transcribe_kwargs
 
 
 def own_cache_file(name: str) -> Path:
@@ -42,9 +42,9 @@ class WhisperMpsBackend(Backend):
     extra = "whisper-mps"
 
     def __init__(self) -> None:
+        super().__init__()
         self._key: str | None = None
         self._model = None
-        self._params: dict[str, Any] = {}
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         if not model.path or not Path(model.path).is_file():
@@ -77,11 +77,9 @@ class WhisperMpsBackend(Backend):
             # transcribe() would otherwise try to load (and download) a model by this name.
             raise RuntimeError("whisper-mps lost the loaded model (ModelHolder was replaced)")
         result = transcribe(np.asarray(audio, dtype=np.float32), model=self._key, **mlx_port_transcribe_kwargs(options))
-        self._params.update(beam_size=1, decoder="greedy")
+        self.record_params(beam_size=1, decoder="greedy")
         return Transcript.from_whisper_result(result)
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         if self._key is not None:

@@ -19,8 +19,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
 from ..audio import SAMPLE_RATE
@@ -33,6 +31,23 @@ def one_line(exc: BaseException) -> str:
     """An exception as the one-line reason a failed clip carries."""
     text = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
     return text[:300]
+
+
+@dataclass(frozen=True)
+class DatasetPass:
+    """What one end-to-end pass over a dataset measured (in process or on Ray)."""
+
+    texts: tuple[str | None, ...]  # manifest order; None where the clip failed
+    failed: tuple[tuple[int, str], ...]  # (position, one-line reason), by position
+    order: str  # "longest first" or "manifest order"
+    audio_s: float  # audio of the clips that ran
+    wall_s: float
+    decode_s: float
+    inference_s: float
+    batches: int
+    driver: str = "in process"
+    workers: tuple[str, ...] = ()  # Ray: where each model actor ran
+    startup_s: float | None = None  # Ray: its start and the actors' loads, before the clock started
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,7 @@ def longest_first(durations: Sequence[float]) -> list[int]:
     return sorted(range(len(durations)), key=lambda index: -durations[index])
 
 
-def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, options, report, meter=None) -> dict[str, Any]:
+def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, options, report, meter=None) -> DatasetPass:
     """Transcribe every entry (``read(entry)`` decodes it); texts in manifest order, the time split, failed clips.
 
     ``meter`` (a ``CostMeter``) is resumed and paused around the timed pass only.
@@ -119,13 +134,13 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
         wall_s = time.perf_counter() - start
         if meter is not None:
             meter.pause()
-    return {
-        "texts": texts,
-        "failed": failed,
-        "sorted": "longest first" if order != list(range(len(entries))) else "manifest order",
-        "audio_s": audio_s,
-        "wall_s": wall_s,
-        "decode_s": decode_s,
-        "inference_s": inference_s,
-        "batches": len(groups),
-    }
+    return DatasetPass(
+        texts=tuple(texts),
+        failed=tuple(sorted(failed.items())),
+        order="longest first" if order != list(range(len(entries))) else "manifest order",
+        audio_s=audio_s,
+        wall_s=wall_s,
+        decode_s=decode_s,
+        inference_s=inference_s,
+        batches=len(groups),
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 NEAR_LIMIT = 0.9  # a peak this close to a limit counts as evidence

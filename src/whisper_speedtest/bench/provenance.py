@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..results import Provenance
 
 CORE_PACKAGES = ("numpy", "soundfile", "soxr", "jiwer", "whisper-normalizer", "huggingface_hub", "safetensors")

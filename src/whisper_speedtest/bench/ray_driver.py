@@ -1,7 +1,7 @@
 """Dataset mode on Ray Data: CPU decoders feed an actor pool of backends (one per GPU, or per N CPUs).
 
 ``--ray`` starts a local Ray for the run; ``--ray-address`` joins a running cluster. The pass gives
-back the same raw measurements as the in-process worker (``run_job``), so the row, the table and the
+back the same ``WorkerResult`` as the in-process worker (``run_job``), so the row, the table and the
 JSON/CSV/MD/HTML are the same. Clips go through longest first in batches; a batch that fails is
 tried again clip by clip, and an actor that dies is restarted by Ray and its batch retried once: a
 clip that fails twice becomes a failed clip, and a batch lost twice makes its clips failed clips.
@@ -18,7 +18,6 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..errors import UserError
 from .dataset import batches, longest_first
@@ -36,6 +35,7 @@ class RaySettings:
     address: str | None = None  # None: start a local Ray for the run
     actors: int | None = None  # model actors; default one per GPU, or one per ``cpus_per_actor`` CPUs
     cpus_per_actor: int = 1  # CPU-only clusters: CPUs (and backend threads) per model actor
+    decoders: int | None = None  # CPU decoder actors; default two per model actor, within the CPUs there are
 
     def describe(self) -> str:
         return f"ray ({'local' if self.address is None else self.address})"
@@ -55,18 +55,18 @@ def _plan_actors(settings: RaySettings, device: str) -> tuple[int, int, int]:
     on_gpu = gpus > 0 and device in ("auto", "cuda")
     if on_gpu:  # the CPUs left after the decoders go to the model actors (Ray sets their OMP_NUM_THREADS to it)
         actors = settings.actors or gpus
-        decoders = max(1, min(2 * actors, cpus // 4))
+        decoders = settings.decoders or max(1, min(2 * actors, cpus // 4))
         return actors, max(1, (cpus - decoders) // actors), decoders
     actors = settings.actors or max(1, (cpus - 1) // settings.cpus_per_actor)
-    return actors, 0, max(1, min(2 * actors, cpus - actors * settings.cpus_per_actor))
+    return actors, 0, settings.decoders or max(1, min(2 * actors, cpus - actors * settings.cpus_per_actor))
 
 
 class RayPassTimeout(Exception):
     """The Ray pass ran past ``--timeout``, or made no progress for that long."""
 
 
-def run_on_ray(job, settings: RaySettings, report, timeout_s: float | None = None) -> dict[str, Any]:
-    """The dataset pass of ``job`` (a ``WorkerJob``) on Ray; the raw measurements of ``run_job``.
+def run_on_ray(job, settings: RaySettings, report, timeout_s: float | None = None):
+    """The dataset pass of ``job`` (a ``WorkerJob``) on Ray; a ``WorkerResult``, as ``run_job`` gives.
 
     With ``timeout_s``, the pass stops (``RayPassTimeout``) once it has run that long, checked as
     batches arrive, or once Ray Data has seen no progress for that long (a hung actor).
@@ -123,7 +123,12 @@ def run_on_ray(job, settings: RaySettings, report, timeout_s: float | None = Non
 
 
 def _raw_result(collected, clips: int, groups: int, began: float, finished: float, actors: int, on_gpu: bool,
-                settings: RaySettings) -> dict[str, Any]:
+                settings: RaySettings):
+    """The collected batches as one ``WorkerResult``: texts in manifest order, the slowest load, the largest peaks."""
+    from ..backends.base import LoadResult
+    from .dataset import DatasetPass
+    from .job import WorkerResult
+
     texts: list[str | None] = [None] * clips
     failed: dict[int, str] = {}
     audio_s = decode_s = inference_s = 0.0
@@ -149,22 +154,19 @@ def _raw_result(collected, clips: int, groups: int, began: float, finished: floa
     records = list(seen_actors.values())
     start = min(r["ready_at"] for r in records)
     first = records[0]
-    return {
-        "load_s": max(r["load_s"] for r in records),
-        "warm_load_s": None,
-        "load_result": first["load_result"],
-        "times": [],
-        "texts": texts,
-        "dataset": {
-            "texts": texts, "failed": failed, "sorted": "longest first", "audio_s": audio_s,
-            "wall_s": max(finished - start, 1e-9), "decode_s": decode_s, "inference_s": inference_s, "batches": groups,
-            "driver": f"{settings.describe()}: {actors} model actor(s), {'1 GPU' if on_gpu else f'{settings.cpus_per_actor} CPU(s)'} each",
-            "workers": tuple(sorted(seen_actors)), "startup_s": start - began,
-        },
-        "params": first["params"],
-        "packages": first["packages"],
-        "peak_rss": max(r["peak_rss"] for r in records),
-        "peak_vram": max(r["peak_vram"] for r in records) or None,
-        "cost": None,
-        "load_cost": None,
-    }
+    dataset = DatasetPass(
+        texts=tuple(texts), failed=tuple(sorted(failed.items())), order="longest first", audio_s=audio_s,
+        wall_s=max(finished - start, 1e-9), decode_s=decode_s, inference_s=inference_s, batches=groups,
+        driver=f"{settings.describe()}: {actors} model actor(s), {'1 GPU' if on_gpu else f'{settings.cpus_per_actor} CPU(s)'} each",
+        workers=tuple(sorted(seen_actors)), startup_s=start - began,
+    )
+    return WorkerResult(
+        load_s=max(r["load_s"] for r in records),
+        load=LoadResult(**first["load_result"]),
+        texts=tuple(texts),
+        params=first["params"],
+        packages=first["packages"],
+        peak_rss=max(r["peak_rss"] for r in records),
+        peak_vram=max(r["peak_vram"] for r in records) or None,
+        dataset=dataset,
+    )

@@ -7,6 +7,7 @@ Rows travel as clip positions; every stage returns, per row, what it did and how
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -55,16 +56,16 @@ class Transcriber:
     """GPU (or N-CPU) stage: one backend per actor, loaded once and warmed up on the longest clips."""
 
     def __init__(self, job, warmup: DatasetSelection) -> None:
-        from .worker import MemorySampler, import_backend
         from ..backends.loader import load_with_fallback
+        from .memory_sampler import MemorySampler
 
         self._sampler = MemorySampler().start()
         start = time.perf_counter()
-        self._backend = import_backend(job.backend_path)()
+        self._backend = job.backend()
         self._load = load_with_fallback(self._backend, job.variant, job.load_options)
         self._backend.synchronize()
         self._load_s = time.perf_counter() - start
-        self._options = job.decode_options
+        self._options = job.decode
         read = ClipReader(warmup.spec)
         transcribe_safely(self._backend, [read(e) for e in warmup.entries], self._options)  # untimed warm-up
         self._backend.synchronize()
@@ -112,8 +113,7 @@ class Transcriber:
         device_peak = self._backend.peak_device_memory()
         return {
             "where": self._where, "load_s": self._load_s, "ready_at": self._ready_at,
-            "peak_rss": self._sampler.peak_rss, "peak_vram": max(v for v in (self._sampler.peak_vram, device_peak, 0) if v is not None),
+            "peak_rss": self._sampler.peak_rss, "peak_vram": self._sampler.peak_vram_with(device_peak) or 0,
             "params": self._backend.params(), "packages": self._backend.package_versions(),
-            "load_result": {"requested": self._load.requested, "actual": self._load.actual,
-                            "did_fallback": self._load.did_fallback, "detail": self._load.detail},
+            "load_result": dataclasses.asdict(self._load),
         }

@@ -1,11 +1,9 @@
-"""Where some backends keep weights of their own, outside the Hub cache and our store."""
+"""Where the backends of a format keep the weights they download themselves, outside the Hub cache and our store."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-OPENAI_CACHE_BACKENDS = ("openai-whisper", "whisper-mps")
 
 
 def openai_whisper_dir() -> Path:
@@ -23,9 +21,10 @@ def pywhispercpp_models_dir() -> Path | None:
     return Path(user_data_dir("pywhispercpp")) / "models"
 
 
-def backend_cache_file(backend_name: str, fmt: str, model: str) -> Path | None:
-    """The file a backend would download ``model`` to by itself, or None if it has no cache of its own."""
-    if fmt == "openai" or backend_name in OPENAI_CACHE_BACKENDS:
+def backend_cache_file(fmt: str, model: str) -> Path | None:
+    """The file the backends of ``fmt`` download ``model`` to by themselves (openai-whisper and whisper-mps
+    for ``.pt`` checkpoints, pywhispercpp for ggml), or None where they keep no cache of their own."""
+    if fmt == "openai":
         return openai_whisper_dir() / f"{model}.pt"
     if fmt == "ggml":
         directory = pywhispercpp_models_dir()

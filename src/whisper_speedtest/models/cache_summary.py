@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog, file_hash, store
-from .cache_check import CacheChecker, LocationCheck, ModelCheck
+from .cache_check import ModelCheck
+from .formats import registry as formats
+from .locations import Location, Scan
 from .verify import CacheStatus
 
-HASH_WITHOUT_ASKING_BYTES = 1 << 30
-DERIVED = ("converted", "exported", "pip:")  # store sources made from another local copy on purpose  # comparing copies by sha256 is "cheap" below this (or when cached)
+HASH_WITHOUT_ASKING_BYTES = 1 << 30  # comparing copies by sha256 is "cheap" below this (or when cached)
+DERIVED = ("converted", "exported", "pip:")  # store sources made from another local copy on purpose
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,11 @@ class CheckSummary:
     unusable_entries: tuple[store.StoreEntry, ...] = ()  # store entries no row covers whose manifest cannot be used
 
 
-def _copies_of(model: str, checker: CacheChecker) -> list[tuple[str, LocationCheck]]:
-    found: list[tuple[str, LocationCheck]] = []
-    for fmt in ("ct2", "hf", "mlx", "ggml"):
-        found.append((fmt, checker.hub(model, fmt)))
-    found += [(entry.format, checker.store_entry(entry)) for entry in store.entries() if entry.name == model]
-    found.append(("ct2", checker.package(model, "ct2")))
-    found.append(("openai", checker.backend_cache("openai-whisper", model, "openai")))
-    found.append(("ggml", checker.backend_cache("", model, "ggml")))
+def _copies_of(model: str, scan: Scan) -> list[tuple[str, Location]]:
+    found: list[tuple[str, Location]] = [(fmt, scan.hub(model, fmt)) for fmt in formats.on_hub()]
+    found += [(entry.format, scan.store_entry(entry)) for entry in store.entries() if entry.name == model]
+    found.append(("ct2", scan.package(model, "ct2")))
+    found += [(fmt, scan.backend_cache(model, fmt)) for fmt in formats.names()]
     seen: set[tuple] = set()
     unique = []
     for fmt, loc in found:
@@ -103,7 +102,7 @@ def _identical(copies: list[CopyOfWeights], weights: dict[int, str | None]) -> t
     return tuple(groups)
 
 
-def find_duplicates(models: list[str], checker: CacheChecker) -> tuple[DuplicateGroup, ...]:
+def find_duplicates(models: list[str], checker: Scan) -> tuple[DuplicateGroup, ...]:
     """Models with complete copies in several places: two copies that were not derived from one
     another (e.g. a Hub download and openai-whisper's own), or two store entries of one format.
     Store entries converted from another local copy are listed but do not make a group by

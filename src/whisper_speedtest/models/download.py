@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from . import file_hash
-from .cache_check import CacheChecker
+from . import catalog, file_hash
 from .download_plan import DownloadPlan, Fetch, FileToFetch
 from .hub_cache import HubCache
 from .hub_remote import HubRemote
+from .locations import Scan
 from .verify import CacheStatus, verify_single_file
 
 _CHUNK = 1 << 20
@@ -150,7 +150,8 @@ def _fetch_from_hub(fetch: Fetch, hub: HubCache, remote: HubRemote, tqdm_class: 
                 pass
         hf_hub_download(fetch.repo, file.name, cache_dir=str(hub.cache_dir), endpoint=remote.endpoint,
                         force_download=file.refetch, etag_timeout=remote.timeout, tqdm_class=tqdm_class)
-    check = CacheChecker(HubCache(hub.cache_dir), weights=fetch.weights).hub(fetch.model, fetch.format)
+    where = catalog.hub_location(fetch.format, fetch.model, fetch.weights)
+    check = Scan(weights=fetch.weights).hub_in(HubCache(hub.cache_dir), where, fetch.format)
     if check.status is not CacheStatus.COMPLETE:
         raise DownloadFailed(f"downloaded, but the copy is {check.status}: {'; '.join(check.problems[:2])}")
     return FetchOutcome(fetch.label, True, f"{check.size_bytes / 1e6:.1f} MB verified in {check.path}")

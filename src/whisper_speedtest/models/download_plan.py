@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import catalog
 from .backend_caches import openai_whisper_dir
-from .cache_check import EXPORTED_UPSTREAM, ModelCheck, convertible_formats, disk_free, same_filesystem
+from .cache_check import EXPORTED_UPSTREAM, ModelCheck, disk_free, same_filesystem
+from .formats import registry as formats
 from .hub_cache import HubCache
 from .hub_remote import HubRemote, wanted_files
 from .verify import CacheStatus, verify_file
@@ -92,7 +93,10 @@ def _skip_reason(row: ModelCheck, fmt: str, ct2_planned: set[str], convertible: 
         return f"format {fmt} has no upstream we know of"
     if row.upstream == EXPORTED_UPSTREAM:
         return "exported here from the converted hf weights when first used; nothing to download"
-    if row.status is CacheStatus.COMPLETE:
+    if row.own_model:
+        return "the backend brings its own model" + (f", present in the {row.ready_from}" if row.ready else
+                                                       " and downloads it on first load")
+    if row.status is CacheStatus.COMPLETE and row.runs is not None:
         if row.store.status is CacheStatus.COMPLETE and row.store.source:
             return f"the store already has a copy ({row.store.source}); not downloading the same weights again"
         return f"already present in the {row.ready_from}"
@@ -150,7 +154,7 @@ def plan_downloads(rows: tuple[ModelCheck, ...], remote: HubRemote, hub: HubCach
     for row in rows:
         groups[(row.model, row.format)].append(row)
     order = sorted(groups, key=lambda key: (key[0], key[1] != "ct2"))
-    convertible = convertible_formats()
+    convertible = formats.convertible()
     ct2_planned: set[str] = set()
     fetches, skipped = [], []
     for model, fmt in order:

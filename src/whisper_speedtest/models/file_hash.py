@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..results import write_atomic
@@ -22,8 +23,45 @@ SHA256_NAME = re.compile(r"^[0-9a-f]{64}$")
 GIT_SHA1_NAME = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _cache_file() -> Path:
-    return home() / "sha256.json"
+@dataclass(frozen=True)
+class IdentityCache:
+    """Values computed from files (digests, fingerprints), remembered by file identity in one JSON
+    file under the tool's home: an unchanged file is read once, a changed one is read again."""
+
+    filename: str
+
+    def _file(self) -> Path:
+        return home() / self.filename
+
+    def get(self, path: str | os.PathLike) -> str | None:
+        """The value remembered for ``path`` if the file has not changed since."""
+        try:
+            known = _read_json_dict(self._file()).get(_identity(Path(path)))
+        except OSError:  # the file itself is gone or unreadable
+            return None
+        return known if isinstance(known, str) else None
+
+    def put(self, path: str | os.PathLike, value: str) -> None:
+        cache_file = self._file()
+        cache = _read_json_dict(cache_file)
+        cache[_identity(Path(path))] = value
+        try:
+            write_atomic(cache_file, json.dumps(cache, indent=1))
+        except OSError:
+            pass  # a read-only home only costs a recomputation next time
+
+    def value(self, path: str | os.PathLike, compute: Callable[[], str]) -> str:
+        """The remembered value, or ``compute()`` remembered now."""
+        known = self.get(path)
+        if known is not None:
+            return known
+        value = compute()
+        self.put(path, value)
+        return value
+
+
+SHA256_CACHE = IdentityCache("sha256.json")
+FINGERPRINT_CACHE = IdentityCache("fingerprints.json")
 
 
 def _identity(path: Path) -> str:
@@ -41,25 +79,9 @@ def _read_json_dict(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _remember(cache_file: Path, key: str, value: str) -> None:
-    cache = _read_json_dict(cache_file)
-    cache[key] = value
-    try:
-        write_atomic(cache_file, json.dumps(cache, indent=1))
-    except OSError:
-        pass  # a read-only home only costs a recomputation next time
-
-
-def _load_cache() -> dict[str, str]:
-    return _read_json_dict(_cache_file())
-
-
 def cached_sha256(path: str | os.PathLike) -> str | None:
     """The sha256 of ``path`` if it was computed before and the file has not changed since."""
-    try:
-        return _load_cache().get(_identity(Path(path)))
-    except OSError:
-        return None
+    return SHA256_CACHE.get(path)
 
 
 def sha256_bytes_of(path: str | os.PathLike) -> str:
@@ -76,30 +98,21 @@ def sha256_file(path: str | os.PathLike, *, fresh: bool = False) -> str:
 
     ``fresh`` reads the content even when a digest is remembered (bit rot keeps the identity).
     """
-    path = Path(path)
-    known = None if fresh else cached_sha256(path)
-    if known is not None:
-        return known
-    value = sha256_bytes_of(path)
-    remember_sha256(path, value)
-    return value
+    if fresh:
+        value = sha256_bytes_of(path)
+        SHA256_CACHE.put(path, value)
+        return value
+    return SHA256_CACHE.value(path, lambda: sha256_bytes_of(path))
 
 
 def remember_sha256(path: str | os.PathLike, value: str) -> None:
     """Record the digest of a file just written (its content is known without reading it again)."""
-    _remember(_cache_file(), _identity(Path(path)), value)
+    SHA256_CACHE.put(path, value)
 
 
 def cached_fingerprint(path: Path, compute: Callable[[], str]) -> str:
     """The tensor fingerprint of the weights in ``path``, computed once per file identity."""
-    cache_file = home() / "fingerprints.json"
-    key = _identity(path)
-    known = _read_json_dict(cache_file).get(key)
-    if isinstance(known, str):
-        return known
-    value = compute()
-    _remember(cache_file, key, value)
-    return value
+    return FINGERPRINT_CACHE.value(path, compute)
 
 
 def git_blob_sha1(path: str | os.PathLike) -> str:

@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from .formats import registry as formats
+
 _TRUE = {"1", "ON", "YES", "TRUE"}
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -134,13 +136,9 @@ class HubRemote:
             return None
 
 
-# Which files of an upstream repo a format needs: metadata plus the preferred weights.
+# Which files of an upstream repo a format needs: metadata plus its weights (the format's first
+# weight-file pattern the repo has, see ``Format.weight_files``).
 _METADATA_PATTERNS = ("*.json", "*.txt", "vocabulary.*")
-_WEIGHTS_PREFERENCE: dict[str, tuple[tuple[str, ...], ...]] = {
-    "ct2": (("model.bin",),),
-    "hf": (("model.safetensors",), ("model-*-of-*.safetensors",), ("pytorch_model.bin",)),
-    "mlx": (("weights.safetensors",), ("weights.npz",)),
-}
 
 
 def wanted_files(fmt: str, names: list[str], single_file: str | None = None) -> list[str]:
@@ -149,8 +147,8 @@ def wanted_files(fmt: str, names: list[str], single_file: str | None = None) -> 
         return [single_file] if single_file in names else []
     top = [n for n in names if "/" not in n]
     chosen = {n for n in top if any(fnmatch.fnmatch(n, p) for p in _METADATA_PATTERNS)}
-    for patterns in _WEIGHTS_PREFERENCE.get(fmt, ()):
-        weights = {n for n in top if any(fnmatch.fnmatch(n, p) for p in patterns)}
+    for pattern in formats.FORMATS[fmt].weight_files if formats.known(fmt) else ():
+        weights = {n for n in top if fnmatch.fnmatch(n, pattern)}
         if weights:
             chosen |= weights
             break

@@ -9,12 +9,14 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelFormatError, UnsafeImport, UserError
-from . import catalog, sources, store
+from . import catalog, packages, sources, store
+from .formats import registry as formats
+from .integrity import check_entry
+from .verify import CacheStatus
 
 
 @dataclass(frozen=True)
@@ -24,44 +26,15 @@ class ImportResult:
 
 
 def detect_format(path: Path) -> str:
-    """ct2, hf, mlx, openai or ggml, from the files present; raises ModelFormatError otherwise."""
-    if path.is_file():
-        if path.suffix == ".pt":
-            return "openai"
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-        if len(head) == 4 and struct.unpack("<I", head)[0] == 0x67676D6C:
-            return "ggml"
-        if path.name == "model.bin":
-            return "ct2"
-        raise ModelFormatError(f"{path}: not a Whisper model file this tool knows (.pt, ggml or CTranslate2 model.bin)")
-    if not path.is_dir():
+    """The format of the model at ``path`` (see :func:`.formats.registry.detect`); raises ModelFormatError otherwise."""
+    if not path.exists():
         raise ModelFormatError(f"model path not found: {path}")
-    names = {p.name for p in path.iterdir()}
-    if "model.bin" in names:
-        return "ct2"
-    if "config.json" in names and ("model.safetensors" in names or "pytorch_model.bin" in names):
-        return "hf"
-    if "config.json" in names and ({"weights.safetensors", "weights.npz"} & names):
-        return "mlx"
+    found = formats.detect(path)
+    if found is not None:
+        return found.name
+    if path.is_file():
+        raise ModelFormatError(f"{path}: not a Whisper model file this tool knows (.pt, ggml or CTranslate2 model.bin)")
     raise ModelFormatError(f"{path}: a directory in no known format (expected ct2 model.bin, hf, or mlx weights)")
-
-
-def _read(path: Path, fmt: str):
-    """(canonical tensors, dims) of a model in ``fmt``."""
-    from .formats import canonical
-
-    if fmt == "ct2":
-        from .formats.ct2 import read_ct2
-
-        model = read_ct2(path)
-        tensors = canonical.canonical_tensors(model)
-        return tensors, canonical.ct2_dims(model, tensors)
-    from .formats import ggml, hf, mlx, openai
-
-    reader = {"hf": hf.read_hf, "mlx": mlx.read_mlx, "openai": openai.read_openai, "ggml": ggml.read_ggml}[fmt]
-    weights = reader(path)
-    return weights.tensors, weights.dims
 
 
 def guess_name(dims, english_only: bool) -> str:
@@ -120,7 +93,8 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
         dtype = f"int{quantization['bits']}"
         described = f" (MLX {quantization['bits']}-bit, group {quantization.get('group_size', '?')})"
     else:
-        tensors, dims = _read(path, fmt)
+        weights = formats.get(fmt).read(path)
+        tensors, dims = weights.tensors, weights.dims
         dtype, described = "float16", ""
     model = catalog.resolve(name) if name else guess_name(dims, is_english_only(dims))
     if catalog.get(model).dims.n_audio_state != dims.n_audio_state or catalog.get(model).dims.n_text_layer != dims.n_text_layer:
@@ -128,7 +102,7 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
     digest = fingerprint(tensors)
 
     def build(staging: Path) -> str:
-        target = staging / store.ENTRY_PAYLOAD[fmt]
+        target = staging / formats.get(fmt).store_payload
         if path.is_dir():
             shutil.copytree(path, target)
         else:
@@ -151,19 +125,16 @@ def import_package(distribution: str) -> ImportResult:
 
     A store copy that is already there and whole is kept; a corrupt one is replaced.
     """
-    from .integrity import check_entry
-    from .verify import CacheStatus
-
-    for model, package in sources.PACKAGES.items():
-        if distribution in package.distributions:
-            existing = store.find(model, "ct2")
-            if existing is not None and check_entry(existing).status is CacheStatus.COMPLETE:
-                return ImportResult(existing, "ct2")
-            source = sources.package_source(model)
-            if source is None:
-                raise UserError(f"package {distribution} is not installed: pip install {' '.join(package.distributions)}")
-            if len(package.parts) > 1:  # reassembled into the store on the way
-                return ImportResult(store.find(model, "ct2"), "ct2")
-            return import_path(source.path, model)
-    known = sorted(d for p in sources.PACKAGES.values() for d in p.distributions)
-    raise UserError(f"{distribution!r} is neither an existing path nor a known model package ({', '.join(known)})")
+    package = packages.for_distribution(distribution)
+    if package is None:
+        raise UserError(f"{distribution!r} is neither an existing path nor a known model package "
+                        f"({', '.join(packages.distributions())})")
+    existing = store.find(package.name, "ct2")
+    if existing is not None and check_entry(existing).status is CacheStatus.COMPLETE:
+        return ImportResult(existing, "ct2")
+    source = sources.package_source(package.name)
+    if source is None:
+        raise UserError(f"package {distribution} is not installed: {package.install_hint()}")
+    if package.split:  # reassembled into the store on the way
+        return ImportResult(store.find(package.name, "ct2"), "ct2")
+    return import_path(source.path, package.name)

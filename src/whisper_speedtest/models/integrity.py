@@ -16,7 +16,8 @@ from pathlib import Path
 
 from . import file_hash
 from .store import MANIFEST, StoreEntry
-from .verify import SINGLE_FILE_FORMATS, CacheStatus, FilesVerdict, verify_directory, verify_single_file
+from .formats import registry as formats
+from .verify import CacheStatus, FilesVerdict, verify_directory, verify_single_file
 
 LEGACY_MANIFEST = "manifest.json records no file sizes or hashes (written by an older version)"
 
@@ -24,7 +25,7 @@ LEGACY_MANIFEST = "manifest.json records no file sizes or hashes (written by an 
 def _structure(entry: StoreEntry) -> FilesVerdict:
     """The format's own file-level checks on the entry's weights."""
     payload = entry.payload
-    if entry.format in SINGLE_FILE_FORMATS:
+    if formats.single_file(entry.format):
         verdict = verify_single_file(entry.format, payload)
     elif payload.is_dir():
         files = {p.relative_to(payload).as_posix(): p for p in payload.rglob("*") if p.is_file()}

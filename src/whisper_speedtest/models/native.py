@@ -1,15 +1,17 @@
 """``--weights native``: each backend loads the weights its users normally download, not our shared copy.
 
-Where those are is the catalog's (``catalog.native_locations``). A copy is looked for in the
-Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``), then in the extra caches named by
-``$WHISPER_SPEEDTEST_HUB_CACHES`` (mac-whisper-speedtest's ``models/`` folder, say) or, for OpenAI's ``.pt`` files, in
-``~/.cache/whisper``; a Hub repo that is missing is fetched when downloading is allowed. The
+Where those are is the catalog's (``catalog.native_locations``). A copy is looked for, and judged
+whole or not, by the scan of :mod:`.locations` (the one ``check-models --weights native`` reads): the
+Hugging Face cache (``HF_HUB_CACHE``/``HF_HOME``), then the extra caches named by
+``$WHISPER_SPEEDTEST_HUB_CACHES`` (mac-whisper-speedtest's ``models/`` folder, say) or, for OpenAI's
+``.pt`` files, ``~/.cache/whisper``; a Hub repo that is missing is fetched when downloading is allowed. The
 fingerprint of a native copy is the sha256 of its weights file (the files differ by format, so
 rows of different backends show different fingerprints, as they should).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +19,11 @@ from pathlib import Path
 from ..errors import ModelNotAvailable
 from . import catalog, file_hash
 from .backend_caches import openai_whisper_dir
-from .hub_cache import HubCache, extra_hub_cache_dirs, hub_cache_dir
+from .hub_cache import hub_cache_dir
+from .hub_remote import HubRemote
+from .locations import Location, Scan
+from .verify import CacheStatus
 
-# The files that make a usable copy, per format: every name in a group is needed, one of each tuple.
-REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "mlx": (("config.json",), ("weights.safetensors", "weights.npz")),
-    "ct2": (("config.json",), ("model.bin",)),
-    "hf": (("config.json",), ("model.safetensors", "pytorch_model.bin")),
-}
 FETCHED_PATTERNS = ("*.json", "*.safetensors", "*.npz", "*.bin", "*.txt", "*.model")
 
 
@@ -43,17 +42,6 @@ class NativeCopy:
         return f"native: {self.location.describe()}" + (" (fetched)" if self.fetched else "")
 
 
-def _weights_file(fmt: str, folder: Path) -> Path | None:
-    """The main weights file when every required file is there, else None."""
-    found = None
-    for group in REQUIRED.get(fmt, ()):
-        present = [folder / name for name in group if (folder / name).is_file()]
-        if not present:
-            return None
-        found = present[0]
-    return found
-
-
 def _dtype(fmt: str, folder: Path) -> str:
     """MLX: the quantization its config.json records (int4, int8), else float16."""
     if fmt != "mlx":
@@ -66,11 +54,7 @@ def _dtype(fmt: str, folder: Path) -> str:
 def _fetch(location: catalog.HubLocation) -> None:
     """Download a Hub repo's weights and config files (or its one file) into the Hugging Face cache,
     from ``HF_ENDPOINT``, file by file as ``download`` does."""
-    import fnmatch
-
     from huggingface_hub import hf_hub_download
-
-    from .hub_remote import HubRemote
 
     remote = HubRemote()
     if location.filename:
@@ -88,30 +72,19 @@ def _fetch(location: catalog.HubLocation) -> None:
         raise ModelNotAvailable(f"{location.describe()} could not be fetched: {' '.join(str(exc).split())[:160]}") from None
 
 
-def _cached(location: catalog.HubLocation, fmt: str) -> tuple[Path, Path] | None:
-    """(copy path, weights file) of a complete cached copy, or None."""
+def _cached(location: catalog.HubLocation, fmt: str) -> Location:
+    """The cached copy as check-models --weights native sees it (complete, or why not)."""
+    scan = Scan(weights="native")  # a new scan each time: a fetch changes what is there
     if location.url:  # OpenAI's .pt: where openai-whisper and whisper-mps keep it
-        path = openai_whisper_dir() / location.filename
-        return (path, path) if path.is_file() else None
-    for cache in [HubCache()] + [HubCache(d) for d in extra_hub_cache_dirs()]:
-        found = _cached_in(cache, location, fmt)
-        if found is not None:
-            return found
-    return None
+        copy = scan.backend_cache(Path(location.filename).stem, fmt)
+    else:
+        copy = scan.hub_copy(location, fmt)
+    return copy
 
 
-def _cached_in(cache: HubCache, location: catalog.HubLocation, fmt: str) -> tuple[Path, Path] | None:
-    listing = cache.listing(location.repo)
-    if not listing.files:
-        return None
-    if location.filename:
-        path = listing.files.get(location.filename)
-        return (path, path) if path is not None else None
-    folder = next(iter(listing.files.values())).parent
-    while folder.name != listing.revision and folder != folder.parent:  # files in sub-folders
-        folder = folder.parent
-    weights = _weights_file(fmt, folder)
-    return (folder, weights) if weights is not None else None
+def _why(copy: Location) -> str:
+    """The first problems of an incomplete or corrupt copy, as a clause."""
+    return f" ({'; '.join(copy.problems[:2])})" if copy.problems and copy.status is not CacheStatus.MISSING else ""
 
 
 def locate(location: catalog.HubLocation, fmt: str, *, may_fetch: bool) -> NativeCopy:
@@ -119,16 +92,17 @@ def locate(location: catalog.HubLocation, fmt: str, *, may_fetch: bool) -> Nativ
     :class:`ModelNotAvailable` says why there is none."""
     found = _cached(location, fmt)
     fetched = False
-    if found is None:
+    if not found.complete:
         if location.url:
-            raise ModelNotAvailable(f"{location.filename} is not in {openai_whisper_dir()} (openai-whisper downloads it there)")
+            raise ModelNotAvailable(f"{location.filename} is not in {openai_whisper_dir()} (openai-whisper downloads it there)"
+                                    + _why(found))
         if not may_fetch:
-            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and downloading is off")
+            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and downloading is off"
+                                    + _why(found))
         _fetch(location)
         found, fetched = _cached(location, fmt), True
-        if found is None:
-            raise ModelNotAvailable(f"{location.describe()} was fetched but lacks its weights or config.json")
-    path, weights = found
-    folder = path if path.is_dir() else path.parent
-    dtype = _dtype(fmt, folder) if path.is_dir() else "float16"
-    return NativeCopy(location, str(path), dtype, file_hash.sha256_file(weights), fetched)
+        if not found.complete:
+            raise ModelNotAvailable(f"{location.describe()} was fetched but is {found.status}{_why(found)}")
+    path = Path(found.load_path)
+    dtype = _dtype(fmt, path) if path.is_dir() else "float16"
+    return NativeCopy(location, str(path), dtype, file_hash.sha256_file(found.weights_file), fetched)

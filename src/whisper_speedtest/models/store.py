@@ -13,27 +13,19 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomic import staged
 from ..results import write_atomic
 from . import file_hash
+from .formats import registry as formats
 from .paths import home  # noqa: F401  (store.home() is where callers ask)
 
 MANIFEST = "manifest.json"
-# The weights inside a store entry, per format: directory formats keep their files in "weights/".
-ENTRY_PAYLOAD = {
-    "ct2": "weights", "hf": "weights", "mlx": "weights", "openai": "model.pt", "ggml": "ggml-model.bin",
-    "onnx": "weights", "openvino": "weights",
-}
-# The dtype of a format's unquantized entry where it is not float16: the exports run in float32
-# (the float16 source tensors, widened exactly).
-BASELINE_DTYPE = {"onnx": "float32", "openvino": "float32"}
 _STAGING = re.compile(r"^\.(?P<entry>[^/]+?)\.(?:(?P<pid>\d+)\.)?[^.]+\.partial$")
 
 
@@ -66,12 +58,13 @@ class StoreEntry:
     @property
     def payload(self) -> Path:
         """The weights: a file for single-file formats, the ``weights`` directory otherwise."""
-        return self.directory / ENTRY_PAYLOAD.get(self.format, "weights")
+        fmt = formats.FORMATS.get(self.format)
+        return self.directory / (fmt.store_payload if fmt else "weights")
 
 
 def baseline_dtype(fmt: str) -> str:
-    """The dtype of ``fmt``'s unquantized store entry."""
-    return BASELINE_DTYPE.get(fmt, "float16")
+    """The dtype of ``fmt``'s unquantized store entry (float32 for the exports, float16 otherwise)."""
+    return formats.FORMATS[fmt].baseline_dtype if formats.known(fmt) else "float16"
 
 
 def entry_dir(name: str, fmt: str, dtype: str = "float16") -> Path:
@@ -109,7 +102,7 @@ def _parse_manifest(data: Any, directory: Path) -> StoreEntry | str:
         entry = StoreEntry(**{k: v for k, v in data.items() if k in known}, path=str(directory))
     except TypeError:
         return "manifest.json lacks name, format, dtype, source, fingerprint, size_bytes or created"
-    if entry.format not in ENTRY_PAYLOAD:
+    if not formats.known(entry.format):
         return f"manifest.json names an unknown format {entry.format!r}"
     if (entry.name, f"{entry.format}-{entry.dtype}") != (directory.parent.name, directory.name):
         return f"manifest.json describes {entry.name} {entry.format}-{entry.dtype}, not this entry"
@@ -208,18 +201,6 @@ def _remove_dead_staging(final: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-@contextmanager
-def _staging(final: Path) -> Iterator[Path]:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_dead_staging(final)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial", dir=final.parent))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def _record_files(directory: Path) -> tuple[StoredFile, ...]:
     """Size and sha256 of every file under ``directory`` (the full hash after a conversion or import)."""
     return tuple(
@@ -243,7 +224,9 @@ def add(
     hashed once written, and the sizes and digests go into the manifest.
     """
     final = entry_dir(name, fmt, dtype)
-    with _staging(final) as staging:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_staging(final)
+    with staged(final, folder=True, tag=f"{os.getpid()}.", suffix=".partial") as staging:
         fingerprint = build(staging)
         files = _record_files(staging)
         entry = StoreEntry(
@@ -258,9 +241,6 @@ def add(
         )
         record = {k: v for k, v in dataclasses.asdict(entry).items() if k not in ("path", "problem")}
         write_atomic(staging / MANIFEST, json.dumps(record, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
     for stored in files:
         file_hash.remember_sha256(final / stored.path, stored.sha256)
     return dataclasses.replace(entry, path=str(final))

@@ -1,6 +1,7 @@
 """Quantized variants of a model, made once from the same source weights and kept in the store.
 
-``float16`` is the unquantized baseline. ``int8``/``int4`` map to each format's own scheme:
+``float16`` is the unquantized baseline. ``int8``/``int4`` map to each format's own scheme (its
+store dtypes are the format registry's ``stored_variants``):
 ggml q8_0/q4_0 written by our converter, MLX affine quantization (``nn.quantize``). Formats whose
 library quantizes at load time (CTranslate2 compute types, torch dynamic int8) use the baseline
 weights, and the backend applies the quantization. The exports (onnx, openvino) keep int8 as
@@ -16,12 +17,10 @@ from pathlib import Path
 
 from ..errors import BadOption, QuantizationUnavailable
 from . import catalog, sources, store
-from .formats.convert import EXPORTED_FORMATS
+from .ref import ModelRef
+from .formats import registry as formats
 
 QUANTIZATIONS = ("float16", "int8", "int4")
-GGML_TYPES = {"int8": "q8_0", "int4": "q4_0"}
-MLX_BITS = {"int8": 8, "int4": 4}
-LOAD_TIME_FORMATS = ("ct2", "hf", "openai")  # quantized by the library while loading
 
 
 def check_quantization(value: str | None) -> str | None:
@@ -30,28 +29,25 @@ def check_quantization(value: str | None) -> str | None:
     raise BadOption(f"unknown quantization {value!r}; choose from {', '.join(QUANTIZATIONS)}")
 
 
-def store_dtype(fmt: str, quantization: str) -> str:
-    if fmt == "ggml":
-        return GGML_TYPES[quantization]
-    return quantization
+def store_dtype(fmt: str, quantization: str) -> str | None:
+    """The dtype of ``fmt``'s ``quantization`` variant in the store, or None when the format keeps none."""
+    return formats.get(fmt).variant_dtype(quantization) if formats.known(fmt) else None
 
 
 def locate_variant(name: str, fmt: str, quantization: str | None, on_note: sources.NoteCallback = None):
     """A ModelRef for the quantized variant, creating it in the store on first use (and again
     when the stored one is corrupt, see :func:`sources.checked_entry`)."""
-    from ..backends.base import ModelRef
 
-    if quantization in (None, "float16") or fmt in LOAD_TIME_FORMATS:
+    known = formats.FORMATS.get(fmt)
+    if quantization in (None, "float16") or (known is not None and known.load_time_quantization):
         return sources.locate(name, fmt, on_note=on_note)
     name = catalog.resolve(name)
-    if fmt in EXPORTED_FORMATS:
-        if quantization != "int8":
-            raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
-        entry = sources.export_entry(name, fmt, store_dtype(fmt, quantization), on_note)
-        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
-    dtype = store_dtype(fmt, quantization) if fmt in ("ggml", "mlx") else None
+    dtype = store_dtype(fmt, quantization)
     if dtype is None:
         raise QuantizationUnavailable(f"no {quantization} variant for the {fmt} format")
+    if known.exported:
+        entry = sources.export_entry(name, fmt, dtype, on_note)
+        return ModelRef(name, fmt, str(entry.payload), entry.dtype, entry.fingerprint, entry.source)
 
     def make() -> store.StoreEntry:
         return _make_variant(name, fmt, quantization, dtype, sources.locate(name, fmt, on_note=on_note))
@@ -70,7 +66,7 @@ def _make_variant(name: str, fmt: str, quantization: str, dtype: str, base) -> s
         if source is None:
             raise QuantizationUnavailable(f"no CTranslate2 source for {name} to quantize from")
         return _ggml_variant(name, dtype, source)
-    return _mlx_variant(name, dtype, MLX_BITS[quantization], base)
+    return _mlx_variant(name, dtype, int(dtype.removeprefix("int")), base)
 
 
 def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store.StoreEntry:
@@ -80,7 +76,7 @@ def _ggml_variant(name: str, ggml_type: str, source: sources.Ct2Source) -> store
     from .formats.ggml import read_ggml
 
     def build(staging: Path) -> str:
-        out = staging / store.ENTRY_PAYLOAD["ggml"]
+        out = staging / formats.get("ggml").store_payload
         try:
             convert(source.path, "ggml", out, ggml_dtype=ggml_type)
         except NotImplementedError as exc:

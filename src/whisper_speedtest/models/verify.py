@@ -6,17 +6,17 @@ numbers); content hashes are compared where the expected digest is known.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import struct
-import zipfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from ..errors import ModelFormatError
 from . import file_hash
+from .formats import registry as formats
 
 
 class CacheStatus(str, Enum):
@@ -41,35 +41,6 @@ class FilesVerdict:
     problems: tuple[str, ...] = ()
 
 
-# For each directory format: groups of alternatives, one of each group must be present.
-REQUIRED_FILES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "ct2": (("model.bin",), ("config.json",), ("tokenizer.json", "vocabulary.txt", "vocabulary.json")),
-    "hf": (
-        ("config.json",),
-        ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"),
-        ("tokenizer.json", "vocab.json"),
-        ("preprocessor_config.json",),
-    ),
-    "mlx": (("config.json",), ("weights.safetensors", "weights.npz")),
-    "onnx": (
-        ("encoder_model.onnx",),
-        ("decoder_model_merged.onnx", "decoder_model.onnx"),
-        ("config.json",),
-        ("tokenizer.json", "vocab.json"),
-        ("preprocessor_config.json",),
-    ),
-    "openvino": (
-        ("openvino_encoder_model.xml",),
-        ("openvino_encoder_model.bin",),
-        ("openvino_decoder_model.xml",),
-        ("openvino_decoder_model.bin",),
-        ("config.json",),
-        ("tokenizer.json", "vocab.json"),
-        ("preprocessor_config.json",),
-    ),
-}
-SINGLE_FILE_FORMATS = ("openai", "ggml")
-GGML_MAGIC = 0x67676D6C
 _SAFETENSORS_ITEM_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
     "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
@@ -118,49 +89,6 @@ def check_safetensors(path: Path) -> str | None:
     return None
 
 
-def check_ct2(path: Path) -> str | None:
-    from .formats.ct2 import check_ct2_header
-
-    try:
-        check_ct2_header(path)
-    except ModelFormatError as exc:
-        return str(exc).removeprefix(f"{path}: ")
-    return None
-
-
-def check_ggml(path: Path) -> str | None:
-    from .formats.ggml import check_ggml_layout
-
-    with open(path, "rb") as handle:
-        head = handle.read(48)  # magic + 11 int32 hyper-parameters
-    if len(head) < 4 or struct.unpack("<I", head[:4])[0] != GGML_MAGIC:
-        return "not a ggml file (magic 0x67676d6c missing)"
-    if len(head) < 48:
-        return f"truncated: {len(head)} bytes, shorter than the ggml header"
-    try:
-        check_ggml_layout(path)
-    except ModelFormatError as exc:
-        return str(exc).removeprefix(f"{path}: ")
-    return None
-
-
-def check_zip_or_pickle(path: Path) -> str | None:
-    """torch checkpoints and .npz are zip archives (the end record goes missing when truncated);
-    every member must lie before the central directory."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if info.header_offset + info.compress_size > archive.start_dir:
-                    return f"zip member {info.filename} runs past the archive's directory"
-        return None
-    except zipfile.BadZipFile:
-        pass
-    with open(path, "rb") as handle:
-        if handle.read(1) == b"\x80" and path.suffix != ".npz":
-            return None  # legacy (pre-zip) torch pickle: nothing cheap to check
-    return "not a complete zip archive (truncated or corrupt)"
-
-
 def check_json(path: Path) -> str | None:
     try:
         json.loads(path.read_bytes())
@@ -170,30 +98,38 @@ def check_json(path: Path) -> str | None:
 
 
 def verify_file(name: str, path: Path, fmt: str) -> str | None:
-    """The first problem of one file, or None; the check is chosen by file name and format."""
+    """The first problem of one file, or None: the format's own check of its files (see
+    ``Format.file_checks``), else a check chosen by the file's name."""
     try:
         if path.stat().st_size == 0:
             return "empty file"
         if name.endswith(".safetensors"):
             return check_safetensors(path)
-        if fmt == "ct2" and name == "model.bin":
-            return check_ct2(path)
-        if fmt == "ggml" or (name.startswith("ggml-") and name.endswith(".bin")):
-            return check_ggml(path)
-        if fmt == "openai" or name.endswith((".pt", ".npz")) or name == "pytorch_model.bin":
-            return check_zip_or_pickle(path)
-        if name.endswith(".onnx"):
-            from .formats.onnx import check_onnx
-
-            return check_onnx(path)
-        if fmt == "openvino" and name.endswith((".xml", ".bin")):
-            from .formats.openvino import check_ir_bin, check_ir_xml
-
-            return check_ir_xml(path) if name.endswith(".xml") else check_ir_bin(path)
-        if name.endswith(".json"):
-            return check_json(path)
+        known = formats.FORMATS.get(fmt)
+        for pattern, check in known.file_checks if known else ():
+            if fnmatch.fnmatch(name, pattern):
+                return check(path)
+        return _check_by_name(name, path)
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
+
+
+def _check_by_name(name: str, path: Path) -> str | None:
+    """Files a format does not check itself (a ggml file in a Hub repo, a torch .bin, an .onnx anywhere)."""
+    if name.startswith("ggml-") and name.endswith(".bin"):
+        from .formats.ggml import file_problem
+
+        return file_problem(path)
+    if name.endswith((".pt", ".npz")) or name == "pytorch_model.bin":
+        from .formats.openai import check_zip_or_pickle
+
+        return check_zip_or_pickle(path)
+    if name.endswith(".onnx"):
+        from .formats.onnx import check_onnx
+
+        return check_onnx(path)
+    if name.endswith(".json"):
+        return check_json(path)
     return None
 
 
@@ -228,7 +164,7 @@ def verify_directory(
     present = {name: path for name, path in files.items() if name not in broken}
     corrupt: list[str] = []
     incomplete: list[str] = []
-    needed = [list(group) for group in REQUIRED_FILES[fmt]]
+    needed = [list(group) for group in formats.get(fmt).required_files]
     if "model.safetensors.index.json" in present:
         needed += [[shard] for shard in sorted(_index_shards(present["model.safetensors.index.json"]))]
     for group in needed:

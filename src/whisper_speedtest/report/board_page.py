@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html import escape
 
-from .. import __version__
+from ..version import __version__
 from ..results import BackendResult, BenchmarkRun
 from .chart import timing_points
 from .html import cost_figure

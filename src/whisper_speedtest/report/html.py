@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from .. import __version__
+from ..version import __version__
 from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..results import BackendResult, BenchmarkRun, Provenance
+
+if TYPE_CHECKING:
+    from ..history import HistoryEntry
 
 
 def result_label(result: BackendResult) -> str:
@@ -48,3 +52,18 @@ def run_labels(runs: Sequence[BenchmarkRun]) -> list[str]:
     """A distinct short label per run: the machine, with the run id added where machines repeat."""
     machines = [short_machine_label(run.provenance) for run in runs]
     return [m if machines.count(m) == 1 else f"{m} · {run.run_id[:8]}" for m, run in zip(machines, runs, strict=True)]
+
+
+def history_line(entry: HistoryEntry) -> dict[str, Any]:
+    """A history entry as ``history`` shows it (and prints with --json): machine, model, backends, the fastest."""
+    fastest = entry.fastest
+    return {
+        "run_id": entry.run_id,
+        "created": entry.created,
+        "machine": machine_label(entry.provenance),
+        "model": ", ".join(entry.models),
+        "backends": [result_label(r) for r in entry.ran],
+        "best_backend": result_label(fastest) if fastest else None,
+        "best_median_s": fastest.transcribe.median if fastest else None,
+        "schema_version": entry.schema_version,
+    }

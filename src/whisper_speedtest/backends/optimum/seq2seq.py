@@ -20,10 +20,10 @@ class OptimumSeq2SeqBackend(Backend):
     """A backend whose model is an optimum seq2seq model plus a transformers ``WhisperProcessor``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
         self._processor = None
         self._multilingual = False
-        self._params: dict[str, Any] = {}
 
     @staticmethod
     def threads_for(options: LoadOptions) -> int:
@@ -55,12 +55,10 @@ class OptimumSeq2SeqBackend(Backend):
         with torch.inference_mode():
             tokens = self._model.generate(**self._inputs(audio, long_audio), **kwargs)
         text = self._processor.tokenizer.batch_decode(tokens, skip_special_tokens=True)[0]
-        self._params.update(beam_size=options.beam_size, decoder="generate",
+        self.record_params(beam_size=options.beam_size, decoder="generate",
                             longform="sequential" if long_audio else "single window")
         return Transcript(text.strip(), (), options.language)
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._model = None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..base import Availability, DecodeOptions, LoadOptions, Transcript
+from .options import CUDA_GRAPHS
 from .pipeline_backend import TransformersBackend, is_long
 
 OURS = "ours: log-mel on the GPU, static KV cache, CUDA graphs"
@@ -56,7 +57,7 @@ class GraphDecoderBackend(TransformersBackend):
         self._capture_failure = ""
 
     def _after_load(self, options: LoadOptions, quantized: bool) -> None:
-        self._use_graphs = options.cuda_graphs
+        self._use_graphs = options.backend_option(CUDA_GRAPHS, True)
         self._params["features"] = "log-mel on the device (ours)"
 
     def _decoder_for(self, options: DecodeOptions):
@@ -112,7 +113,7 @@ class GraphDecoderBackend(TransformersBackend):
             features = log_mel_batch(list(audios), self._processor.feature_extractor, network.device, network.dtype)
             tokens = decoder.decode(features)
         texts = self._processor.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        self._params.update(beam_size=options.beam_size, decoder=decoder.description)
+        self.record_params(beam_size=options.beam_size, decoder=decoder.description)
         return [Transcript(t.strip(), (), options.language) for t in texts]
 
     def close(self) -> None:

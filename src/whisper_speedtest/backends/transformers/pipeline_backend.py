@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import QuantizationUnavailable
-from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
-from ..torch_support import TorchDeviceMixin
+from ...models.ref import ModelRef
+from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
+from ..pytorch.devices import TorchDeviceMixin
+from .options import DEFAULT_SYNTHETIC_TOKENS, SYNTHETIC_TOKENS
 
 CHUNK_SECONDS = 30
 SAMPLE_RATE = 16_000
@@ -67,11 +69,11 @@ class TransformersBackend(TorchDeviceMixin, Backend):
     supports_synthetic = True
 
     def __init__(self) -> None:
+        super().__init__()
         self._pipe = None
         self._network = None
         self._processor = None
         self._placement = None
-        self._params: dict[str, Any] = {}
         self._multilingual = False
         self._synthetic_tokens: int | None = None
         self._batch_size = 1
@@ -82,7 +84,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         import torch
 
-        from ..torch_support import choose_placement
+        from ..pytorch.devices import choose_placement
         from . import mac_tuning
 
         placement = choose_placement(options.device, options.threads)
@@ -101,7 +103,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         network.eval()
         quantized = self._quantize(network, options.quantization, placement.device)
         self._network, self._processor, self._placement = network, processor, placement
-        self._synthetic_tokens = (options.synthetic_tokens or 40) if model.synthetic else None
+        self._synthetic_tokens = options.backend_option(SYNTHETIC_TOKENS, DEFAULT_SYNTHETIC_TOKENS) if model.synthetic else None
         free = torch.cuda.mem_get_info()[0] if placement.device == "cuda" else None
         params_m = sum(p.numel() for p in network.parameters()) / 1e6
         if placement.device == "mps":
@@ -167,7 +169,7 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         return generate_kwargs(options, self._multilingual)
 
     def _note_decode(self, options: DecodeOptions, decoder: str) -> None:
-        self._params.update(beam_size=options.beam_size, decoder=decoder)
+        self.record_params(beam_size=options.beam_size, decoder=decoder)
         if options.beam_size != PIPELINE_DEFAULT_BEAMS and not self._synthetic_tokens:
             self._params["library_default_beam_size"] = PIPELINE_DEFAULT_BEAMS
 
@@ -214,8 +216,6 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         texts = self._processor.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         return [Transcript(t.strip(), (), options.language) for t in texts]
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._pipe = self._network = self._processor = None

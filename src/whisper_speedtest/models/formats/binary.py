@@ -50,3 +50,12 @@ def map_file(path: Path) -> tuple[mmap.mmap | bytes, int]:
         return b"", 0
     with open(path, "rb") as f:
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), size
+
+
+def problem_of(check, path: Path) -> str | None:
+    """The problem ``check(path)`` raises as :class:`ModelFormatError` (one line, without the path), or None."""
+    try:
+        check(path)
+    except ModelFormatError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
 from .ct2 import Ct2Model
 
 HEAD_DIM = 64  # every released Whisper model uses 64-wide attention heads

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from .binary import Cursor, map_file
+from .binary import Cursor, map_file, problem_of
 
 SUPPORTED_BINARY_VERSIONS = (6,)
 # Order of the DataType enum in ctranslate2 (include/ctranslate2/types.h).
@@ -274,3 +274,36 @@ def reassemble_parts(parts: Sequence[str | os.PathLike], out: str | os.PathLike)
         tmp.unlink(missing_ok=True)
         raise
     return replace(header, path=out)
+
+
+# ---------------------------------------------------------------- the format registry's hooks
+CT2_SIDECARS = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json", "preprocessor_config.json")
+_GGML_SIZED_VERSION = 1 << 16  # a binary version this large is another format's magic (ggml's "ggml")
+
+
+def file_problem(path: Path) -> str | None:
+    """The cheap check of a model.bin (its header and variable table), as a problem line or None."""
+    return problem_of(check_ct2_header, path)
+
+
+def detect_ct2(path: Path) -> bool:
+    """A folder with ``model.bin``, or a ``model.bin`` file that is not another format's."""
+    if path.is_dir():
+        return (path / "model.bin").is_file()
+    if path.name != "model.bin":
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return len(head) < 4 or int.from_bytes(head, "little") < _GGML_SIZED_VERSION
+
+
+def copy_ct2(source, out_dir: Path) -> None:
+    """Writer for ct2 from a :class:`.source.ConversionSource`: copy model.bin (validated) and its sidecar files."""
+    model_bin = source.model_bin
+    check_ct2_header(model_bin)
+    out_dir.mkdir(exist_ok=True)
+    shutil.copyfile(model_bin, out_dir / "model.bin")
+    check_ct2_header(out_dir / "model.bin")
+    for name in CT2_SIDECARS:
+        if (model_bin.parent / name).is_file():
+            shutil.copyfile(model_bin.parent / name, out_dir / name)

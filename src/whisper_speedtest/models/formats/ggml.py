@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
-from .binary import Cursor, map_file
+from .dims import Dims
+from .binary import Cursor, map_file, problem_of
 from .canonical import Weights, expected_shapes, to_canonical_dtype, validate
 from .tokenizer import bpe_token_bytes, load_tokenizer_json
 
@@ -276,3 +276,30 @@ def read_ggml(path: str | os.PathLike) -> Weights:
     tensors = to_canonical_dtype(tensors)
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def file_problem(path: Path) -> str | None:
+    """The cheap check of a ggml file (magic, header, tensor extents), as a problem line or None."""
+    with open(path, "rb") as handle:
+        head = handle.read(48)  # magic + 11 int32 hyper-parameters
+    if len(head) < 4 or struct.unpack("<I", head[:4])[0] != MAGIC:
+        return "not a ggml file (magic 0x67676d6c missing)"
+    if len(head) < 48:
+        return f"truncated: {len(head)} bytes, shorter than the ggml header"
+    return problem_of(check_ggml_layout, path)
+
+
+def detect_ggml(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return len(head) == 4 and struct.unpack("<I", head)[0] == MAGIC
+
+
+def write_converted(source, out_path: Path) -> None:
+    """Writer from a :class:`.source.ConversionSource`; an unknown weight type fails before anything is read."""
+    if source.ggml_dtype not in DTYPES:
+        raise NotImplementedError(f"ggml weight type {source.ggml_dtype!r} is not supported; choose from {', '.join(DTYPES)}")
+    write_ggml(source.tensors, source.dims, tokenizer_json=source.tokenizer_json, out_path=out_path,
+               dtype=source.ggml_dtype)

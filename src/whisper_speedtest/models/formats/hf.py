@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
+from .folder import read_config_and_safetensors
 from .canonical import DecodeHints, Weights, infer_dims, to_canonical_dtype, validate
 from .tokenizer import (
     WhisperTokens,
@@ -217,15 +218,8 @@ def write_hf(
 
 def read_hf(model_dir: str | os.PathLike) -> Weights:
     """Canonical tensors and dims from a transformers Whisper directory (single model.safetensors)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     model_dir = Path(model_dir)
-    try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        state = load_file(str(model_dir / WEIGHTS_FILE))
-    except (OSError, json.JSONDecodeError, SafetensorError) as exc:
-        raise ModelFormatError(f"{model_dir}: not a readable transformers Whisper model ({exc})") from None
+    config, state = read_config_and_safetensors(model_dir, WEIGHTS_FILE, "transformers Whisper")
     tensors = {}
     for name, value in state.items():
         canonical = canonical_name(name)
@@ -239,3 +233,9 @@ def read_hf(model_dir: str | os.PathLike) -> Weights:
         raise ModelFormatError(f"{model_dir}/config.json lacks the attention head counts") from None
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def write_converted(source, out_dir: Path) -> None:
+    """Writer from a :class:`.source.ConversionSource`."""
+    write_hf(source.tensors, source.dims, english_only=source.vocabulary_is_english_only,
+             tokenizer_json=source.tokenizer_json, out_dir=out_dir, hints=source.hints)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
+from .folder import read_config_and_safetensors
 from .canonical import Weights, sinusoids, to_canonical_dtype, validate
 
 WEIGHTS_FILE = "weights.safetensors"
@@ -112,15 +113,8 @@ def read_mlx(model_dir: str | os.PathLike) -> Weights:
     The encoder position embedding is recomputed (mlx files do not store it), so it may differ
     from the source model in the last float16 bit.
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     model_dir = Path(model_dir)
-    try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        weights = load_file(str(model_dir / WEIGHTS_FILE))
-    except (OSError, json.JSONDecodeError, SafetensorError) as exc:
-        raise ModelFormatError(f"{model_dir}: not a readable mlx-whisper model ({exc})") from None
+    config, weights = read_config_and_safetensors(model_dir, WEIGHTS_FILE, "mlx-whisper")
     if "quantization" in config:
         raise ModelFormatError(f"{model_dir}: quantized mlx models cannot be read back to float16 tensors")
     try:
@@ -138,3 +132,8 @@ def read_mlx(model_dir: str | os.PathLike) -> Weights:
     tensors = to_canonical_dtype(tensors)
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def write_converted(source, out_dir: Path) -> None:
+    """Writer from a :class:`.source.ConversionSource`."""
+    write_mlx(source.tensors, source.dims, out_dir, alignment_heads=source.hints.alignment_heads)

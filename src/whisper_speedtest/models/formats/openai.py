@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import ModelFormatError
-from ..catalog import Dims
+from .dims import Dims
 from .canonical import Weights, to_canonical_dtype, validate
 
 
@@ -56,3 +57,29 @@ def read_openai(path: str | os.PathLike) -> Weights:
     tensors = to_canonical_dtype({name: value.to(torch.float16).numpy() for name, value in state.items()})
     validate(tensors, dims)
     return Weights(tensors, dims)
+
+
+def detect_openai(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".pt"
+
+
+def write_converted(source, out_path: Path) -> None:
+    """Writer from a :class:`.source.ConversionSource`."""
+    write_openai(source.tensors, source.dims, out_path)
+
+
+def check_zip_or_pickle(path: Path) -> str | None:
+    """torch checkpoints and .npz are zip archives (the end record goes missing when truncated);
+    every member must lie before the central directory."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.header_offset + info.compress_size > archive.start_dir:
+                    return f"zip member {info.filename} runs past the archive's directory"
+        return None
+    except zipfile.BadZipFile:
+        pass
+    with open(path, "rb") as handle:
+        if handle.read(1) == b"\x80" and path.suffix != ".npz":
+            return None  # legacy (pre-zip) torch pickle: nothing cheap to check
+    return "not a complete zip archive (truncated or corrupt)"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ModelNotAvailable
-from .base import DecodeOptions, LoadOptions, LoadResult, ModelRef
-from .parakeet_mlx import PARAKEET_MODELS, ParakeetModel, check_language, parakeet_model
-from .swift_bridge import BridgeSpec, SwiftBridgeBackend
+from ...errors import ModelNotAvailable
+from ...models.locations import OwnPlace, own_copy
+from ..base import DecodeOptions, LoadOptions, LoadResult, ModelRef
+from ..parakeet_mlx import PARAKEET_MODELS, ParakeetModel, check_language, parakeet_model
+from .bridge import BridgeSpec, SwiftBridgeBackend
 
 MODEL_FORMAT = "parakeet-coreml"
 # FluidAudio's AsrModelVersion for each Parakeet model.
@@ -24,13 +25,17 @@ def fluidaudio_model_folder(model: ParakeetModel) -> Path:
     return Path.home() / "Library" / "Application Support" / "FluidAudio" / "Models" / model.coreml_repo.split("/")[-1]
 
 
+def fluidaudio_places(name: str | None = None) -> tuple[OwnPlace, ...]:
+    model = parakeet_model(name)
+    return (OwnPlace(model.name, MODEL_FORMAT, fluidaudio_model_folder(model), ("*.mlmodelc",), model.coreml_repo, "coreml"),)
+
+
 def locate_fluidaudio(name: str | None = None) -> ModelRef:
     """FluidAudio's Core ML copy of the Parakeet model; without one, FluidAudio downloads it."""
     model = parakeet_model(name)
-    folder = fluidaudio_model_folder(model)
-    present = folder.is_dir() and any(folder.glob("*.mlmodelc"))
-    source = f"hf:{model.coreml_repo}" + ("" if present else " (FluidAudio downloads it on first load)")
-    return ModelRef(model.name, MODEL_FORMAT, str(folder) if present else None, "coreml", None, source)
+    found = own_copy(fluidaudio_places(name))
+    source = f"hf:{model.coreml_repo}" + ("" if found else " (FluidAudio downloads it on first load)")
+    return ModelRef(model.name, MODEL_FORMAT, str(found.path) if found else None, "coreml", None, source)
 
 
 class FluidAudioBackend(SwiftBridgeBackend):
@@ -48,6 +53,11 @@ class FluidAudioBackend(SwiftBridgeBackend):
     @classmethod
     def locate_model(cls, name: str) -> ModelRef:
         return locate_fluidaudio()
+
+    @classmethod
+    def model_places(cls, name: str) -> tuple[OwnPlace, ...]:
+        """FluidAudio runs its own Parakeet model, whatever Whisper model was asked for."""
+        return fluidaudio_places()
 
     def load(self, model: ModelRef, options: LoadOptions) -> LoadResult:
         if model.format != MODEL_FORMAT or model.name not in FLUIDAUDIO_VERSIONS:

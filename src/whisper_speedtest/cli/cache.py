@@ -8,26 +8,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .benchmark_flow import ImplementationsOption, WeightsOption, check_weights, split_csv
-from .models.cache_check import KIND_NAMES
-from .models.verify import CacheStatus
+from ..models.cache_check import KIND_NAMES
+from ..models.verify import CacheStatus
+from .output import confirm, human_bytes, leftovers_line, print_notes, say_offline
+from .options import ImplementationsOption, ModelsOption, WeightsOption, backend_choice, check_weights, split_csv
 
 _STYLE = {"complete": "green", "missing": "yellow", "incomplete": "yellow", "corrupt": "red", "not-applicable": "dim"}
-ModelOption = Annotated[Optional[list[str]], typer.Option("-m", "--model", help="Model name(s), comma-separated (default tiny.en).")]
-
-
-def _offline_line(reason: str) -> str:
-    return f"Offline: downloading is not possible ({reason})."
-
-
-def _human_bytes(n: int | None) -> str:
-    """A byte count for people: 812 B, 4.1 kB, 75.5 MB, 3.09 GB."""
-    if not n:
-        return "—"
-    for unit, scale, digits in (("GB", 1e9, 2), ("MB", 1e6, 1), ("kB", 1e3, 1)):
-        if n >= scale:
-            return f"{n / scale:,.{digits}f} {unit}"
-    return f"{n} B"
 
 
 def _short_upstream(upstream: str) -> str:
@@ -39,7 +25,7 @@ def _short_upstream(upstream: str) -> str:
 
 
 def _resolve_models(values: list[str] | None) -> list[str]:
-    from .models import catalog
+    from ..models import catalog
 
     return list(dict.fromkeys(catalog.resolve(name) for name in (split_csv(values) or ["tiny.en"])))
 
@@ -51,28 +37,12 @@ def _backend_classes(backends: list[str] | None, implementations: list[str] | No
     """
     from rich.console import Console
 
-    from .backends import all_backends, get_backend
-    from .benchmark_flow import backend_choice
-
-    names, notes = backend_choice(backends or (), implementations or ())
-    for note in notes:
-        Console(stderr=True).print(note, markup=False, highlight=False, soft_wrap=True)
-    if names:
-        classes = [get_backend(name) for name in names]
-    else:
-        classes = sorted(all_backends().values(), key=lambda c: c.name)
-        if only_available:
-            classes = [c for c in classes if c.available().ok]
+    classes, notes = backend_choice(backends or (), implementations or ())
+    print_notes(notes, Console(stderr=True))
+    named = bool(split_csv(backends) or split_csv(implementations))
+    if only_available and not named:
+        classes = tuple(c for c in classes if c.available().ok)
     return {c.name: c for c in classes}
-
-
-def leftovers_line(leftovers) -> str:
-    """One line about unfinished staging folders in the store, and the command that removes them ("" if none)."""
-    if not leftovers:
-        return ""
-    total = sum(leftover.size_bytes for leftover in leftovers)
-    return (f"Unfinished staging folders in the store: {len(leftovers)}, {_human_bytes(total)} "
-            "('whisper-speedtest models clean' removes them)")
 
 
 def _status_cell(status: CacheStatus | str, suffix: str = "") -> str:
@@ -82,47 +52,35 @@ def _status_cell(status: CacheStatus | str, suffix: str = "") -> str:
 
 
 # ---------------------------------------------------------------- --deep: load in a child process
-def _model_ref(row):
-    from .backends.base import ModelRef
-    from .errors import UserError
-    from .models import sources
-    from .models.cache_check import downloaded_weights
+def _model_ref(backend_class: Any, row):
+    """The weights the benchmark would run for ``row``: the backend's own model, or what ``locate`` picks."""
+    from ..models import sources
 
-    try:
-        return sources.locate(row.model, row.format, convert_if_missing=False)
-    except UserError:
-        path = downloaded_weights(row.model, row.format)
-        if path is None:
-            raise
-        return ModelRef(row.model, row.format, str(path), source=f"cache:{path}")
+    if row.own_model:
+        return backend_class.locate_model(row.model)
+    return sources.locate(row.model, row.format, convert_if_missing=False)
 
 
 def _load_check(backend_class: Any, row, timeout_s: float):
-    """Load the row's weights through its backend in a spawned child; never raises."""
-    from .backends.base import DecodeOptions, LoadOptions
-    from .backends.loader import VariantPlan
-    from .bench.runner import run_child
-    from .bench.run_policy import RunPolicy
-    from .bench.worker import WorkerJob
-    from .errors import UserError
-    from .models.cache_check import LoadCheck
+    """Load the row's weights through its backend in a spawned child, as a benchmark does; never raises."""
+    from ..bench.child import run_child
+    from ..bench.job import WorkerJob
+    from ..errors import UserError
+    from ..models.cache_check import LoadCheck
 
     if not row.available:
         return LoadCheck("skipped", "backend not available here")
-    if row.status is not CacheStatus.COMPLETE:
+    if row.runs is None:
         return LoadCheck("skipped", "converted on first use, not by a check" if row.ready else f"weights {row.status}")
     try:
-        ref = _model_ref(row)
+        ref = _model_ref(backend_class, row)
     except UserError as exc:
         return LoadCheck("skipped", str(exc))
-    plan = VariantPlan("default", ref, ref)
-    job = WorkerJob(f"{backend_class.__module__}:{backend_class.__qualname__}", plan, LoadOptions(), DecodeOptions(),
-                    (), (), policy=RunPolicy(exact=0), warmup=0, measure_warm_load=False)
-    kind, payload = run_child(job, timeout_s, lambda kind, payload: None, f"load:{row.backend}")
+    kind, payload = run_child(WorkerJob.load_only(backend_class, ref), timeout_s, lambda kind, payload: None, f"load:{row.backend}")
     if kind == "result":
-        result = LoadCheck("loaded", payload["load_result"]["actual"], round(payload["load_s"], 3))
+        result = LoadCheck("loaded", payload.load.actual, round(payload.load_s, 3))
     elif kind == "error":
-        result = LoadCheck("failed", payload["reason"])
+        result = LoadCheck("failed", payload.reason)
     elif kind == "timeout":
         result = LoadCheck("timeout", f"no answer within {timeout_s:g} s")
     else:
@@ -164,7 +122,7 @@ def _print_table(console, rows, deep: bool) -> None:
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
         cells = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
-                 _human_bytes(row.size_bytes), *(_status_cell(loc.status) for loc in row.locations), _short_upstream(row.upstream)]
+                 human_bytes(row.size_bytes), *(_status_cell(loc.status) for loc in row.locations), _short_upstream(row.upstream)]
         if deep:
             seconds = f" in {row.load.seconds:.2f} s" if row.load and row.load.seconds is not None else ""
             cells.append(f"{row.load.status} {row.load.detail}{seconds}".strip() if row.load else "")
@@ -189,7 +147,7 @@ def _print_compact_table(console, rows, deep: bool) -> None:
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
         backend = row.backend if row.available else f"[dim]{row.backend} (n/a)[/]"
-        cells = [backend, *(() if one_model else (row.model,)), row.format, status, _human_bytes(row.size_bytes)]
+        cells = [backend, *(() if one_model else (row.model,)), row.format, status, human_bytes(row.size_bytes)]
         if deep:
             cells.append(f"{row.load.status} {row.load.detail}".strip() if row.load else "")
         table.add_row(*cells)
@@ -244,7 +202,7 @@ def _print_summary(console, summary) -> None:
     if summary.bytes_to_download is None:
         size = summary.download_note
     else:
-        size = _human_bytes(summary.bytes_to_download) if summary.bytes_to_download else "nothing"
+        size = human_bytes(summary.bytes_to_download) if summary.bytes_to_download else "nothing"
     console.print(f"Still to download: {size}", highlight=False)
     for disk in summary.disk:
         console.print(f"Free disk: {disk.free_bytes / 1e9:,.1f} GB at {disk.path}", highlight=False)
@@ -255,15 +213,14 @@ def _print_summary(console, summary) -> None:
     for group in summary.duplicates:
         copies = " · ".join(f"{c.format} in {KIND_NAMES[c.kind]} ({c.label or c.path})" for c in group.copies)
         same = "".join(f"; identical files: {', '.join(paths)}" for paths in group.identical)
-        console.print(f"Duplicate copies of {group.model} ({_human_bytes(group.bytes)} in all): {copies}{same}", highlight=False)
-    if summary.offline_reason:
-        console.print(_offline_line(summary.offline_reason), highlight=False)
+        console.print(f"Duplicate copies of {group.model} ({human_bytes(group.bytes)} in all): {copies}{same}", highlight=False)
+    say_offline(console, summary.offline_reason)
 
 
 def _disk_report(hub) -> tuple:
-    from .models.backend_caches import openai_whisper_dir
-    from .models.cache_check import disk_free, same_filesystem
-    from .models.cache_summary import DiskSpace
+    from ..models.backend_caches import openai_whisper_dir
+    from ..models.cache_check import disk_free, same_filesystem
+    from ..models.cache_summary import DiskSpace
 
     places = [hub.cache_dir]
     if not same_filesystem(hub.cache_dir, openai_whisper_dir()):
@@ -273,15 +230,16 @@ def _disk_report(hub) -> tuple:
 
 def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: str = "same"):
     """Rows, summary and the download plan, shared by both commands."""
-    from .models.cache_check import BackendInfo, CacheChecker, check_models
-    from .models.cache_summary import find_duplicates, summarize
-    from .models.download_plan import plan_downloads
-    from .models import store
-    from .models.hub_cache import HubCache
-    from .models.hub_remote import HubRemote
+    from ..models.cache_check import BackendInfo, check_models
+    from ..models.locations import Scan
+    from ..models.cache_summary import find_duplicates, summarize
+    from ..models.download_plan import plan_downloads
+    from ..models import store
+    from ..models.hub_cache import HubCache
+    from ..models.hub_remote import HubRemote
 
     hub = HubCache()
-    checker = CacheChecker(hub, hash_large=deep, weights=weights)
+    checker = Scan(hub, full_hash=True, hash_large=deep, weights=weights)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
         rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)
@@ -325,19 +283,10 @@ def _print_plan(console, plan) -> None:
     for column in ("What", "Model", "Format", "For", "Why", "Size", "Into"):
         table.add_column(column, overflow="fold")
     for fetch in plan.fetches:
-        size = _human_bytes(fetch.bytes_needed) if fetch.bytes_needed is not None else "unknown"
+        size = human_bytes(fetch.bytes_needed) if fetch.bytes_needed is not None else "unknown"
         table.add_row(fetch.label, fetch.model, fetch.format, ", ".join(fetch.backends), _status_cell(fetch.reason),
                       size, fetch.destination)
     console.print(table)
-
-
-def _confirm(question: str) -> bool:
-    import click
-
-    try:
-        return typer.confirm(question, default=False)
-    except (click.exceptions.Abort, typer.Abort):  # no answer (stdin closed): nothing is done
-        return False
 
 
 def register(app: typer.Typer) -> None:
@@ -345,7 +294,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("check-models")
     def check_models_command(
-        model: ModelOption = None,
+        model: ModelsOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all).")] = None,
         implementations: ImplementationsOption = None,
         weights: WeightsOption = "same",
@@ -356,8 +305,8 @@ def register(app: typer.Typer) -> None:
         """Show where each backend's weights are cached, verify them, and what is missing."""
         from rich.console import Console
 
-        from .errors import check_seconds
-        from .models.cache_summary import report_json
+        from ..errors import check_seconds
+        from ..models.cache_summary import report_json
 
         check_seconds("--timeout", timeout)
         check_weights(weights)
@@ -367,8 +316,7 @@ def register(app: typer.Typer) -> None:
         failed = _failed_loads(rows)
         if as_json:
             typer.echo(json.dumps(report_json(rows, summary), indent=2))
-            if summary.offline_reason:
-                Console(stderr=True).print(_offline_line(summary.offline_reason), highlight=False)
+            say_offline(Console(stderr=True), summary.offline_reason)
         else:
             out = Console()
             _print_table(out, rows, deep)
@@ -381,7 +329,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("download")
     def download_command(
-        model: ModelOption = None,
+        model: ModelsOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
         implementations: ImplementationsOption = None,
         weights: WeightsOption = "same",
@@ -390,8 +338,8 @@ def register(app: typer.Typer) -> None:
         """Fetch the weights check-models reports missing or incomplete, then verify them."""
         from rich.console import Console
 
-        from .models.download import run_plan
-        from .models.download_plan import disk_space_problems
+        from ..models.download import run_plan
+        from ..models.download_plan import disk_space_problems
 
         out, err = Console(), Console(stderr=True)
         check_weights(weights)
@@ -405,22 +353,21 @@ def register(app: typer.Typer) -> None:
             out.print(f"[dim]skip[/] {line}", highlight=False)
         if not plan.fetches:
             out.print("Nothing to download.")
-            if plan.offline_reason:
-                err.print(_offline_line(plan.offline_reason), highlight=False)
+            say_offline(err, plan.offline_reason)
             return
         _print_plan(out, plan)
         for line in plan.errors:
             err.print(f"error: {line}", highlight=False)
         if plan.offline_reason:
-            err.print(_offline_line(plan.offline_reason), highlight=False)
+            say_offline(err, plan.offline_reason)
             raise typer.Exit(1)
         space_problems = disk_space_problems(plan)
         for problem in space_problems:
             err.print(f"error: {problem}", highlight=False)
         if space_problems:
             raise typer.Exit(1)
-        size = _human_bytes(plan.bytes_needed) if plan.bytes_needed is not None else "an unknown amount"
-        if not yes and not _confirm(f"Download {size}?"):
+        size = human_bytes(plan.bytes_needed) if plan.bytes_needed is not None else "an unknown amount"
+        if not yes and not confirm(f"Download {size}?"):
             err.print("Nothing downloaded.")
             raise typer.Exit(1)
         with _progress(err) as progress:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from .benchmark_flow import split_csv
+from ..models.formats import registry as formats
+from .options import split_csv
+from .output import confirm, human_bytes, leftovers_line
+
+CONVERTED_TO = tuple(name for name in formats.convertible() if name != "ct2")  # ct2 is the source
 
 
 def register(app: typer.Typer) -> None:
@@ -21,9 +25,8 @@ def register(app: typer.Typer) -> None:
     @models_app.command("list")
     def list_models() -> None:
         """Known models, and which are present in the store or as pip packages."""
-        from .cli_cache import leftovers_line
-        from .models import catalog, integrity, sources, store
-        from .models.verify import CacheStatus
+        from ..models import catalog, integrity, packages, store
+        from ..models.verify import CacheStatus
 
         table = Table(title=f"Models (store: {store.home()})")
         for column in ("Model", "Params", "English-only", "Local", "Sources"):
@@ -36,8 +39,8 @@ def register(app: typer.Typer) -> None:
             if state:
                 problems.append(f"{entry.name} {entry.format}-{entry.dtype}: {integrity.corrupt_reason(verdict)}")
         for name, spec in catalog.MODELS.items():
-            pkg = sources.PACKAGES.get(name)
-            packaged = pkg is not None and sources._package_paths(pkg) is not None
+            pkg = packages.for_model(name)
+            packaged = pkg is not None and packages.installed(pkg) is not None
             local = ", ".join(present.get(name, [])) or ("pip package (ct2)" if packaged else "")
             table.add_row(name, f"{spec.params_millions}M", "yes" if spec.english_only else "no", local or "-", "pip + hub" if pkg else "hub")
         out.print(table)
@@ -55,7 +58,7 @@ def register(app: typer.Typer) -> None:
         """Verify weights and add them to the store (atomically: a corrupt input leaves nothing)."""
         from pathlib import Path
 
-        from .models import importing
+        from ..models import importing
 
         with out.status(f"importing {source} …"):
             path = Path(source)
@@ -67,23 +70,19 @@ def register(app: typer.Typer) -> None:
     @models_app.command("convert")
     def convert_model(
         name: str = typer.Argument(..., help="Model name or alias."),
-        to: str = typer.Option("hf,openai,mlx,ggml", "--to", help="Comma list of formats: hf, openai, mlx, ggml, onnx, openvino (the last two exported with optimum)."),
+        to: str = typer.Option(",".join(CONVERTED_TO), "--to", help=f"Comma list of formats: {', '.join(CONVERTED_TO + formats.exported())} ({' and '.join(formats.exported())} exported with optimum)."),
     ) -> None:
         """Convert the model's CTranslate2 weights into other formats, kept in the store."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from .errors import BadOption
-        from .models import catalog, sources, store
+        from ..models import catalog, sources
 
         model = catalog.resolve(name)
-        formats = split_csv([to])
-        unknown = [f for f in formats if f not in store.ENTRY_PAYLOAD]
-        if unknown:
-            raise BadOption(f"unknown format {unknown[0]!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")
+        targets = [formats.get(f).name for f in split_csv([to])]
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
-            task = progress.add_task(f"converting {model}", total=len(formats))
+            task = progress.add_task(f"converting {model}", total=len(targets))
             refs = []
-            for fmt in formats:
+            for fmt in targets:
                 progress.update(task, description=f"converting {model} → {fmt}")
                 refs.append(sources.locate(model, fmt, on_note=note))
                 progress.advance(task)
@@ -93,14 +92,12 @@ def register(app: typer.Typer) -> None:
     @models_app.command("path")
     def model_path(
         name: str = typer.Argument(..., help="Model name or alias."),
-        fmt: str = typer.Option("ct2", "--format", help="ct2, hf, openai, mlx, ggml, onnx or openvino."),
+        fmt: str = typer.Option("ct2", "--format", help=f"{', '.join(formats.names()[:-1])} or {formats.names()[-1]}."),
     ) -> None:
         """Print the directory or file of a model in a format, converting it first if needed."""
-        from .errors import BadOption
-        from .models import sources, store
+        from ..models import sources
 
-        if fmt not in store.ENTRY_PAYLOAD:
-            raise BadOption(f"unknown format {fmt!r}; choose from {', '.join(store.ENTRY_PAYLOAD)}")
+        formats.get(fmt)  # an unknown one is refused with the list of known ones
         print(sources.locate(name, fmt, on_note=note).path)
 
     @models_app.command("remove")
@@ -110,7 +107,7 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
     ) -> None:
         """Plan the removal from the store, show the bytes it frees, then delete."""
-        from .models import catalog, store
+        from ..models import catalog, store
 
         model = catalog.resolve(name)
         planned = [e for e in store.entries() if e.name == model and (fmt is None or e.format == fmt)]
@@ -130,24 +127,23 @@ def register(app: typer.Typer) -> None:
     @models_app.command("clean")
     def clean_store(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
         """Delete staging folders left by conversions or imports that did not finish (shows the bytes first)."""
-        from .cli_cache import _confirm, _human_bytes
-        from .models import store
+        from ..models import store
 
         found = store.leftovers()
         planned = [leftover for leftover in found if not leftover.in_use]
         for leftover in found:
             busy = f"  (in use by process {leftover.pid}: kept)" if leftover.in_use else ""
-            out.print(f"  {_human_bytes(leftover.size_bytes):>9}  {leftover.path}{busy}", highlight=False, soft_wrap=True)
+            out.print(f"  {human_bytes(leftover.size_bytes):>9}  {leftover.path}{busy}", highlight=False, soft_wrap=True)
         if not planned:
             out.print(f"nothing to clean in the store ({store.home()})")
             return
         total = sum(leftover.size_bytes for leftover in planned)
-        out.print(f"will free {_human_bytes(total)} ({total} bytes) from {len(planned)} unfinished staging folder(s)")
-        if not yes and not _confirm("delete these?"):
+        out.print(f"will free {human_bytes(total)} ({total} bytes) from {len(planned)} unfinished staging folder(s)")
+        if not yes and not confirm("delete these?"):
             out.print("nothing deleted")
             raise typer.Exit(1)
         freed = sum(store.remove_leftover(leftover) for leftover in planned)
-        out.print(f"freed {_human_bytes(freed)}")
+        out.print(f"freed {human_bytes(freed)}")
 
     app.add_typer(models_app, name="models")
 

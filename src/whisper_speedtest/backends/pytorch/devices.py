@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import physical_cores
+from ..base import physical_cores
 
 
 @dataclass(frozen=True)

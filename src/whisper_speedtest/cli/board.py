@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent, and where; send nothing.")] = False,
     ) -> None:
         """Upload a run to a shared board (a Hugging Face dataset repo), without hostname, user name or absolute paths."""
-        from .board.hub import check_repo, plan_publication, upload
-        from .history import load_run_ref
+        from ..board.hub import check_repo, plan_publication, upload
+        from ..history import load_run_ref
 
         check_repo(repo)
         publication = plan_publication(load_run_ref(run), repo)
@@ -40,10 +40,10 @@ def register(app: typer.Typer) -> None:
         title: Annotated[Optional[str], typer.Option("--title", help="Page title.")] = None,
     ) -> None:
         """Download every run of a shared board and write one self-contained page: per model and weights, machines × backends."""
-        from .board.hub import check_repo, fetch_runs
-        from .errors import BadOption
-        from .report.board_page import render_board
-        from .report.writers import check_output_paths, write_output
+        from ..board.hub import check_repo, fetch_runs
+        from ..errors import BadOption
+        from ..report.board_page import render_board
+        from ..report.writers import check_output_paths, write_output
 
         check_repo(repo)
         (path,) = check_output_paths([output])

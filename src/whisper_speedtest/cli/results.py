@@ -1,4 +1,4 @@
-"""Commands for results that already exist: ``history``, ``compare``, ``report``; and ``record``."""
+"""Commands for results that already exist: ``history``, ``compare``, ``report``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from .benchmark_flow import split_csv
+from .options import split_csv
 
-from .report.compare import FASTER, NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B, SLOWER, BackendComparison, RunComparison
+from ..report.compare import FASTER, NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B, SLOWER, BackendComparison, RunComparison
 
 MERGED_OUTPUTS = (".html", ".png")
 
@@ -56,8 +56,6 @@ def comparison_table(comparison: RunComparison):
 
 def register(app: typer.Typer) -> None:
     """Add ``history``, ``compare``, ``report`` and ``record`` to the application."""
-    from . import cli_record
-
     out, err = Console(), Console(stderr=True)
 
     @app.command("history")
@@ -68,24 +66,25 @@ def register(app: typer.Typer) -> None:
         """List recorded runs: id, date, machine, model, backends and the fastest one."""
         from rich.table import Table
 
-        from . import history
-        from .errors import BadOption
+        from .. import history
+        from ..errors import BadOption
+        from ..report.labels import history_line
 
         if limit < 1:
             raise BadOption(f"--limit must be at least 1 (got {limit})")
-        entries = history.list_runs(limit)
+        lines = [history_line(entry) for entry in history.list_runs(limit)]
         if as_json:
-            out.print_json(json.dumps([{**entry.__dict__, "backends": list(entry.backends)} for entry in entries]))
+            out.print_json(json.dumps(lines))
             return
-        if not entries:
+        if not lines:
             err.print(f"no runs recorded yet (history: {history.database_path()})")
             return
         table = Table(title=f"Results history ({history.database_path()})")
         for column in ("Run", "Date", "Machine", "Model", "Backends", "Best (median)"):
             table.add_column(column, overflow="fold")
-        for e in entries:
-            best = f"{e.best_backend} ({e.best_median_s:.3f} s)" if e.best_backend and e.best_median_s is not None else "[red]none succeeded[/red]"
-            table.add_row(e.run_id, e.created.replace("T", " ")[:16], e.machine, e.model, ", ".join(e.backends), best)
+        for e in lines:
+            best = f"{e['best_backend']} ({e['best_median_s']:.3f} s)" if e["best_backend"] and e["best_median_s"] is not None else "[red]none succeeded[/red]"
+            table.add_row(e["run_id"], e["created"].replace("T", " ")[:16], e["machine"], e["model"], ", ".join(e["backends"]), best)
         out.print(table)
 
     @app.command("compare")
@@ -96,8 +95,8 @@ def register(app: typer.Typer) -> None:
         fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit with status 1 when a backend regressed.")] = False,
     ) -> None:
         """Compare two runs backend by backend: ratio of medians, WER change, regressions flagged."""
-        from .history import load_run_ref
-        from .report.compare import MIN_RELATIVE_CHANGE, compare_runs, comparison_to_dict
+        from ..history import load_run_ref
+        from ..report.compare import MIN_RELATIVE_CHANGE, compare_runs, comparison_to_dict
 
         comparison = compare_runs(load_run_ref(run_a), load_run_ref(run_b))
         if as_json:
@@ -124,9 +123,9 @@ def register(app: typer.Typer) -> None:
         title: Annotated[Optional[str], typer.Option("--title", help="Page title.")] = None,
     ) -> None:
         """Merge results from several runs or machines into one page (one table with a machine column)."""
-        from .errors import BadOption
-        from .history import load_run_ref
-        from .report.writers import check_output_paths, write_output
+        from ..errors import BadOption
+        from ..history import load_run_ref
+        from ..report.writers import check_output_paths, write_output
 
         paths = check_output_paths(split_csv(output))
         unsupported = [str(p) for p in paths if p.suffix.lower() not in MERGED_OUTPUTS]
@@ -141,14 +140,13 @@ def register(app: typer.Typer) -> None:
             write_output(Path(path), _render_merged(runs, path.suffix.lower(), title))
             err.print(f"wrote {path}")
 
-    cli_record.register(app)
 
 
 def _render_merged(runs, suffix: str, title: str | None) -> str | bytes:
     if suffix == ".png":
-        from .report.chart import render_bar_png
+        from ..report.chart import render_bar_png
 
         return render_bar_png(runs)
-    from .report.html import render_page
+    from ..report.html import render_page
 
     return render_page(runs, title or ("whisper-speedtest results" if len(runs) == 1 else f"whisper-speedtest: {len(runs)} runs compared"))

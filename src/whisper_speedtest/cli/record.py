@@ -11,10 +11,13 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from . import benchmark_flow as flow
+from ..bench.run_policy import DEFAULT_BUDGET_S
+from . import options as opt
+from .benchmark import BenchmarkOptions, prepare, run_and_report
+from .output import print_notes
 
 if TYPE_CHECKING:
-    from .recorder import MeterReading, Recorder, Recording, StreamFactory
+    from ..recorder import MeterReading, Recorder, Recording, StreamFactory
 
 # Injection points for tests: a fake input device and a fake "Enter" drive the real command.
 # None means the real ones: sounddevice's default input, and Enter on stdin.
@@ -27,7 +30,7 @@ METER_RANGE_DB = 60.0  # the bar spans -60 dBFS (empty) to 0 dBFS (full)
 
 def render_meter(reading: MeterReading, hint: str = "press Enter to stop") -> Text:
     """One line: elapsed time, a level bar (green, yellow near the top, red when clipping) and the dB value."""
-    from .recorder import LEVEL_FLOOR_DB
+    from ..recorder import LEVEL_FLOOR_DB
 
     level = reading.level
     fraction = min(1.0, max(0.0, (level.rms_db + METER_RANGE_DB) / METER_RANGE_DB))
@@ -58,7 +61,7 @@ def capture(recorder: Recorder, err: Console, *, quiet: bool, max_seconds: float
 
     from rich.live import Live
 
-    from .recorder import enter_pressed
+    from ..recorder import enter_pressed
 
     stop = (stop_signal or enter_pressed)()
     interactive = stop_signal is not None or sys.stdin.isatty()
@@ -91,44 +94,44 @@ def register(app: typer.Typer) -> None:
 
     @app.command("record")
     def record(
-        model: flow.ModelOption = "tiny.en",
-        backends: flow.BackendsOption = None,
-        implementations: flow.ImplementationsOption = None,
-        runs: flow.RunsOption = None,
-        budget: flow.BudgetOption = flow.DEFAULT_BUDGET_S,
-        warmup: flow.WarmupOption = 1,
+        model: opt.ModelOption = "tiny.en",
+        backends: opt.BackendsOption = None,
+        implementations: opt.ImplementationsOption = None,
+        runs: opt.RunsOption = None,
+        budget: opt.BudgetOption = DEFAULT_BUDGET_S,
+        warmup: opt.WarmupOption = 1,
         save: Annotated[Optional[Path], typer.Option("--save", help="Also write the recording (16 kHz mono), e.g. take.wav.")] = None,
         reference: Annotated[Optional[str], typer.Option("--reference", help="What was said (text or a .txt file), to score WER.")] = None,
         input_device: Annotated[Optional[str], typer.Option("--input-device", help="Input device index or name (default: the system's).")] = None,
         max_seconds: Annotated[float, typer.Option("--max-seconds", help="Stop recording after this many seconds (0: only on Enter).")] = 300.0,
-        language: flow.LanguageOption = "en",
-        beam_size: flow.BeamOption = 1,
-        previous_text: flow.PreviousTextOption = True,
-        quant: flow.QuantOption = None,
-        fallback: flow.FallbackOption = True,
-        device: flow.DeviceOption = "auto",
-        threads: flow.ThreadsOption = None,
-        timeout: flow.TimeoutOption = 900.0,
-        weights: flow.WeightsOption = "same",
-        output: flow.OutputOption = None,
-        history: flow.HistoryOption = True,
-        quiet: flow.QuietOption = False,
-        verbose: flow.VerboseOption = False,
-        debug: flow.DebugOption = False,
+        language: opt.LanguageOption = "en",
+        beam_size: opt.BeamOption = 1,
+        previous_text: opt.PreviousTextOption = True,
+        quant: opt.QuantOption = None,
+        fallback: opt.FallbackOption = True,
+        device: opt.DeviceOption = "auto",
+        threads: opt.ThreadsOption = None,
+        timeout: opt.TimeoutOption = 900.0,
+        weights: opt.WeightsOption = "same",
+        output: opt.OutputOption = None,
+        history: opt.HistoryOption = True,
+        quiet: opt.QuietOption = False,
+        verbose: opt.VerboseOption = False,
+        debug: opt.DebugOption = False,
     ) -> None:
         """Record from the microphone until Enter, then benchmark the recording like any other audio."""
-        from .audio import resolve_reference
-        from .errors import AudioError, check_seconds
-        from .recorder import Recorder, check_save_path, recording_name, save_recording
+        from ..audio import resolve_reference
+        from ..errors import AudioError, check_seconds
+        from ..recorder import Recorder, check_save_path, recording_name, save_recording
 
         check_seconds("--max-seconds", max_seconds, zero_allowed=True)
-        options = flow.BenchmarkOptions(
+        options = BenchmarkOptions(
             model=model, backends=tuple(backends or ()), implementations=tuple(implementations or ()), runs=runs, budget=budget, warmup=warmup, language=language, beam_size=beam_size,
             previous_text=previous_text, quant=tuple(quant or ()), fallback=fallback, device=device, threads=threads,
             timeout=timeout, outputs=tuple(output or ()), weights=weights,
         )
-        prepared = flow.prepare(options)  # every option is checked before the microphone opens
-        flow.print_notes(prepared, err)
+        prepared = prepare(options)  # every option is checked before the microphone opens
+        print_notes(prepared.notes, err)
         if save is not None:
             check_save_path(save)
         reference_text = resolve_reference(reference)
@@ -145,6 +148,6 @@ def register(app: typer.Typer) -> None:
             if not quiet:
                 err.print(f"saved {save}")
         clip = recording.to_clip(name, path, reference_text)
-        flow.run_and_report(
-            prepared.request([clip]), prepared.output_paths, out=out, err=err, quiet=quiet, verbose=verbose, debug=debug, keep_history=history,
+        run_and_report(
+            prepared.request.with_clips([clip]), prepared.output_paths, out=out, err=err, quiet=quiet, verbose=verbose, debug=debug, keep_history=history,
         )

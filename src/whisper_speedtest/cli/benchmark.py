@@ -1,6 +1,8 @@
-"""The benchmark pipeline shared by ``benchmark`` and ``record``: options, run, outputs, summary, history.
+"""The ``benchmark`` command, and the pipeline it shares with ``record``: options checked into a request,
+the run with its live display, outputs, summary table, history.
 
-``cli.benchmark`` can use it too; the option types below keep both commands' options identical.
+The checks speak in flags (``--runs must be ...``) and the run ends in exit codes, so this is command
+glue; running the request itself is ``bench.session.run_benchmark``.
 """
 
 from __future__ import annotations
@@ -15,56 +17,17 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from .bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
-from .errors import BadOption, check_seconds
+from ..bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
+from ..errors import BadOption, check_seconds
+from . import options as opt
+from .options import backend_choice, check_weights, split_csv
+from .output import print_notes
 
 if TYPE_CHECKING:
-    from .audio import AudioClip
-    from .backends.base import LoadOptions
-    from .bench.session import BenchmarkInterrupted, BenchmarkRequest
-    from .bench.ray_driver import RaySettings
-    from .dataset.entries import DatasetSelection
-    from .results import BenchmarkRun, DecodeSettings
-
-ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
-BackendsOption = Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")]
-ImplementationsOption = Annotated[Optional[list[str]], typer.Option("--implementations", hidden=True, help="mac-whisper-speedtest's spelling of --backends.")]
-RunsOption = Annotated[Optional[int], typer.Option("-n", "--runs", help="Exact timed runs per clip (default: as many as --budget allows).")]
-BudgetOption = Annotated[float, typer.Option("--budget", help="Seconds of timed runs per backend when -n is not given: at least 3 runs, at most 10, 1 when slower than real time.")]
-WarmupOption = Annotated[int, typer.Option("--warmup", help="Untimed warm-up runs per clip.")]
-LanguageOption = Annotated[str, typer.Option("--language", help="Language code for every backend, or 'auto'.")]
-BeamOption = Annotated[int, typer.Option("--beam-size", help="Beam size for every backend.")]
-PreviousTextOption = Annotated[bool, typer.Option("--previous-text/--no-previous-text", help="Condition each 30 s window on the previous one's text.")]
-QuantOption = Annotated[Optional[list[str]], typer.Option("--quant", help="Variants to sweep: float16,int8,int4 (comma list).")]
-FallbackOption = Annotated[bool, typer.Option("--fallback/--no-fallback", help="Fall back to float16 when a variant is unavailable (always reported).")]
-DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
-ThreadsOption = Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: physical cores).")]
-TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds allowed per backend (load and all runs).")]
-OutputOption = Annotated[Optional[list[str]], typer.Option("-o", "--output", help="Write results: .json, .csv, .md, .html or .png; repeatable.")]
-QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="No progress display or notes.")]
-VerboseOption = Annotated[bool, typer.Option("-v", "--verbose", help="Full transcripts and per-clip numbers.")]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Print tracebacks of errors and failed backends.")]
-DatasetOption = Annotated[Optional[str], typer.Option("--dataset", help="JSONL manifest, folder of audio, hf:NAME[:CONFIG][:SPLIT], save_to_disk folder, parquet or audiofolder: one end-to-end pass in batches; reports dataset RTFx.")]
-SplitOption = Annotated[Optional[str], typer.Option("--split", help="--dataset read through datasets: the split (default: test, or the only one).")]
-TextColumnOption = Annotated[Optional[str], typer.Option("--text-column", help="--dataset: the reference column (default: text, transcription, sentence or normalized_text).")]
-StreamingOption = Annotated[bool, typer.Option("--streaming", help="--dataset on the Hub, parquet or audiofolder: stream rows instead of downloading the whole split (takes the first clips).")]
-MaxClipsOption = Annotated[Optional[int], typer.Option("--max-clips", help="--dataset: at most this many clips, a seeded sample (the same on every machine).")]
-MaxHoursOption = Annotated[Optional[float], typer.Option("--max-hours", help="--dataset: at most this many hours of audio, a seeded sample.")]
-BatchSizeOption = Annotated[Optional[int], typer.Option("--batch-size", help="Clips per batch in --dataset mode (default 16); otherwise the chunk batch where a backend batches (default: fitted to the device).")]
-SyntheticOption = Annotated[bool, typer.Option("--synthetic-weights", help="Random weights of the model's real architecture: speed only, no WER.")]
-CudaGraphsOption = Annotated[bool, typer.Option("--cuda-graphs/--no-cuda-graphs", help="graph-decoder backend: replay its decoder steps as CUDA graphs (off: the same static-KV-cache steps, run eagerly).")]
-SyntheticTokensOption = Annotated[int, typer.Option("--synthetic-tokens", help="Tokens decoded per clip with --synthetic-weights.")]
-PriceOption = Annotated[Optional[float], typer.Option("--price-per-hour", help="The machine's cost per hour (any currency): adds a cost per audio hour.")]
-RayOption = Annotated[bool, typer.Option("--ray", help="--dataset on Ray Data: start a local Ray for the run (CPU decoders, one model actor per GPU).")]
-RayAddressOption = Annotated[Optional[str], typer.Option("--ray-address", help="--dataset on Ray Data: join this running cluster (e.g. ray://head:10001 or auto).")]
-RayActorsOption = Annotated[Optional[int], typer.Option("--ray-actors", help="With --ray: model actors (default: one per GPU, or one per --ray-cpus-per-actor CPUs).")]
-RayCpusOption = Annotated[int, typer.Option("--ray-cpus-per-actor", help="With --ray on CPUs only: CPUs (and backend threads) per model actor.")]
-WeightsOption = Annotated[str, typer.Option("--weights", help="same: one shared copy, converted and fingerprinted, for every backend; native: each backend loads what its users usually download (mlx-community's quantized repos for MLX, ...).")]
-HistoryOption = Annotated[bool, typer.Option("--history/--no-history", help="Record the run in the results history.")]
-
-
-def split_csv(values: Sequence[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+    from ..bench.session import BenchmarkInterrupted, BenchmarkRequest
+    from ..bench.ray_driver import RaySettings
+    from ..dataset.entries import DatasetSelection
+    from ..results import BenchmarkRun
 
 
 @dataclass(frozen=True)
@@ -106,46 +69,22 @@ class BenchmarkOptions:
 
 @dataclass(frozen=True)
 class PreparedBenchmark:
-    """Checked options: everything a request needs except the audio."""
+    """Checked options: the request (its audio is added with ``request.with_clips``), where to write, what to say."""
 
-    model_name: str
-    backend_names: tuple[str, ...] | None
-    settings: DecodeSettings
-    load_options: LoadOptions
-    quantizations: tuple[str | None, ...]
+    request: BenchmarkRequest
     output_paths: tuple[Path, ...]
-    dataset: DatasetSelection | None = None
-    batch_size: int = 1
-    synthetic: bool = False
-    price_per_hour: float | None = None
-    ray: RaySettings | None = None
     notes: tuple[str, ...] = ()  # one line each, for stderr: e.g. a mac-whisper-speedtest name and ours
-
-    def request(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
-        """A ``BenchmarkRequest`` for these clips."""
-        from .bench.session import BenchmarkRequest
-
-        return BenchmarkRequest(
-            self.model_name, self.backend_names, tuple(clips), self.settings, self.load_options, self.quantizations,
-            self.dataset, self.batch_size, self.synthetic, self.price_per_hour, self.ray,
-        )
 
 
 def check_language(language: str, model_name: str) -> None:
     """``auto`` or a code Whisper knows; English-only models take only ``en``."""
-    from .models import catalog
+    from ..models import catalog
 
     if language == "auto" or language in catalog.WHISPER_LANGUAGES:
         if catalog.get(model_name).english_only and language not in ("en", "auto"):
             raise BadOption(f"{model_name} is English-only: --language must be en (got {language!r})")
         return
     raise BadOption(f"--language must be 'auto' or a Whisper language code such as en, de, fr, zh (got {language!r})")
-
-
-def check_weights(weights: str) -> None:
-    """``--weights``: same or native."""
-    if weights not in ("same", "native"):
-        raise BadOption(f"--weights must be same or native (got {weights!r})")
 
 
 def check_price(price: float | None) -> None:
@@ -158,11 +97,13 @@ def check_price(price: float | None) -> None:
 
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded."""
-    from .backends.base import LoadOptions
-    from .models import catalog
-    from .models.variants import check_quantization
-    from .report.writers import check_output_paths
-    from .results import DecodeSettings
+    from ..backends.base import LoadOptions
+    from ..backends.transformers.options import CUDA_GRAPHS, SYNTHETIC_TOKENS
+    from ..bench.session import BenchmarkRequest
+    from ..models import catalog
+    from ..models.variants import check_quantization
+    from ..report.writers import check_output_paths
+    from ..results import DecodeSettings
 
     o = options
     if o.runs is not None and o.runs < 1:
@@ -185,7 +126,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
     model_name = catalog.resolve(o.model)
     check_language(o.language, model_name)
-    backend_names, notes = backend_choice(o.backends, o.implementations)
+    backends, notes = backend_choice(o.backends, o.implementations)
     settings = DecodeSettings(
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
@@ -202,19 +143,29 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     check_dataset_only(o)
     if o.synthetic_tokens < 1:
         raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
+    transformers_options = ((SYNTHETIC_TOKENS, o.synthetic_tokens),) if o.synthetic else ()
     load_options = LoadOptions(
         device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
-        synthetic_tokens=o.synthetic_tokens if o.synthetic else None, cuda_graphs=o.cuda_graphs, weights=o.weights,
+        backend_options=transformers_options + ((CUDA_GRAPHS, o.cuda_graphs),),
     )
     dataset_batch = o.batch_size or 16
     if o.dataset and o.batch_size is None:
         load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
     ray = ray_settings(o)
-    dataset = select_dataset(o) if o.dataset else None
-    return PreparedBenchmark(
-        model_name, backend_names, settings, load_options, quantizations, output_paths, dataset, dataset_batch, o.synthetic,
-        o.price_per_hour, ray, notes,
+    request = BenchmarkRequest(
+        model=model_name,
+        backends=backends,
+        settings=settings,
+        load_options=load_options,
+        quantizations=quantizations,
+        dataset=select_dataset(o) if o.dataset else None,
+        batch_size=dataset_batch,
+        synthetic=o.synthetic,
+        price_per_hour=o.price_per_hour,
+        ray=ray,
+        weights=o.weights,
     )
+    return PreparedBenchmark(request, output_paths, notes)
 
 
 def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
@@ -223,7 +174,7 @@ def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
         if o.ray_actors is not None or o.ray_cpus_per_actor != 1:
             raise BadOption("--ray-actors and --ray-cpus-per-actor apply with --ray or --ray-address only")
         return None
-    from .bench.ray_driver import RaySettings, check_ray
+    from ..bench.ray_driver import RaySettings, check_ray
 
     if not o.dataset:
         raise BadOption("--ray runs a --dataset pass; give --dataset")
@@ -237,9 +188,9 @@ def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
 
 def select_dataset(o: BenchmarkOptions) -> DatasetSelection:
     """The clips of ``--dataset`` within ``--max-clips``/``--max-hours``; problems raise one line."""
-    from .dataset.entries import SampleLimits
-    from .dataset.reading import select
-    from .dataset.spec import parse_spec
+    from ..dataset.entries import SampleLimits
+    from ..dataset.reading import select
+    from ..dataset.spec import parse_spec
 
     if o.max_clips is not None and o.max_clips < 1:
         raise BadOption(f"--max-clips must be at least 1 (got {o.max_clips})")
@@ -257,30 +208,9 @@ def check_dataset_only(o: BenchmarkOptions) -> None:
         raise BadOption(f"{', '.join(given)} applies to --dataset only")
 
 
-def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """Our names for ``-b`` and ``--implementations`` (unknown names raise before any audio is decoded),
-    and one note per mac-whisper-speedtest name or option used."""
-    from .backends import alias_note, get_backend
-
-    given = split_csv(backends)
-    originals = split_csv(implementations)
-    ours = tuple(get_backend(name).name for name in given + originals)
-    notes = tuple(note for name in given if (note := alias_note(name)))
-    if originals:
-        spelled = ",".join(get_backend(name).name for name in originals)
-        notes += (f"note: --implementations {','.join(originals)} is mac-whisper-speedtest's spelling; ours is -b {spelled}",)
-    return tuple(dict.fromkeys(ours)) or None, notes
-
-
-def print_notes(prepared: PreparedBenchmark, err: Console) -> None:
-    """The preparation's notes, one line each on stderr (printed even with --quiet: they are about the command line)."""
-    for note in prepared.notes:
-        err.print(note, markup=False, highlight=False, soft_wrap=True)
-
-
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:
     """Add the run to the history; a history problem is a warning, never a lost benchmark."""
-    from . import history
+    from .. import history
 
     try:
         history.record(run)
@@ -293,8 +223,8 @@ def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -
 
 def _keep_interrupted(stop: BenchmarkInterrupted, output_paths: Sequence[Path], err: Console, *, quiet: bool, keep_history: bool) -> None:
     """After Ctrl-C or SIGTERM: write and record the finished rows; with none, leave existing files alone."""
-    from .interrupts import describe, exit_code
-    from .report.writers import write_outputs
+    from ..interrupts import describe, exit_code
+    from ..report.writers import write_outputs
 
     finished = stop.finished_rows
     if not finished:
@@ -326,10 +256,10 @@ def run_and_report(
     After Ctrl-C (exit 130) or SIGTERM (exit 143) the finished rows are still written and recorded;
     exits 1 when no backend succeeded, 2 when an output could not be written.
     """
-    from .bench.session import BenchmarkInterrupted, run_benchmark
-    from .progress import BenchmarkProgress
-    from .report.table import print_summary
-    from .report.writers import write_outputs
+    from ..bench.session import BenchmarkInterrupted, run_benchmark
+    from ..progress import BenchmarkProgress
+    from ..report.table import print_summary
+    from ..report.writers import write_outputs
 
     display = BenchmarkProgress(err, enabled=not quiet, show_tracebacks=debug)
     try:
@@ -348,3 +278,98 @@ def run_and_report(
     if not run.succeeded:
         raise typer.Exit(1)
     return run
+
+
+def register(app: typer.Typer) -> None:
+    out, err = Console(), Console(stderr=True)
+
+    @app.command()
+    def benchmark(
+        model: opt.ModelOption = "tiny.en",
+        backends: opt.BackendsOption = None,
+        implementations: opt.ImplementationsOption = None,
+        runs: opt.RunsOption = None,
+        budget: opt.BudgetOption = DEFAULT_BUDGET_S,
+        warmup: opt.WarmupOption = 1,
+        audio: Annotated[Optional[list[str]], typer.Option("-a", "--audio", help="Audio file, directory or JSONL manifest; repeatable.")] = None,
+        reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file.")] = None,
+        language: opt.LanguageOption = "en",
+        beam_size: opt.BeamOption = 1,
+        previous_text: opt.PreviousTextOption = True,
+        quant: opt.QuantOption = None,
+        fallback: opt.FallbackOption = True,
+        device: opt.DeviceOption = "auto",
+        threads: opt.ThreadsOption = None,
+        timeout: opt.TimeoutOption = 900.0,
+        output: opt.OutputOption = None,
+        dataset: opt.DatasetOption = None,
+        split: opt.SplitOption = None,
+        text_column: opt.TextColumnOption = None,
+        streaming: opt.StreamingOption = False,
+        max_clips: opt.MaxClipsOption = None,
+        max_hours: opt.MaxHoursOption = None,
+        batch_size: opt.BatchSizeOption = None,
+        ray: opt.RayOption = False,
+        ray_address: opt.RayAddressOption = None,
+        ray_actors: opt.RayActorsOption = None,
+        ray_cpus_per_actor: opt.RayCpusOption = 1,
+        synthetic_weights: opt.SyntheticOption = False,
+        synthetic_tokens: opt.SyntheticTokensOption = 40,
+        cuda_graphs: opt.CudaGraphsOption = True,
+        price_per_hour: opt.PriceOption = None,
+        weights: opt.WeightsOption = "same",
+        history: opt.HistoryOption = True,
+        quiet: opt.QuietOption = False,
+        verbose: opt.VerboseOption = False,
+        debug: opt.DebugOption = False,
+    ) -> None:
+        """Transcribe the same audio with every backend and print one table."""
+        from ..audio import collect_clips
+
+        prepared = prepare(
+            BenchmarkOptions(
+                model=model,
+                backends=tuple(backends or ()),
+                implementations=tuple(implementations or ()),
+                runs=runs,
+                budget=budget,
+                warmup=warmup,
+                language=language,
+                beam_size=beam_size,
+                previous_text=previous_text,
+                quant=tuple(quant or ()),
+                fallback=fallback,
+                device=device,
+                threads=threads,
+                timeout=timeout,
+                outputs=tuple(output or ()),
+                dataset=dataset,
+                split=split,
+                text_column=text_column,
+                streaming=streaming,
+                max_clips=max_clips,
+                max_hours=max_hours,
+                batch_size=batch_size,
+                synthetic=synthetic_weights,
+                synthetic_tokens=synthetic_tokens,
+                cuda_graphs=cuda_graphs,
+                price_per_hour=price_per_hour,
+                ray=ray,
+                ray_address=ray_address,
+                ray_actors=ray_actors,
+                ray_cpus_per_actor=ray_cpus_per_actor,
+                weights=weights,
+            )
+        )
+        print_notes(prepared.notes, err)
+        clips = () if prepared.request.dataset is not None else collect_clips(audio, reference)
+        run_and_report(
+            prepared.request.with_clips(clips),
+            prepared.output_paths,
+            out=out,
+            err=err,
+            quiet=quiet,
+            verbose=verbose,
+            debug=debug,
+            keep_history=history,
+        )

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
+from ..base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, ModelRef, Transcript
 
 SCHEMA_VERSION = 1
 BRIDGE_TIMING_EXCLUDES = "process start-up and model load"
@@ -170,8 +170,8 @@ def _timing(timing: dict[str, Any], bridge: str) -> BridgeTiming:
 
 
 def repository_root() -> Path:
-    """The checkout this package runs from (``src/whisper_speedtest/backends`` → repository)."""
-    return Path(__file__).resolve().parents[3]
+    """The checkout this package runs from (``src/whisper_speedtest/backends/swift`` → repository)."""
+    return Path(__file__).resolve().parents[4]
 
 
 def find_bridge(spec: BridgeSpec) -> Path | None:
@@ -247,9 +247,9 @@ class SwiftBridgeBackend(Backend):
     requires = ()
 
     def __init__(self) -> None:
+        super().__init__()
         self._binary: Path | None = None
         self._model_argument: str | None = None
-        self._params: dict[str, Any] = {}
         self._bridge_runs: list[float] = []
 
     @classmethod
@@ -298,8 +298,8 @@ class SwiftBridgeBackend(Backend):
             raise BridgeError(f"{self.bridge.name}: transcribe() called before load()")
         output = self._call(audio, self.decode_arguments(options))
         self._bridge_runs.extend(output.timing.transcribe_s)
-        self._params.update(dict(output.settings))
-        self._params.update(
+        self.record_params(**dict(output.settings))
+        self.record_params(
             bridge_load_s=round(output.timing.load_s, 4),  # this call's load (every call is a new process)
             bridge_transcribe_s=[round(value, 4) for value in self._bridge_runs],
             bridge_timing_excludes=f"bridge {output.timing.excludes}; the harness's own times include both",
@@ -314,8 +314,6 @@ class SwiftBridgeBackend(Backend):
             arguments = ["--model", str(self._model_argument), "--audio", str(wav), "--runs", "1", *extra_arguments]
             return run_bridge(self._binary, arguments, self.bridge.name, bridge_timeout_s())
 
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def close(self) -> None:
         self._binary = None

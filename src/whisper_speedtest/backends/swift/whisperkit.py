@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ModelNotAvailable
-from ..models import catalog
-from .base import DecodeOptions, ModelRef
-from .swift_bridge import BridgeSpec, SwiftBridgeBackend
+from ...errors import ModelNotAvailable
+from ...models import catalog
+from ...models.locations import OwnPlace, own_copy
+from ..base import DecodeOptions, ModelRef
+from .bridge import BridgeSpec, SwiftBridgeBackend
 
 WHISPERKIT_REPO = "argmaxinc/whisperkit-coreml"
 MODEL_FORMAT = "whisperkit-coreml"
@@ -52,21 +53,20 @@ def _candidate_folders(variant: str) -> list[Path]:
     return candidates
 
 
-def local_model_folder(variant: str) -> Path | None:
-    """A complete local copy of ``variant`` (Core ML encoder and decoder present), if there is one."""
-    for folder in _candidate_folders(variant):
-        if all((folder / part).is_dir() for part in _REQUIRED_PARTS):
-            return folder
-    return None
+def whisperkit_places(name: str) -> tuple[OwnPlace, ...]:
+    """Where a WhisperKit copy of catalog model ``name`` can be, in the order they are tried."""
+    canonical = catalog.resolve(name)
+    variant = whisperkit_variant(canonical)
+    return tuple(OwnPlace(canonical, MODEL_FORMAT, folder, _REQUIRED_PARTS, f"{WHISPERKIT_REPO}/{variant}")
+                 for folder in _candidate_folders(variant))
 
 
 def locate_whisperkit(name: str) -> ModelRef:
     """The WhisperKit model for catalog model ``name``; without a local copy, WhisperKit downloads it."""
     canonical = catalog.resolve(name)
-    variant = whisperkit_variant(canonical)
-    folder = local_model_folder(variant)
-    source = f"hf:{WHISPERKIT_REPO}/{variant}" + ("" if folder else " (WhisperKit downloads it on first load)")
-    return ModelRef(canonical, MODEL_FORMAT, str(folder) if folder else None, "float16", None, source)
+    found = own_copy(whisperkit_places(canonical))
+    source = f"hf:{WHISPERKIT_REPO}/{whisperkit_variant(canonical)}" + ("" if found else " (WhisperKit downloads it on first load)")
+    return ModelRef(canonical, MODEL_FORMAT, str(found.path) if found else None, "float16", None, source)
 
 
 class WhisperKitBackend(SwiftBridgeBackend):
@@ -79,6 +79,10 @@ class WhisperKitBackend(SwiftBridgeBackend):
     @classmethod
     def locate_model(cls, name: str) -> ModelRef:
         return locate_whisperkit(name)
+
+    @classmethod
+    def model_places(cls, name: str) -> tuple[OwnPlace, ...]:
+        return whisperkit_places(name)
 
     def model_argument(self, model: ModelRef) -> str:
         return model.path or whisperkit_variant(model.name)

@@ -1,0 +1,1 @@
+"""Helpers shared by the PyTorch-based backends (openai-whisper, transformers): device, dtype, threads."""

@@ -1,0 +1,115 @@
+"""Runs one ``WorkerJob`` in a spawned child process, watching its time, its first pass and its memory.
+
+The child cannot outlive this process (``lifeline``); a child that runs past the timeout, overruns
+its first pass (``RunPolicy``), or sits silent at its memory limit is stopped, and one that dies
+says how, with out-of-memory evidence where there is some.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_module
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..results import TOO_SLOW
+from .job import WorkerJob
+from .lifeline import Lifeline
+from .memory_watch import MemoryWatch
+from .run_policy import RunPolicy
+from .worker import child_main
+
+MessageCallback = Callable[[str, Any], None]
+
+
+def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:
+    """What ended the child, plus the out-of-memory evidence when there is some (never a guess)."""
+    if exitcode is None:
+        reason = "child process ended without a result"
+    elif exitcode < 0:
+        number = -exitcode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = None
+        if number == signal.SIGKILL or name is None:
+            reason = f"backend process killed (signal {number})"
+        else:
+            reason = f"backend process killed by {name} (signal {number})"
+    else:
+        reason = f"backend process exited with code {exitcode} without a result"
+    return f"{reason}; {evidence}" if evidence else reason
+
+
+def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
+    """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload):
+    a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes."""
+    context = mp.get_context("spawn")
+    messages = context.Queue()
+    process = context.Process(
+        target=child_main, args=(job, messages, Lifeline.of_this_process()), name=f"whisper-speedtest:{label}"
+    )
+    process.start()
+    kind, payload = "crashed", "interrupted"
+    try:
+        kind, payload = _collect(process, messages, timeout_s, on_message, job.policy)
+    finally:
+        _stop(process, grace_s=10.0 if kind in ("result", "error") else 0.0)
+        messages.close()
+        messages.join_thread()
+    return kind, payload
+
+
+def _collect(process, messages, timeout_s: float, on_message: MessageCallback, policy: RunPolicy):
+    """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload).
+
+    A first pass (the child's ``("pass", audio seconds)``, ended by its next message) that runs past the
+    policy's limit stops the child: the backend is slower than real time and the budget is spent.
+    """
+    deadline = time.monotonic() + timeout_s
+    memory = MemoryWatch(process.pid)
+    last_message = time.monotonic()
+    first_pass: tuple[float, float] | None = None  # (audio seconds, when it began) while one runs
+    load_s: float | None = None
+    while True:
+        try:
+            kind, payload = messages.get(timeout=0.1)
+        except queue_module.Empty:
+            memory.sample()
+            now = time.monotonic()
+            if now > deadline:
+                return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
+            limit = policy.first_pass_limit(first_pass[0]) if first_pass else None
+            if limit is not None and now - first_pass[1] > limit:
+                loaded = f"loaded in {load_s:.1f} s; " if load_s is not None else ""
+                return TOO_SLOW, loaded + policy.stopped_note(first_pass[0], now - first_pass[1])
+            if memory.stuck(last_message, timeout_s):
+                return "crashed", f"{memory.evidence() or 'out of memory'}; backend process stuck at the limit, stopped"
+            if not process.is_alive():
+                try:  # the result may have arrived just as the process ended
+                    kind, payload = messages.get(timeout=0.5)
+                except queue_module.Empty:
+                    process.join(1)
+                    return "crashed", _exit_reason(process.exitcode, memory.evidence())
+            else:
+                continue
+        last_message = time.monotonic()
+        if kind in ("result", "error"):
+            return kind, payload
+        first_pass = (payload, last_message) if kind == "pass" else None
+        if kind == "loaded":
+            load_s = payload
+        on_message(kind, payload)
+
+
+def _stop(process, grace_s: float) -> None:
+    """Let a child that delivered its result exit on its own; stop anything else."""
+    process.join(grace_s)
+    if process.is_alive():
+        process.terminate()
+        process.join(3)
+    if process.is_alive():
+        process.kill()
+    process.join(3)

@@ -1,0 +1,56 @@
+"""The ``backends`` command: every known backend, whether it can run here, and how to install it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    out = Console()
+
+    @app.command("backends")
+    def list_backends(
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ) -> None:
+        """List every known backend: installed, available here (or why not), and its extra."""
+        from rich.markup import escape
+        from rich.table import Table
+
+        from ..backends import all_backends
+
+        rows = []
+        for cls in sorted(all_backends().values(), key=lambda c: c.name):
+            availability = cls.available()
+            rows.append(
+                {
+                    "name": cls.name,
+                    "display_name": cls.display_name,
+                    "installed": not cls.missing_requirements(),
+                    "available": availability.ok,
+                    "reason": availability.reason,
+                    "model_format": cls.model_format,
+                    "family": cls.family,
+                    "extra": cls.extra,
+                    "install": cls.install_hint(),
+                }
+            )
+        if as_json:
+            out.print_json(json.dumps(rows))
+            return
+        table = Table(title="Backends")
+        for column in ("Backend", "Installed", "Available", "Format", "Install", "Reason"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(
+                row["name"],
+                "yes" if row["installed"] else "no",
+                "[green]yes[/green]" if row["available"] else "[red]no[/red]",
+                row["model_format"],
+                escape(f"whisper-speedtest[{row['extra']}]") if row["extra"] else escape(row["install"]),
+                escape(row["reason"]),  # install hints such as pip install 'whisper-speedtest[lightning]' are not markup
+            )
+        out.print(table)
