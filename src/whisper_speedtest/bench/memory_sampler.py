@@ -22,6 +22,9 @@ class MemorySampler:
         self._interval = interval_s
         self._stop = threading.Event()
         self.peak_rss = self._process.memory_info().rss
+        # On Linux a spawned child starts with its parent's high-water mark (fork, then exec keeps
+        # ru_maxrss): only a mark the child raised itself is its own.
+        self._maxrss_at_start = self._maxrss()
         self.peak_vram: int | None = None
         self._nvml_handle = self._open_nvml()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -76,6 +79,13 @@ class MemorySampler:
         self._stop.set()
         self._thread.join(timeout=1)
         self.sample()
-        # ru_maxrss catches peaks shorter than the sampling interval (KiB on Linux, bytes on macOS).
+        # ru_maxrss catches peaks shorter than the sampling interval, once this process raised it.
+        maxrss = self._maxrss()
+        if maxrss > self._maxrss_at_start:
+            self.peak_rss = max(self.peak_rss, maxrss)
+
+    @staticmethod
+    def _maxrss() -> int:
+        """This process's ru_maxrss in bytes (KiB on Linux, bytes on macOS)."""
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.peak_rss = max(self.peak_rss, maxrss if sys.platform == "darwin" else maxrss * 1024)
+        return maxrss if sys.platform == "darwin" else maxrss * 1024
