@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue as queue_module
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,9 +44,22 @@ def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:
     return f"{reason}; {evidence}" if evidence else reason
 
 
+# A child stopped as too slow (or hung) cannot unregister the semaphores its libraries made (tqdm's
+# lock, say); multiprocessing's resource tracker removes them when the run ends, and would print a
+# "leaked semaphore" warning under the table. It takes its warning options from ours when it starts.
+QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
+def quiet_resource_tracker() -> None:
+    """Keep the resource tracker's clean-up note off stderr; call before the first child starts."""
+    if QUIET_RESOURCE_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_RESOURCE_TRACKER)
+
+
 def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
     """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload):
     a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes."""
+    quiet_resource_tracker()
     context = mp.get_context("spawn")
     messages = context.Queue()
     process = context.Process(
