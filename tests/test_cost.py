@@ -257,7 +257,9 @@ def test_benchmark_json_carries_cost_and_says_why_energy_is_missing(tmp_path):
     assert row["load_cost"]["audio_s"] == 0
     for reading in row["cost"]["energy"]:
         assert (reading["joules"] is None) == bool(reading["reason"])
-    assert "CPU-s/h" in result.stdout and "Wh/h" in result.stdout and "Cost/h" in result.stdout
+    assert "CPU-s/h" in result.stdout and "Cost/h" in result.stdout
+    energy_read = any(r["joules"] is not None for r in row["cost"]["energy"])
+    assert ("Wh/h" in result.stdout) == energy_read  # the terminal leaves out a column no row could fill
     assert "Energy not read" in result.stdout or all(r["joules"] is not None for r in row["cost"]["energy"])
 
 

@@ -106,10 +106,12 @@ def cost_notes(run: BenchmarkRun) -> list[str]:
             reasons.setdefault(why, []).append(result.display_name)
     lines = [f"Energy not read{'' if len(names) == len(ok) else ' for ' + ', '.join(names)}: {why}" for why, names in reasons.items()]
     if ok:
+        energy_read = any(r.cost is not None and r.cost.wh_per_audio_hour is not None for r in ok)
         lines.append(
-            "Cost per hour of audio, over the timed runs only (warm-ups and load left out): CPU-s/h = CPU-seconds of the backend process, "
-            "Wh/h = energy" + (f", Cost/h = machine time at {run.price_per_hour:g} per hour" if run.price_per_hour else "")
-            + "; energy counters cover the whole package or GPU, every process on the machine."
+            "Cost per hour of audio, over the timed runs only (warm-ups and load left out): CPU-s/h = CPU-seconds of the backend process"
+            + (", Wh/h = energy" if energy_read else "")
+            + (f", Cost/h = machine time at {run.price_per_hour:g} per hour" if run.price_per_hour else "")
+            + ("; energy counters cover the whole package or GPU, every process on the machine." if energy_read else ".")
         )
     return lines
 

@@ -8,46 +8,50 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import cost_notes, dataset_split, decode_notes, flat_rows, quant_drift_notes, runs_notes, settings_line, weights_notes
+from .rows import NOT_AVAILABLE, cost_notes, dataset_split, decode_notes, flat_rows, quant_drift_notes, runs_notes, settings_line, weights_notes
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
+NARROW = 100  # below this width the model goes under the backend's name instead of into a column
 
 
-def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = False) -> Table:
+def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = False, model_column: bool = True) -> Table:
+    rows = [row for row in flat_rows(run, preview_width=None if verbose else 60) if row["status"] != "skipped"]
+    # No energy reading in any row (the note under the table says why): the column is left out, so that
+    # the figures that were measured keep their room in an 80-column terminal.
+    energy = any(row["status"] == "ok" and row["energy_wh_per_audio_h"] != NOT_AVAILABLE for row in rows)
     table = Table(title="whisper-speedtest results", box=box.SIMPLE_HEAVY, show_lines=with_transcripts, pad_edge=False)
     table.add_column("Backend", style="bold", overflow="fold", min_width=14)
-    table.add_column("Model", overflow="fold")
+    if model_column:
+        table.add_column("Model", overflow="fold")
     table.add_column("Load s", justify="right", min_width=5)
     table.add_column("Median s ± sd ×N", justify="right", no_wrap=True)
-    table.add_column("RTFx", justify="right")
-    table.add_column("WER", justify="right")
+    table.add_column("RTFx", justify="right", no_wrap=True)
+    table.add_column("WER", justify="right", no_wrap=True)
     table.add_column("Peak MB", justify="right", no_wrap=True)
     table.add_column("CPU-s/h", justify="right", no_wrap=True)  # per hour of audio, as the note under the table says
-    table.add_column("Wh/h", justify="right", no_wrap=True)
+    if energy:
+        table.add_column("Wh/h", justify="right", no_wrap=True)
     priced = run.price_per_hour is not None
     if priced:
         table.add_column("Cost/h", justify="right", no_wrap=True)
     if with_transcripts:
         table.add_column("Params in effect", overflow="fold", ratio=1)
         table.add_column("Transcript", overflow="fold", ratio=2)
-    for row in flat_rows(run, preview_width=None if verbose else 60):
-        if row["status"] == "skipped":
-            continue  # listed under the table with the reason
+    for row in rows:  # skipped rows are listed under the table with the reason
+        names = [escape(row["backend"]), escape(row["model"])] if model_column else [f"{escape(row['backend'])}\n[dim]{escape(row['model'])}[/dim]"]
         if row["status"] != "ok":
-            cells = [escape(row["backend"]), escape(row["model"]), "", f"[red]{row['status']}[/red]", "", "", "", "", ""] + [""] * priced
+            cells = [*names, "", f"[red]{row['status']}[/red]", "", "", "", ""] + [""] * (energy + priced)
         else:
             peak = row["peak_rss_mb"] + (f" +{row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
             cells = [
-                escape(row["backend"]),
-                escape(row["model"]),
+                *names,
                 row["load_s"] + (f" / {row['warm_load_s']}" if verbose and row["warm_load_s"] else ""),
                 f"{row['median_s']} ± {row['stdev_s']} ×{row['n']}",
                 row["rtfx"] + (f" (model {row['dataset_model_rtfx']})" if row["dataset_model_rtfx"] else ""),
                 (row["wer"] or "–") + (f" ({row['wer_delta']})" if row["wer_delta"] else ""),
                 peak,
                 row["cpu_s_per_audio_h"],
-                row["energy_wh_per_audio_h"],
-            ] + [row["cost_per_audio_h"]] * priced
+            ] + [row["energy_wh_per_audio_h"]] * energy + [row["cost_per_audio_h"]] * priced
         if with_transcripts:
             cells.append(escape(row["params"]) if row["status"] == "ok" else "")
             cells.append(escape(row["transcript"]) if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
@@ -60,7 +64,7 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     if all(r.status == "skipped" for r in run.results):
         console.print("[yellow]No backend ran: every one was skipped (reasons below).[/yellow]", highlight=False)
     else:
-        console.print(summary_table(run, with_transcripts=wide, verbose=verbose))
+        console.print(summary_table(run, with_transcripts=wide, verbose=verbose, model_column=console.width >= NARROW))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
     for line in cost_notes(run):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
