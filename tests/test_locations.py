@@ -37,8 +37,8 @@ def places(tmp_path, monkeypatch):
     return tmp_path
 
 
-def fake_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
+def fake_cli(*args: str, columns: int = 200) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns)}
     return subprocess.run([sys.executable, "-m", "tests.fake_cli", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -99,6 +99,26 @@ def test_extra_hub_caches_are_part_of_the_scan(places, hub_mlx_files, monkeypatc
     hub = locations.Scan().hub("tiny.en", "mlx")
     assert hub.complete and hub.path.startswith(str(extra))
     assert locations.Scan(weights="native").choose("tiny.en", "mlx").copy == hub
+
+
+def test_check_models_shows_the_copy_in_every_hub_cache(places, hub_mlx_files, monkeypatch):
+    extra = places / "their-models"
+    make_cached_repo(places / "hub", MLX_REPO, hub_mlx_files)
+    make_cached_repo(extra, MLX_REPO, hub_mlx_files)
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HUB_CACHES", str(extra))
+    main_copy, extra_copy = (str(root / f"models--{MLX_REPO.replace('/', '--')}") for root in (places / "hub", extra))
+
+    row = check_row("fake-mlx-files")
+    assert row["hub"]["status"] == "complete" and row["hub"]["path"] == main_copy
+    assert [(c["status"], c["path"]) for c in row["more_hub"]] == [("complete", extra_copy)]
+
+    wide = fake_cli("check-models", "-m", "tiny.en", "-b", "fake-mlx-files", columns=200)
+    assert wide.returncode == 0 and "complete +1" in wide.stdout and "--json lists each one" in wide.stdout
+    narrow = fake_cli("check-models", "-m", "tiny.en", "-b", "fake-mlx-files", columns=80)
+    assert narrow.returncode == 0, narrow.stderr
+    folded = "".join(narrow.stdout.split())  # long paths fold over several lines at 80 columns
+    assert "".join(main_copy.split()) in folded and "".join(extra_copy.split()) in folded
+    assert "Duplicate copies of tiny.en" in wide.stdout  # two downloads of one repo are duplicates
 
 
 def test_each_format_is_described_once():

@@ -122,12 +122,21 @@ def _print_table(console, rows, deep: bool) -> None:
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
         cells = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
-                 human_bytes(row.size_bytes), *(_status_cell(loc.status) for loc in row.locations), _short_upstream(row.upstream)]
+                 human_bytes(row.size_bytes), *_location_cells(row), _short_upstream(row.upstream)]
         if deep:
             seconds = f" in {row.load.seconds:.2f} s" if row.load and row.load.seconds is not None else ""
             cells.append(f"{row.load.status} {row.load.detail}{seconds}".strip() if row.load else "")
         table.add_row(*cells)
     console.print(table)
+    if any(loc.complete for row in rows for loc in row.more_hub):
+        console.print("[dim]Hub cache +N: N more Hub caches hold a complete copy too; --json lists each one.[/]")
+
+
+def _location_cells(row) -> list[str]:
+    """One status per location column; the Hub cell counts the other Hub caches' complete copies."""
+    more = sum(loc.complete for loc in row.more_hub)
+    hub = _status_cell(row.hub.status, f" +{more}" if more else "")
+    return [hub, *(_status_cell(loc.status) for loc in row.locations[1:])]
 
 
 def _print_compact_table(console, rows, deep: bool) -> None:
@@ -175,7 +184,7 @@ def copies_by_folder(rows) -> dict[tuple[str, str, str], list[str]]:
     """{(model, location kind, folder): backends} for every complete copy, in the rows' order."""
     copies: dict[tuple[str, str, str], list[str]] = {}
     for row in rows:
-        for loc in row.locations:
+        for loc in row.copies:
             if loc.status is CacheStatus.COMPLETE and loc.path:
                 copies.setdefault((row.model, KIND_NAMES[loc.kind], loc.path), []).append(row.backend)
     return copies
@@ -186,7 +195,7 @@ def _print_problems(console, rows) -> None:
 
     seen = set()
     for row in rows:
-        for loc in row.locations:
+        for loc in row.copies:
             key = (loc.kind, loc.label, loc.path)
             if loc.problems and key not in seen:
                 seen.add(key)

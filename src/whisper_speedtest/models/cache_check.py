@@ -73,10 +73,17 @@ class ModelCheck:
     weights: str = "same"  # same: our shared copy and its sources; native: the backend's usual download
     runs: str | None = None  # the folder or file a benchmark loads, when it needs no conversion first
     own_model: bool = False  # the backend brings its own model (WhisperKit, Parakeet): downloaded by it, not us
+    more_hub: tuple[Location, ...] = ()  # what the other Hub caches hold besides ``hub`` (missing ones left out)
 
     @property
     def locations(self) -> tuple[Location, ...]:
+        """One location per kind: the table's columns."""
         return (self.hub, self.store, self.package, self.backend_cache)
+
+    @property
+    def copies(self) -> tuple[Location, ...]:
+        """Every place found, the other Hub caches' copies included."""
+        return self.locations + self.more_hub
 
 
 EXPORTED_UPSTREAM = "exported here from the hf weights"
@@ -122,6 +129,8 @@ def check_row(scan: Scan, backend: BackendInfo, model: str) -> ModelCheck:
         return _not_applicable_row(backend, model)
     hub, kept, package, own = scan.hub(model, fmt), scan.store(model, fmt), scan.package(model, fmt), \
         scan.backend_cache(model, fmt)
+    more_hub = tuple(loc for loc in scan.hub_copies(model, fmt)
+                     if loc is not hub and loc.status not in (CacheStatus.MISSING, CacheStatus.NOT_APPLICABLE))
     if scan.weights == "native":  # the backend's own download only: no store copy, no pip package, no conversion
         kept, package = not_applicable("store"), not_applicable("package")
     locations = (hub, kept, package, own)
@@ -130,7 +139,7 @@ def check_row(scan: Scan, backend: BackendInfo, model: str) -> ModelCheck:
     size = best.size_bytes if best else max(loc.size_bytes + loc.partial_bytes for loc in locations)
     return ModelCheck(backend.name, backend.display_name, backend.available, model, fmt, upstream,
                       _row_status(locations), size, choice.ready, choice.describe(), hub, kept, package, own,
-                      weights=scan.weights, runs=choice.copy.load_path if choice.copy else None)
+                      weights=scan.weights, runs=choice.copy.load_path if choice.copy else None, more_hub=more_hub)
 
 
 def check_models(models: list[str], backends: list[BackendInfo], scan: Scan | None = None) -> tuple[ModelCheck, ...]:

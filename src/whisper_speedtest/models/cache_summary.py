@@ -69,7 +69,7 @@ class CheckSummary:
 
 
 def _copies_of(model: str, scan: Scan) -> list[tuple[str, Location]]:
-    found: list[tuple[str, Location]] = [(fmt, scan.hub(model, fmt)) for fmt in formats.on_hub()]
+    found: list[tuple[str, Location]] = [(fmt, loc) for fmt in formats.on_hub() for loc in scan.hub_copies(model, fmt)]
     found += [(entry.format, scan.store_entry(entry)) for entry in store.entries() if entry.name == model]
     found.append(("ct2", scan.package(model, "ct2")))
     found += [(fmt, scan.backend_cache(model, fmt)) for fmt in formats.names()]

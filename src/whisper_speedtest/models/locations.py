@@ -132,13 +132,22 @@ class Scan:
     # ------------------------------------------------------------ the Hugging Face Hub cache(s)
     def hub(self, model: str, fmt: str) -> Location:
         """The first complete copy among the Hub caches, else what the main cache holds."""
+        copies = self.hub_copies(model, fmt)
+        return first_complete(copies) or copies[0]
+
+    def hub_copies(self, model: str, fmt: str) -> tuple[Location, ...]:
+        """What each Hub cache holds of ``model`` in ``fmt``: the main cache first, then the extra ones."""
         if fmt not in formats.on_hub():  # openai checkpoints are plain URLs; exports are made here
-            return not_applicable("hub")
-        return self.hub_copy(catalog.hub_location(fmt, model, self.weights), fmt)
+            return (not_applicable("hub"),)
+        return self.hub_checks(catalog.hub_location(fmt, model, self.weights), fmt)
+
+    def hub_checks(self, where: catalog.HubLocation, fmt: str) -> tuple[Location, ...]:
+        """One Hub repo (or repo file) as each cache holds it: the main cache first, then the extra ones."""
+        return tuple(self.hub_in(cache, where, fmt) for cache in (self.hub_cache, *self.extra_hub_caches))
 
     def hub_copy(self, where: catalog.HubLocation, fmt: str) -> Location:
         """The copy of one Hub repo (or repo file): the first complete one among the caches, else the main cache's."""
-        checks = [self.hub_in(cache, where, fmt) for cache in (self.hub_cache, *self.extra_hub_caches)]
+        checks = self.hub_checks(where, fmt)
         return first_complete(checks) or checks[0]
 
     def hub_in(self, cache: HubCache, where: catalog.HubLocation, fmt: str) -> Location:
