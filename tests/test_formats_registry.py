@@ -1,4 +1,4 @@
-"""Adding a weight format is one module and one registry entry: convert, store, find, detect, check, import."""
+"""Adding a weight format is one module and one registry entry: convert, store, find, detect, check, import, quantize."""
 
 import shutil
 
@@ -13,6 +13,7 @@ TOY = registry.Format(
     "toy", single_file=True, store_payload="model.toy",
     read=registry.Hook("tests.toy_format", "read"), write=registry.Hook("tests.toy_format", "write"),
     detect=registry.Hook("tests.toy_format", "detect"),
+    stored_variants=(("int8", "int8"),), quantize=registry.Hook("tests.toy_format", "quantize"),
 )
 
 
@@ -50,3 +51,19 @@ def test_convert_writes_the_new_format_atomically(toy_format, tmp_path):
     out = convert(sources.ct2_source("tiny.en").path, "toy", tmp_path / "out.toy")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
     assert fingerprint(TOY.read(out).tensors) == sources.fingerprint_ct2(sources.ct2_source("tiny.en").path)
+
+
+def test_the_new_format_s_quantized_variant_is_made_by_its_own_hook(toy_format):
+    from whisper_speedtest.models import store, variants
+
+    base = sources.locate("tiny.en", "toy")
+    ref = variants.locate_variant("tiny.en", "toy", "int8")
+    entry = store.find("tiny.en", "toy", "int8")
+    assert entry is not None and ref.path == str(entry.payload) and ref.dtype == "int8"
+    assert ref.source == f"int8 from {base.source}"
+    quantized, original = TOY.read(ref.path), TOY.read(base.path)
+    assert ref.fingerprint == fingerprint(quantized.tensors) != base.fingerprint  # its own tensors, not the base's
+    name = "decoder.token_embedding.weight"
+    step = float(abs(original.tensors[name]).max()) / 127
+    assert abs(quantized.tensors[name].astype("float32") - original.tensors[name].astype("float32")).max() <= step
+    assert variants.locate_variant("tiny.en", "toy", "int8") == ref  # made once, then found in the store

@@ -29,3 +29,17 @@ def read(path: Path) -> Weights:
 
 def detect(path: Path) -> bool:
     return path.is_file() and path.suffix == SUFFIX
+
+
+def quantize(base_path: Path, dtype: str, out_path: Path) -> str:
+    """The stored ``int8`` variant: each float tensor rounded to 255 levels of its own scale (kept dequantized)."""
+    from whisper_speedtest.models.formats.canonical import fingerprint
+
+    assert dtype == "int8", dtype
+    base = read(base_path)
+    tensors = {}
+    for name, values in base.tensors.items():
+        scale = float(np.abs(values).max()) / 127 if values.dtype.kind == "f" and values.size else 0.0
+        tensors[name] = (np.round(values / scale) * scale).astype(values.dtype) if scale else values
+    write(Weights(tensors, base.dims), out_path)
+    return fingerprint(tensors)

@@ -303,3 +303,14 @@ def write_converted(source, out_path: Path) -> None:
         raise NotImplementedError(f"ggml weight type {source.ggml_dtype!r} is not supported; choose from {', '.join(DTYPES)}")
     write_ggml(source.tensors, source.dims, tokenizer_json=source.tokenizer_json, out_path=out_path,
                dtype=source.ggml_dtype)
+
+
+def quantize_ggml(ct2_dir: Path, ggml_type: str, out: Path) -> str:
+    """The stored variant ``ggml_type`` (q8_0, q4_0) written from the CTranslate2 weights at ``ct2_dir``.
+
+    Its fingerprint is of its own (dequantized) tensors: they are not the source's."""
+    from .canonical import fingerprint
+    from .convert import convert
+
+    convert(ct2_dir, "ggml", out, ggml_dtype=ggml_type)
+    return fingerprint(read_ggml(out).tensors)

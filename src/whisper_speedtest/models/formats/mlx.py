@@ -137,3 +137,32 @@ def read_mlx(model_dir: str | os.PathLike) -> Weights:
 def write_converted(source, out_dir: Path) -> None:
     """Writer from a :class:`.source.ConversionSource`."""
     write_mlx(source.tensors, source.dims, out_dir, alignment_heads=source.hints.alignment_heads)
+
+
+MLX_GROUP_SIZE = 64
+
+
+def quantize_mlx(base_dir: Path, dtype: str, out: Path) -> None:
+    """Affine-quantize the float16 MLX copy at ``base_dir`` to ``dtype`` (int8, int4; group size 64)
+    into the folder ``out``, in the layout mlx-whisper loads (``config.json`` gains ``quantization``).
+
+    Returns no fingerprint: quantized MLX tensors have no canonical reader here, and they are not the base's."""
+    import shutil
+
+    import mlx.core as mx
+    import mlx.nn as nn
+    from mlx.utils import tree_flatten
+    from mlx_whisper.load_models import load_model
+
+    bits = int(dtype.removeprefix("int"))
+    model = load_model(str(base_dir), dtype=mx.float16)
+    nn.quantize(model, group_size=MLX_GROUP_SIZE, bits=bits)
+    out.mkdir()
+    mx.save_safetensors(str(out / WEIGHTS_FILE), dict(tree_flatten(model.parameters())))
+    config = json.loads((Path(base_dir) / "config.json").read_text())
+    config["quantization"] = {"group_size": MLX_GROUP_SIZE, "bits": bits}
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    for extra in Path(base_dir).iterdir():
+        if extra.name not in ("config.json", WEIGHTS_FILE, "weights.npz"):
+            shutil.copy2(extra, out / extra.name)
+    return None

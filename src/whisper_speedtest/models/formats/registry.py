@@ -48,7 +48,11 @@ class Format:
     - ``write(source: ConversionSource, out)``: made here from CTranslate2 tensors;
     - ``export(hf_dir, out, **options)``: made by the library's own exporter from the hf copy;
     - ``file_checks``: the format's own cheap checks of its files, by name pattern (``check(path)``
-      returns a problem line or None); other files get the checks their names call for.
+      returns a problem line or None); other files get the checks their names call for;
+    - ``quantize(input, dtype, out) -> fingerprint | None``: writes the stored variant ``dtype`` at
+      ``out`` (the entry's payload) from ``input``: the CTranslate2 folder when ``quantize_from`` is
+      "ct2", else the unquantized copy in this format; None when the variant's tensors have no
+      canonical fingerprint. Raising NotImplementedError means "no such variant here".
     """
 
     name: str
@@ -66,6 +70,8 @@ class Format:
     detect: Callable[[Path], bool] | None = None
     file_checks: tuple[tuple[str, Callable[[Path], str | None]], ...] = ()  # (file name pattern, cheap check)
     stored_variants: tuple[tuple[str, str], ...] = ()  # (quantization, store dtype) kept as store entries of their own
+    quantize: Callable[[Path, str, Path], str | None] | None = None
+    quantize_from: str = "base"  # or "ct2"
 
     @property
     def convertible(self) -> bool:
@@ -126,11 +132,12 @@ FORMATS: dict[str, Format] = {
             required_files=(("config.json",), ("weights.safetensors", "weights.npz")),
             weight_files=("weights.safetensors", "weights.npz"),
             on_hub=True, stored_variants=(("int8", "int8"), ("int4", "int4")),  # MLX affine quantization
-            read=Hook("mlx", "read_mlx"), write=Hook("mlx", "write_converted"),
+            read=Hook("mlx", "read_mlx"), write=Hook("mlx", "write_converted"), quantize=Hook("mlx", "quantize_mlx"),
         ),
         Format(
             "ggml", single_file=True, store_payload="ggml-model.bin", on_hub=True,
             stored_variants=(("int8", "q8_0"), ("int4", "q4_0")),  # whisper.cpp's quantized weight types
+            quantize=Hook("ggml", "quantize_ggml"), quantize_from="ct2",
             read=Hook("ggml", "read_ggml"), write=Hook("ggml", "write_converted"), detect=Hook("ggml", "detect_ggml"),
             file_checks=(("*", Hook("ggml", "file_problem")),),
         ),
