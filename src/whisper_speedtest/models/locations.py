@@ -132,12 +132,13 @@ class Scan:
     # ------------------------------------------------------------ the Hugging Face Hub cache(s)
     def hub(self, model: str, fmt: str) -> Location:
         """The first complete copy among the Hub caches, else what the main cache holds."""
-        copies = self.hub_copies(model, fmt)
-        return first_complete(copies) or copies[0]
+        if fmt not in formats.on_hub():  # openai checkpoints are plain URLs; exports are made here
+            return not_applicable("hub")
+        return self.hub_copy(catalog.hub_location(fmt, model, self.weights), fmt)
 
     def hub_copies(self, model: str, fmt: str) -> tuple[Location, ...]:
         """What each Hub cache holds of ``model`` in ``fmt``: the main cache first, then the extra ones."""
-        if fmt not in formats.on_hub():  # openai checkpoints are plain URLs; exports are made here
+        if fmt not in formats.on_hub():
             return (not_applicable("hub"),)
         return self.hub_checks(catalog.hub_location(fmt, model, self.weights), fmt)
 
