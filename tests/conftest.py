@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("COLUMNS", "160")  # the width every command test reads, set before the CLI is imported
+
 DATA = Path(__file__).parent / "data"
 PACKAGE_DATA = Path(__file__).parent.parent / "src" / "whisper_speedtest" / "data"
 JFK = PACKAGE_DATA / "jfk.wav"
@@ -26,7 +28,40 @@ def _cli_env(env: dict | None) -> dict:
     return {**os.environ, "COLUMNS": "160", **(env or {})}
 
 
+# Variables that libraries read once, when imported (huggingface_hub's constants, torch's threads, the
+# import path): a call that sets one runs in a fresh interpreter, where it takes effect.
+IMPORT_TIME_ENV = ("HF_", "TRANSFORMERS_", "PYTHONPATH", "OMP_", "MKL_")
+
+
 def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the command line's ``main`` in this process, as the console script would, with ``env`` set
+    for the call and stdout/stderr captured (Typer's ``CliRunner`` isolation). Backends still run in
+    their own spawned children. ``timeout`` is kept for the signature's sake: use ``run_cli_process``
+    where a hang, a signal, an exit status under kill or the console script itself is under test, or
+    where ``env`` must be seen by a library at import time (``HF_HUB_OFFLINE``, ``HF_ENDPOINT``)."""
+    if any(key.startswith(IMPORT_TIME_ENV) for key in env or {}):
+        return run_cli_process(*args, timeout=timeout, env=env)
+    from typer.testing import CliRunner
+
+    from whisper_speedtest.cli import main
+
+    argv = [str(a) for a in args]
+    with CliRunner().isolation(env={"COLUMNS": "160", **(env or {})}) as (stdout, stderr, _):
+        saved_argv = sys.argv
+        sys.argv = ["whisper-speedtest", *argv]
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # a command that calls sys.exit itself
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.argv = saved_argv
+            sys.stdout.flush()
+            sys.stderr.flush()
+        out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+    return subprocess.CompletedProcess(["whisper-speedtest", *argv], code, out, err)
+
+
+def run_cli_process(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real console entry point in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "whisper_speedtest", *args],

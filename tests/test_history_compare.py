@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.run_fixtures import make_run, slower
 from whisper_speedtest import history
 from whisper_speedtest.report.labels import history_line
@@ -23,10 +24,8 @@ def home(tmp_path, monkeypatch):
 
 
 def results_cli(*args: str, home=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    if home is not None:
-        env["WHISPER_SPEEDTEST_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "whisper_speedtest", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    env = {"COLUMNS": "200"} | ({"WHISPER_SPEEDTEST_HOME": str(home)} if home is not None else {})
+    return run_cli(*args, timeout=timeout, env=env)
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:
