@@ -137,7 +137,7 @@ LOAD_PRESETS = ("default", "fast")
 
 def load(
     backend: str,
-    model: str = "tiny.en",
+    model: str = catalog.DEFAULT_MODEL,
     *,
     preset: str = "default",
     quantization: str | None = None,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..models import sources, variants
 from ..models.ref import ModelRef
+from ..models.weights_mode import WeightsMode
 from .base import Backend, LoadOptions, LoadResult
 
 
@@ -69,7 +70,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
 
     own = backend.locate_model(name)
     if own is not None:  # a backend with its own model has nothing else to load
-        return VariantPlan("native", own, own)
+        return VariantPlan(WeightsMode.NATIVE.value, own, own)
 
     def ref(copy: native.NativeCopy) -> ModelRef:
         return ModelRef(catalog.resolve(name), backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
@@ -85,7 +86,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
         if reasons:  # the first choice is missing: the fallback runs, and the row says why
             if not fallback:
                 raise QuantizationUnavailable(reasons[0])
-            return VariantPlan("native", None, chosen, "; ".join(reasons))
+            return VariantPlan(WeightsMode.NATIVE.value, None, chosen, "; ".join(reasons))
         standby = chosen
         for later in locations[index + 1:]:
             try:
@@ -93,7 +94,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
                 break
             except ModelNotAvailable:
                 continue
-        return VariantPlan("native", chosen, standby)
+        return VariantPlan(WeightsMode.NATIVE.value, chosen, standby)
     raise ModelNotAvailable(f"no native weights for {backend.display_name}: {'; '.join(reasons)}")
 
 

@@ -10,6 +10,7 @@ from ..backends.loader import VariantPlan, plan_native, plan_variant
 from ..errors import CorruptWeights, UserError
 from ..interrupts import signal_number
 from ..models import sources
+from ..models.weights_mode import WeightsMode
 from ..results import FAILED, SKIPPED
 
 
@@ -22,7 +23,7 @@ class BackendPlan:
     load_options: LoadOptions
     skip_reason: str | None = None
     skip_status: str = SKIPPED  # FAILED when the weights are there but must not run (corrupt)
-    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
+    weights: WeightsMode = WeightsMode.SAME
 
     @property
     def model(self) -> ModelRef | None:
@@ -36,8 +37,8 @@ class BackendPlan:
 
     @property
     def variant_label(self) -> str:
-        """The row's variant: the quantization asked for, "native" weights, or "default"."""
-        return self.load_options.quantization or ("native" if self.weights == "native" else "default")
+        """The row's variant: the quantization asked for, native weights, or "default"."""
+        return self.load_options.quantization or (WeightsMode.NATIVE.value if self.weights == WeightsMode.NATIVE else "default")
 
     @property
     def requested(self) -> dict[str, object]:
@@ -48,7 +49,7 @@ class BackendPlan:
 
 def plan_backend(
     cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None], synthetic: bool = False,
-    weights: str = "same",
+    weights: WeightsMode = WeightsMode.SAME,
 ) -> BackendPlan:
     """Check availability and locate weights (``weights``: same or native); problems become a skip reason, not an exception."""
     availability = cls.available()
@@ -61,7 +62,7 @@ def plan_backend(
         return BackendPlan(cls, VariantPlan("default", ref, ref), load_options, weights=weights)
     activity = f"locating {model_name} weights for {cls.display_name}"
     try:
-        if weights == "native":
+        if weights == WeightsMode.NATIVE:
             from ..models.hub_remote import offline_setting
 
             activity = f"locating {model_name} native weights for {cls.display_name}"
