@@ -131,6 +131,12 @@ class ModelSession:
         self._done.wait()
         self._backend.close()
 
+    def __enter__(self) -> ModelSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 LOAD_PRESETS = ("default", "fast")
 
