@@ -140,6 +140,7 @@ def benchmark(
     history: bool = False,
     progress: bool = False,
     on_row: Callable[[BackendResult], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     **options: Any,
 ) -> Run:
     """Benchmark ``audio`` (a file, folder, JSONL manifest, clip or 16 kHz array, or a list of them; the
@@ -150,7 +151,8 @@ def benchmark(
     ``cuda_graphs``, ``price_per_hour``, ``ray``, ... (``whisper_speedtest.bench.arguments.BenchmarkArguments``).
     Every argument is checked before any audio is read; a bad one raises a ``UserError`` subclass with the
     command's message. ``history=True`` records the run as the command does; ``progress=True`` shows the
-    command's live display on stderr; ``on_row`` is called with each row as it finishes.
+    command's live display on stderr; ``on_row`` is called with each row as it finishes, ``on_note`` with
+    each note of planning (a conversion made once, a fallback ...).
     Ctrl-C raises ``bench.session.BenchmarkInterrupted``, whose ``run`` holds the rows that finished.
     """
     from .bench.request import BenchmarkRequest
@@ -165,7 +167,7 @@ def benchmark(
         request = request.with_clips(_clips(audio, reference))
     elif audio is not None:
         raise BadOption("audio does not combine with --dataset: a dataset run reads its own clips")
-    run = _run(request, progress, on_row or (lambda row: None), run_benchmark)
+    run = _run(request, progress, on_row or (lambda row: None), on_note or (lambda text: None), run_benchmark)
     if history:
         from . import history as runs_history
 
@@ -181,9 +183,10 @@ def _names(values: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(part.strip() for item in items for part in str(item).split(",") if part.strip())
 
 
-def _run(request, progress: bool, on_row: Callable[[BackendResult], None], run_benchmark) -> BenchmarkRun:
+def _run(request, progress: bool, on_row: Callable[[BackendResult], None], on_note: Callable[[str], None],
+         run_benchmark) -> BenchmarkRun:
     if not progress:
-        return run_benchmark(request, on_row=on_row)
+        return run_benchmark(request, on_row=on_row, on_note=on_note)
     from rich.console import Console
 
     from .progress import BenchmarkProgress
@@ -194,6 +197,10 @@ def _run(request, progress: bool, on_row: Callable[[BackendResult], None], run_b
         display.on_row(row)
         on_row(row)
 
+    def each_note(text: str) -> None:
+        display.note(text)
+        on_note(text)
+
     with display:
         return run_benchmark(request, on_plan=display.on_plan, on_progress=display.on_progress, on_row=each_row,
-                             on_note=display.note)
+                             on_note=each_note)

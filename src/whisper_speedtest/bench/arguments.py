@@ -64,6 +64,7 @@ class BenchmarkArguments:
     ray_address: str | None = None
     ray_actors: int | None = None
     ray_cpus_per_actor: int = 1
+    ray_decoders: int | None = None  # Python only (no flag): CPU decoder actors, default two per model actor
     weights: WeightsMode | str = WeightsMode.SAME
 
 
@@ -78,7 +79,7 @@ FLAGS: dict[str, str] = {
     "max_clips": "--max-clips", "max_hours": "--max-hours", "batch_size": "--batch-size",
     "synthetic": "--synthetic-weights", "synthetic_tokens": "--synthetic-tokens", "cuda_graphs": "--cuda-graphs",
     "price_per_hour": "--price-per-hour", "ray": "--ray", "ray_address": "--ray-address", "ray_actors": "--ray-actors",
-    "ray_cpus_per_actor": "--ray-cpus-per-actor", "weights": "--weights",
+    "ray_cpus_per_actor": "--ray-cpus-per-actor", "ray_decoders": "ray_decoders", "weights": "--weights",
 }
 
 
@@ -144,7 +145,7 @@ def check_dataset_only(a: BenchmarkArguments) -> None:
 def ray_settings(a: BenchmarkArguments) -> RaySettings | None:
     """``ray``/``ray_address`` as settings, or None; Ray must be installed and a dataset given."""
     if not (a.ray or a.ray_address):
-        if a.ray_actors is not None or a.ray_cpus_per_actor != 1:
+        if a.ray_actors is not None or a.ray_cpus_per_actor != 1 or a.ray_decoders is not None:
             raise BadOption(f"{FLAGS['ray_actors']} and {FLAGS['ray_cpus_per_actor']} apply with {FLAGS['ray']} or {FLAGS['ray_address']} only")
         return None
     from .ray_driver import RaySettings, check_ray
@@ -153,8 +154,9 @@ def ray_settings(a: BenchmarkArguments) -> RaySettings | None:
         raise BadOption(f"{FLAGS['ray']} runs a {FLAGS['dataset']} pass; give {FLAGS['dataset']}")
     _at_least_one("ray_actors", a.ray_actors)
     _at_least_one("ray_cpus_per_actor", a.ray_cpus_per_actor)
+    _at_least_one("ray_decoders", a.ray_decoders)
     check_ray()
-    return RaySettings(a.ray_address, a.ray_actors, a.ray_cpus_per_actor)
+    return RaySettings(a.ray_address, a.ray_actors, a.ray_cpus_per_actor, a.ray_decoders)
 
 
 def select_dataset(a: BenchmarkArguments) -> DatasetSelection:

@@ -58,14 +58,6 @@ class BenchmarkRequest:
         a = replace(base, **changes) if changes else base
         return _checked(a).with_clips(clips)
 
-    @classmethod
-    def named(cls, model: str, backends: Sequence[str] | None, settings: DecodeSettings, load_options: LoadOptions,
-              **fields) -> BenchmarkRequest:
-        """A request from names, for scripts: ``model`` may be an alias, ``backends`` None means every registered one."""
-        from ..models import catalog
-
-        return cls(catalog.resolve(model), select_backends(backends), settings, load_options, **fields)
-
     def with_clips(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         return replace(self, clips=tuple(clips))
 
