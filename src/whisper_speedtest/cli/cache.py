@@ -10,6 +10,7 @@ import typer
 
 from ..models.cache_check import KIND_NAMES
 from ..models.verify import CacheStatus
+from ..child_messages import ChildMessage
 from ..models.weights_mode import WeightsMode
 from .output import confirm, human_bytes, leftovers_line, print_notes, say_offline
 from .options import ImplementationsOption, ModelsOption, WeightsOption, backend_choice, check_weights, split_csv
@@ -78,11 +79,11 @@ def _load_check(backend_class: Any, row, timeout_s: float):
     except UserError as exc:
         return LoadCheck("skipped", str(exc))
     kind, payload = run_child(WorkerJob.load_only(backend_class, ref), timeout_s, lambda kind, payload: None, f"load:{row.backend}")
-    if kind == "result":
+    if kind == ChildMessage.RESULT:
         result = LoadCheck("loaded", payload.load.actual, round(payload.load_s, 3))
-    elif kind == "error":
+    elif kind == ChildMessage.ERROR:
         result = LoadCheck("failed", payload.reason)
-    elif kind == "timeout":
+    elif kind == ChildMessage.TIMEOUT:
         result = LoadCheck("timeout", f"no answer within {timeout_s:g} s")
     else:
         result = LoadCheck("failed", str(payload))
