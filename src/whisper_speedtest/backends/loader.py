@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..models import sources, variants
+from ..models.locations import Scan
 from ..models.ref import ModelRef
 from ..models.weights_mode import WeightsMode
 from .base import Backend, LoadOptions, LoadResult
@@ -24,9 +25,10 @@ class VariantPlan:
 
 def plan_variant(
     backend: type[Backend], name: str, quantization: str | None, *, fallback: bool = True,
-    on_note: Callable[[str], None] | None = None,
+    on_note: Callable[[str], None] | None = None, scan: Scan | None = None,
 ) -> VariantPlan:
     """Locate (or create) the variant's weights; without ``fallback`` a missing variant raises.
+    ``scan``: the run's one look at the caches, shared by every backend (a fresh one when None).
 
     Notes (a corrupt store entry made again, say) go to ``on_note``; corrupt weights that cannot
     be made again raise :class:`~whisper_speedtest.errors.CorruptWeights`, whatever ``fallback`` says.
@@ -40,7 +42,7 @@ def plan_variant(
         if not fallback:
             raise QuantizationUnavailable(reason)
         return VariantPlan(requested, None, own, reason)
-    base = sources.locate(name, backend.model_format, on_note=on_note)
+    base = sources.locate(name, backend.model_format, on_note=on_note, scan=scan)
     if quantization in (None, "float16"):
         return VariantPlan(requested, base, base)
     if quantization not in backend.quantizations:

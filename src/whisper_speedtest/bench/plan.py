@@ -10,6 +10,7 @@ from ..backends.loader import VariantPlan, plan_native, plan_variant
 from ..errors import CorruptWeights, UserError
 from ..interrupts import signal_number
 from ..models import sources
+from ..models.locations import Scan
 from ..models.weights_mode import WeightsMode
 from ..results import FAILED, SKIPPED
 
@@ -49,9 +50,11 @@ class BackendPlan:
 
 def plan_backend(
     cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None], synthetic: bool = False,
-    weights: WeightsMode = WeightsMode.SAME,
+    weights: WeightsMode = WeightsMode.SAME, scan: Scan | None = None,
 ) -> BackendPlan:
-    """Check availability and locate weights (``weights``: same or native); problems become a skip reason, not an exception."""
+    """Check availability and locate weights (``weights``: same or native); problems become a skip reason, not an exception.
+
+    ``scan`` is the run's one look at the caches, shared by every backend it plans (a fresh one when None)."""
     availability = cls.available()
     if not availability.ok:
         return BackendPlan(cls, None, load_options, availability.reason, weights=weights)
@@ -68,10 +71,11 @@ def plan_backend(
             activity = f"locating {model_name} native weights for {cls.display_name}"
             variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback)
         else:
-            if sources.needs_conversion(model_name, cls.model_format):
+            if sources.needs_conversion(model_name, cls.model_format, scan=scan):
                 activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
                 on_note(f"{activity} (once; kept in the store)")
-            variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note)
+            variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note,
+                                   scan=scan)
     except CorruptWeights as exc:
         return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
     except UserError as exc:
