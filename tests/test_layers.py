@@ -1,8 +1,9 @@
-"""The layers of DESIGN.md hold: nothing imports upward, no two modules import each other, few floors.
+"""The layers of ARCHITECTURE.md hold: nothing imports upward, no two modules import each other, few floors.
 
 Read with grimp (import-linter's graph builder), which sees every import, function-level and
 TYPE_CHECKING ones included. Layers, top to bottom: cli, board, report, bench, backends, models,
-models.formats; leaf modules import only other leaves.
+models.formats; leaf modules import only other leaves. ARCHITECTURE.md's last section lists these
+rules; keep the two in step.
 """
 
 import collections
