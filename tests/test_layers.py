@@ -74,3 +74,11 @@ def test_at_most_ten_floors(arrows):
 
     assert max(floor(part) for part in list(below)) <= MAX_FLOORS
     assert floor("cli") > floor("bench") > floor("backends") > floor("models") > floor("models.formats")
+
+
+def test_the_code_map_names_every_layer_and_leaf():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    missing = [name for name in (*LAYERS, *LEAVES) if f"`{name}`" not in text]
+    assert missing == []
