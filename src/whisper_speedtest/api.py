@@ -52,6 +52,8 @@ class Run:
         return len(self.rows)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "run" or name.startswith("__"):  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.run, name)
 
     def to_pandas(self) -> pandas.DataFrame:
