@@ -81,6 +81,7 @@ FLAGS: dict[str, str] = {
     "price_per_hour": "--price-per-hour", "ray": "--ray", "ray_address": "--ray-address", "ray_actors": "--ray-actors",
     "ray_cpus_per_actor": "--ray-cpus-per-actor", "ray_decoders": "ray_decoders", "weights": "--weights",
 }
+PYTHON_ONLY = frozenset({"ray_decoders"})  # no flag: the message names the field
 
 
 def _at_least_one(field: str, value: int | None) -> None:
