@@ -62,7 +62,7 @@ class BenchmarkProgress:
         if backend in self._tasks:
             self._progress.update(self._tasks[backend], total=total)
 
-    def on_progress(self, backend: str, kind: str, payload: Any) -> None:
+    def on_progress(self, backend: str, kind: ChildMessage, payload: Any) -> None:
         task = self._tasks.get(backend)
         if kind == ChildMessage.TRACEBACK:
             if self.show_tracebacks and payload:

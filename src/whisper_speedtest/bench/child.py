@@ -22,7 +22,7 @@ from .memory_watch import MemoryWatch
 from .run_policy import RunPolicy
 from .worker import child_main
 
-MessageCallback = Callable[[str, Any], None]
+MessageCallback = Callable[[ChildMessage, Any], None]  # (kind, payload) as the child sent it
 
 
 def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:

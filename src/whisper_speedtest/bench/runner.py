@@ -17,7 +17,7 @@ from .run_policy import RunPolicy
 if TYPE_CHECKING:
     from .request import BenchmarkRequest
 
-ProgressCallback = Callable[[str, str, Any], None]
+ProgressCallback = Callable[[str, ChildMessage, Any], None]  # (row label, kind, payload)
 
 
 def run_ray(job: WorkerJob, ray: RaySettings, on_message: MessageCallback, timeout_s: float):
@@ -60,7 +60,7 @@ def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: Progr
     job = job_for(plan, request)
     timeout_s = request.settings.timeout_s
 
-    def on_message(kind: str, payload: Any) -> None:
+    def on_message(kind: ChildMessage, payload: Any) -> None:
         on_progress(plan.label, kind, payload)
 
     if request.ray is not None and job.dataset is not None:
