@@ -74,8 +74,10 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
     if own is not None:  # a backend with its own model has nothing else to load
         return VariantPlan(WeightsMode.NATIVE.value, own, own)
 
+    canonical = catalog.resolve(name)
+
     def ref(copy: native.NativeCopy) -> ModelRef:
-        return ModelRef(catalog.resolve(name), backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
+        return ModelRef(canonical, backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
 
     locations = catalog.native_locations(backend.model_format, name)
     reasons = []
