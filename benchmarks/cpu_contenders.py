@@ -31,10 +31,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import whisper_speedtest as ws
 from whisper_speedtest.audio import collect_clips
-from whisper_speedtest.backends.base import LoadOptions
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
-from whisper_speedtest.results import DecodeSettings
 
 CLIPS = Path(__file__).resolve().parent.parent / "tests" / "data" / "parity" / "manifest.jsonl"
 PACKAGES = ("ctranslate2", "faster-whisper", "onnxruntime", "optimum-onnx", "openvino", "optimum-intel", "nncf",
@@ -59,11 +57,10 @@ CONTENDERS = (
 
 
 def run_contender(model: str, contender: Contender, clips, runs: int, threads: int | None):
-    settings = DecodeSettings("en", 1, 0.0, runs=runs, warmup=1, timeout_s=1800)
-    options = LoadOptions(device="cpu", quantization=contender.quantization, threads=threads, fallback=False)
-    request = BenchmarkRequest.named(model, (contender.backend,), settings, options, clips=tuple(clips),
-                                     quantizations=(contender.quantization,))
-    (row,) = run_benchmark(request, on_note=lambda text: print(f"  note: {text}", flush=True)).results
+    run = ws.benchmark(list(clips), model=model, backends=[contender.backend], runs=runs, warmup=1, timeout=1800,
+                       device="cpu", quant=[contender.quantization] if contender.quantization else [], threads=threads,
+                       fallback=False, on_note=lambda text: print(f"  note: {text}", flush=True))
+    (row,) = run.rows
     return row
 
 

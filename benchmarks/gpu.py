@@ -29,14 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import whisper_speedtest as ws
 from whisper_speedtest.audio import bundled_sample, read_audio
-from whisper_speedtest.dataset.reading import select
-from whisper_speedtest.dataset.spec import parse_spec
 from whisper_speedtest.backends.base import DecodeOptions, LoadOptions
 from whisper_speedtest.bench.scoring import score_many
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+from whisper_speedtest.dataset.reading import select
+from whisper_speedtest.dataset.spec import parse_spec
 from whisper_speedtest.models import sources
-from whisper_speedtest.results import DecodeSettings
 
 IFW_BATCH = 24  # insanely-fast-whisper's default --batch-size
 
@@ -53,13 +52,11 @@ def repeated_manifest(varied: Path, clips: int, directory: Path) -> Path:
     return manifest
 
 
-def dataset_row(model: str, backend: str, batch: int, selection, device: str = "cuda"):
-    settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=580)
-    request = BenchmarkRequest.named(
-        model, (backend,), settings, LoadOptions(device=device, batch_size=batch),
-        dataset=selection, batch_size=batch,
-    )
-    return run_benchmark(request).results[0]
+def dataset_row(model: str, backend: str, batch: int, manifest: Path, device: str = "cuda"):
+    """One ``--dataset`` row over ``manifest``, as ``whisper-speedtest benchmark --dataset`` runs it."""
+    run = ws.benchmark(dataset=str(manifest), model=model, backends=[backend], batch_size=batch, device=device,
+                       runs=1, warmup=1, timeout=580)
+    return run.rows[0]
 
 
 def ifw_recipe(model_path: str, entries, beam_size: int) -> dict:
@@ -187,8 +184,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write every figure (and the transcripts) as JSON here")
     args = parser.parse_args()
 
-    selection = select(parse_spec(str(repeated_manifest(Path(args.varied), args.clips, Path(tempfile.mkdtemp())))))
-    entries = selection.entries
+    manifest = repeated_manifest(Path(args.varied), args.clips, Path(tempfile.mkdtemp()))
+    entries = select(parse_spec(str(manifest))).entries  # the same clips the dataset rows read, for the direct calls
     audio_h = sum(e.duration_s for e in entries) / 3600
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     print(f"dataset: {len(entries)} clips ({audio_h:.2f} h) of the varied set, {args.model}; "
@@ -201,7 +198,7 @@ def main() -> None:
     for batch in sizes:
         stock = None
         for backend in ordered:
-            record = describe(dataset_row(args.model, backend, batch, selection, args.device), stock)
+            record = describe(dataset_row(args.model, backend, batch, manifest, args.device), stock)
             record["batch"] = batch
             if backend == "transformers" and record["status"] == "ok":
                 stock = record["texts"]

@@ -13,11 +13,10 @@ import argparse
 import statistics
 import time
 
+import whisper_speedtest as ws
 from whisper_speedtest.audio import collect_clips
-from whisper_speedtest.backends.base import LoadOptions, physical_cores
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
-from whisper_speedtest.models import sources
-from whisper_speedtest.results import DecodeSettings
+from whisper_speedtest.backends.base import physical_cores
+from whisper_speedtest.models import sources  # where the weights are, for the direct call on the same files
 
 
 def direct_times(model_path: str, audio, runs: int, compute_type: str, threads: int) -> list[float]:
@@ -47,12 +46,11 @@ def main() -> None:
     clips = tuple(collect_clips([args.audio] if args.audio else None))
     threads = physical_cores()
     model = sources.locate(args.model, "ct2")
-    settings = DecodeSettings("en", 1, 0.0, runs=args.runs, warmup=1, timeout_s=900)
     harness, direct = [], []
     compute_type = None
     for round_number in range(args.rounds):
-        run = run_benchmark(BenchmarkRequest.named(args.model, ("faster-whisper",), settings, LoadOptions(threads=threads), clips=clips))
-        row = run.results[0]
+        run = ws.benchmark(list(clips), model=args.model, backends=["faster-whisper"], runs=args.runs, warmup=1, threads=threads)
+        row = run.rows[0]
         if not row.ok:
             raise SystemExit(f"harness run failed: {row.reason}")
         compute_type = row.params["compute_type"]

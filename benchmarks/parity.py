@@ -33,7 +33,7 @@ from tests.parity_reference import (  # noqa: E402
     plain_texts,
     read_clips,
 )
-from whisper_speedtest.backends import get_backend  # noqa: E402
+import whisper_speedtest as ws  # noqa: E402
 
 TOLERANCE = 0.01
 
@@ -93,7 +93,7 @@ def differences(results: dict[str, list[Comparison]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    backends = tuple(b for b in (args.backends or ",".join(b for b in BACKENDS if get_backend(b).available().ok)).split(",") if b)
+    backends = tuple(b for b in (args.backends or ",".join(b for b in BACKENDS if b in {info.name for info in ws.backends()})).split(",") if b)
     clips = read_clips(Path(args.manifest))
     plain_cache: dict = {}
     results: dict[str, list[Comparison]] = {}

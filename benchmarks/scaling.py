@@ -23,13 +23,10 @@ from pathlib import Path
 
 from gpu import repeated_manifest
 
-from whisper_speedtest.backends.base import LoadOptions
-from whisper_speedtest.bench.ray_driver import RaySettings
-from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
+import whisper_speedtest as ws
 from whisper_speedtest.dataset.entries import SampleLimits
 from whisper_speedtest.dataset.reading import select
 from whisper_speedtest.dataset.spec import parse_spec
-from whisper_speedtest.results import DecodeSettings
 
 TARGET_RAY_OVERHEAD = 1.10  # Ray on 1 GPU: wall at most this times the in-process wall
 TARGET_TWO_GPUS = 1.85  # Ray on 2 GPUs: end-to-end RTFx at least this times Ray on 1 GPU
@@ -45,13 +42,12 @@ def gpu_count() -> int:
         return 0
 
 
-def run_row(args, selection, ray: RaySettings | None) -> dict:
-    settings = DecodeSettings("en", 1, 0.0, runs=1, warmup=1, timeout_s=args.timeout)
-    request = BenchmarkRequest.named(
-        args.model, (args.backend,), settings, LoadOptions(device=args.device, batch_size=args.batch_size),
-        dataset=selection, batch_size=args.batch_size, ray=ray,
-    )
-    row = run_benchmark(request).results[0]
+def run_row(args, spec: str, ray_actors: int | None) -> dict:
+    """One ``--dataset`` row: in process when ``ray_actors`` is None, else on a local Ray with that many model actors."""
+    ray = {} if ray_actors is None else {"ray": True, "ray_actors": ray_actors, "ray_decoders": args.decoders}
+    run = ws.benchmark(dataset=spec, max_clips=args.max_clips, model=args.model, backends=[args.backend],
+                       batch_size=args.batch_size, device=args.device, runs=1, warmup=1, timeout=args.timeout, **ray)
+    row = run.rows[0]
     record = {"status": row.status, "reason": row.reason}
     if row.ok:
         d = row.dataset
@@ -90,9 +86,9 @@ def main() -> None:
     print(f"dataset: {len(selection.entries)} clips ({audio_h:.2f} h), {selection.sample}; {args.backend} {args.model}, "
           f"batch {args.batch_size}, device {args.device}\n", flush=True)
     rows = {
-        "in process, 1 GPU": run_row(args, selection, None),
-        "ray, 1 GPU": run_row(args, selection, RaySettings(actors=1, decoders=args.decoders)),
-        f"ray, {many} GPUs": run_row(args, selection, RaySettings(actors=many, decoders=args.decoders)),
+        "in process, 1 GPU": run_row(args, spec, None),
+        "ray, 1 GPU": run_row(args, spec, 1),
+        f"ray, {many} GPUs": run_row(args, spec, many),
     }
     print(f"{'row':<20}{'RTFx e2e':>10}{'RTFx model':>11}{'wall s':>9}{'start s':>9}{'decode s':>9}{'busy':>6}{'WER':>8}{'failed':>8}  workers",
           flush=True)

@@ -27,6 +27,10 @@ class BadOption(UserError):
     """An option value outside its valid range."""
 
 
+class MissingExtra(UserError):
+    """A feature whose optional dependency is not installed; the message names the extra to install."""
+
+
 class OutputError(UserError):
     """A results file that cannot be written where the user asked."""
 

@@ -131,13 +131,19 @@ class ModelSession:
         self._done.wait()
         self._backend.close()
 
+    def __enter__(self) -> ModelSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 LOAD_PRESETS = ("default", "fast")
 
 
 def load(
     backend: str,
-    model: str = "tiny.en",
+    model: str = catalog.DEFAULT_MODEL,
     *,
     preset: str = "default",
     quantization: str | None = None,

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from .child_messages import ChildMessage
+
 
 class BenchmarkProgress:
     """One progress bar per backend; quiet mode shows nothing."""
@@ -60,9 +62,9 @@ class BenchmarkProgress:
         if backend in self._tasks:
             self._progress.update(self._tasks[backend], total=total)
 
-    def on_progress(self, backend: str, kind: str, payload: Any) -> None:
+    def on_progress(self, backend: str, kind: ChildMessage, payload: Any) -> None:
         task = self._tasks.get(backend)
-        if kind == "traceback":
+        if kind == ChildMessage.TRACEBACK:
             if self.show_tracebacks and payload:
                 self._progress.console.print(f"[red]{backend} failed:[/red]\n{payload}", markup=True, highlight=False)
             return
@@ -72,11 +74,11 @@ class BenchmarkProgress:
             self._current_since = time.monotonic()
         self._update_overall()
         self._progress.start_task(task)
-        if kind == "progress":
+        if kind == ChildMessage.PROGRESS:
             self._progress.update(task, description=str(payload))
-        elif kind == "tick":
+        elif kind == ChildMessage.TICK:
             self._progress.advance(task, payload)
-        elif kind == "total":
+        elif kind == ChildMessage.TOTAL:
             self._progress.update(task, total=payload)
 
     def _eta_line(self) -> str:

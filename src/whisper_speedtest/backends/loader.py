@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 
 from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..models import sources, variants
+from ..models.locations import Scan
 from ..models.ref import ModelRef
+from ..models.weights_mode import WeightsMode
 from .base import Backend, LoadOptions, LoadResult
 
 
@@ -23,9 +25,10 @@ class VariantPlan:
 
 def plan_variant(
     backend: type[Backend], name: str, quantization: str | None, *, fallback: bool = True,
-    on_note: Callable[[str], None] | None = None,
+    on_note: Callable[[str], None] | None = None, scan: Scan | None = None,
 ) -> VariantPlan:
     """Locate (or create) the variant's weights; without ``fallback`` a missing variant raises.
+    ``scan``: the run's one look at the caches, shared by every backend (a fresh one when None).
 
     Notes (a corrupt store entry made again, say) go to ``on_note``; corrupt weights that cannot
     be made again raise :class:`~whisper_speedtest.errors.CorruptWeights`, whatever ``fallback`` says.
@@ -39,7 +42,7 @@ def plan_variant(
         if not fallback:
             raise QuantizationUnavailable(reason)
         return VariantPlan(requested, None, own, reason)
-    base = sources.locate(name, backend.model_format, on_note=on_note)
+    base = sources.locate(name, backend.model_format, on_note=on_note, scan=scan)
     if quantization in (None, "float16"):
         return VariantPlan(requested, base, base)
     if quantization not in backend.quantizations:
@@ -69,10 +72,12 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
 
     own = backend.locate_model(name)
     if own is not None:  # a backend with its own model has nothing else to load
-        return VariantPlan("native", own, own)
+        return VariantPlan(WeightsMode.NATIVE.value, own, own)
+
+    canonical = catalog.resolve(name)
 
     def ref(copy: native.NativeCopy) -> ModelRef:
-        return ModelRef(catalog.resolve(name), backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
+        return ModelRef(canonical, backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
 
     locations = catalog.native_locations(backend.model_format, name)
     reasons = []
@@ -85,7 +90,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
         if reasons:  # the first choice is missing: the fallback runs, and the row says why
             if not fallback:
                 raise QuantizationUnavailable(reasons[0])
-            return VariantPlan("native", None, chosen, "; ".join(reasons))
+            return VariantPlan(WeightsMode.NATIVE.value, None, chosen, "; ".join(reasons))
         standby = chosen
         for later in locations[index + 1:]:
             try:
@@ -93,7 +98,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
                 break
             except ModelNotAvailable:
                 continue
-        return VariantPlan("native", chosen, standby)
+        return VariantPlan(WeightsMode.NATIVE.value, chosen, standby)
     raise ModelNotAvailable(f"no native weights for {backend.display_name}: {'; '.join(reasons)}")
 
 

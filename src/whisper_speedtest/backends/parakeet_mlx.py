@@ -22,7 +22,7 @@ from ..models.ref import ModelRef
 from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
 
 MODEL_FORMAT = "parakeet"
-MODEL_ENV = "WHISPER_SPEEDTEST_PARAKEET_MODEL"
+MODEL_ENV = "WHISPER_SPEEDTEST_PARAKEET_MODEL"  # documented with the others in docs/environment.md
 CHUNK_SECONDS = 120.0  # parakeet-mlx's CLI defaults for long audio
 OVERLAP_SECONDS = 15.0
 _WEIGHT_FILES = ("config.json", "model.safetensors")

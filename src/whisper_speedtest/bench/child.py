@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..results import TOO_SLOW
+from ..child_messages import FINAL, ChildMessage
 from .job import WorkerJob
 from .lifeline import Lifeline
 from .memory_watch import MemoryWatch
 from .run_policy import RunPolicy
 from .worker import child_main
 
-MessageCallback = Callable[[str, Any], None]
+MessageCallback = Callable[[ChildMessage, Any], None]  # (kind, payload) as the child sent it
 
 
 def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:
@@ -57,7 +57,7 @@ def quiet_resource_tracker() -> None:
 
 
 def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
-    """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload):
+    """Run ``job`` in a spawned child; returns (a final ``ChildMessage``: RESULT, ERROR, TIMEOUT, CRASHED or TOO_SLOW, payload):
     a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes."""
     quiet_resource_tracker()
     context = mp.get_context("spawn")
@@ -66,20 +66,20 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, lab
         target=child_main, args=(job, messages, Lifeline.of_this_process()), name=f"whisper-speedtest:{label}"
     )
     process.start()
-    kind, payload = "crashed", "interrupted"
+    kind, payload = ChildMessage.CRASHED, "interrupted"
     try:
         kind, payload = _collect(process, messages, timeout_s, on_message, job.policy)
     finally:
-        _stop(process, grace_s=10.0 if kind in ("result", "error") else 0.0)
+        _stop(process, grace_s=10.0 if kind in FINAL else 0.0)
         messages.close()
         messages.join_thread()
     return kind, payload
 
 
 def _collect(process, messages, timeout_s: float, on_message: MessageCallback, policy: RunPolicy):
-    """Wait for the child's result; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload).
+    """Wait for the child's result; returns (RESULT, ERROR, TIMEOUT, CRASHED or TOO_SLOW, payload).
 
-    A first pass (the child's ``("pass", audio seconds)``, ended by its next message) that runs past the
+    A first pass (the child's ``(PASS, audio seconds)``, ended by its next message) that runs past the
     policy's limit stops the child: the backend is slower than real time and the budget is spent.
     """
     deadline = time.monotonic() + timeout_s
@@ -94,26 +94,26 @@ def _collect(process, messages, timeout_s: float, on_message: MessageCallback, p
             memory.sample()
             now = time.monotonic()
             if now > deadline:
-                return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
+                return ChildMessage.TIMEOUT, f"no result within --timeout {timeout_s:g} s; backend process stopped"
             limit = policy.first_pass_limit(first_pass[0]) if first_pass else None
             if limit is not None and now - first_pass[1] > limit:
                 loaded = f"loaded in {load_s:.1f} s; " if load_s is not None else ""
-                return TOO_SLOW, loaded + policy.stopped_note(first_pass[0], now - first_pass[1])
+                return ChildMessage.TOO_SLOW, loaded + policy.stopped_note(first_pass[0], now - first_pass[1])
             if memory.stuck(last_message, timeout_s):
-                return "crashed", f"{memory.evidence() or 'out of memory'}; backend process stuck at the limit, stopped"
+                return ChildMessage.CRASHED, f"{memory.evidence() or 'out of memory'}; backend process stuck at the limit, stopped"
             if not process.is_alive():
                 try:  # the result may have arrived just as the process ended
                     kind, payload = messages.get(timeout=0.5)
                 except queue_module.Empty:
                     process.join(1)
-                    return "crashed", _exit_reason(process.exitcode, memory.evidence())
+                    return ChildMessage.CRASHED, _exit_reason(process.exitcode, memory.evidence())
             else:
                 continue
         last_message = time.monotonic()
-        if kind in ("result", "error"):
+        if kind in FINAL:
             return kind, payload
-        first_pass = (payload, last_message) if kind == "pass" else None
-        if kind == "loaded":
+        first_pass = (payload, last_message) if kind == ChildMessage.PASS else None
+        if kind == ChildMessage.LOADED:
             load_s = payload
         on_message(kind, payload)
 

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 import numpy as np
 
+from ..child_messages import ChildMessage
 from ..audio import SAMPLE_RATE
 
 
@@ -100,7 +101,7 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
     """
     order = longest_first([e.duration_s for e in entries])
     groups = batches(order, batch_size)
-    report("total", len(groups))
+    report(ChildMessage.TOTAL, len(groups))
     texts: list[str | None] = [None] * len(entries)
     failed: dict[int, str] = {}
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
@@ -130,7 +131,7 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
                 else:
                     texts[position] = result
                     audio_s += len(samples) / SAMPLE_RATE  # RTFx counts the audio of clips that ran
-            report("tick", 1)
+            report(ChildMessage.TICK, 1)
         wall_s = time.perf_counter() - start
         if meter is not None:
             meter.pause()

@@ -10,6 +10,8 @@ from ..backends.loader import VariantPlan, plan_native, plan_variant
 from ..errors import CorruptWeights, UserError
 from ..interrupts import signal_number
 from ..models import sources
+from ..models.locations import Scan
+from ..models.weights_mode import WeightsMode
 from ..results import FAILED, SKIPPED
 
 
@@ -22,7 +24,7 @@ class BackendPlan:
     load_options: LoadOptions
     skip_reason: str | None = None
     skip_status: str = SKIPPED  # FAILED when the weights are there but must not run (corrupt)
-    weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
+    weights: WeightsMode = WeightsMode.SAME
 
     @property
     def model(self) -> ModelRef | None:
@@ -36,8 +38,8 @@ class BackendPlan:
 
     @property
     def variant_label(self) -> str:
-        """The row's variant: the quantization asked for, "native" weights, or "default"."""
-        return self.load_options.quantization or ("native" if self.weights == "native" else "default")
+        """The row's variant: the quantization asked for, native weights, or "default"."""
+        return self.load_options.quantization or (WeightsMode.NATIVE.value if self.weights == WeightsMode.NATIVE else "default")
 
     @property
     def requested(self) -> dict[str, object]:
@@ -48,9 +50,11 @@ class BackendPlan:
 
 def plan_backend(
     cls: type[Backend], model_name: str, load_options: LoadOptions, on_note: Callable[[str], None], synthetic: bool = False,
-    weights: str = "same",
+    weights: WeightsMode = WeightsMode.SAME, scan: Scan | None = None,
 ) -> BackendPlan:
-    """Check availability and locate weights (``weights``: same or native); problems become a skip reason, not an exception."""
+    """Check availability and locate weights (``weights``: same or native); problems become a skip reason, not an exception.
+
+    ``scan`` is the run's one look at the caches, shared by every backend it plans (a fresh one when None)."""
     availability = cls.available()
     if not availability.ok:
         return BackendPlan(cls, None, load_options, availability.reason, weights=weights)
@@ -61,16 +65,17 @@ def plan_backend(
         return BackendPlan(cls, VariantPlan("default", ref, ref), load_options, weights=weights)
     activity = f"locating {model_name} weights for {cls.display_name}"
     try:
-        if weights == "native":
+        if weights == WeightsMode.NATIVE:
             from ..models.hub_remote import offline_setting
 
             activity = f"locating {model_name} native weights for {cls.display_name}"
             variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback)
         else:
-            if sources.needs_conversion(model_name, cls.model_format):
+            if sources.needs_conversion(model_name, cls.model_format, scan=scan):
                 activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"
                 on_note(f"{activity} (once; kept in the store)")
-            variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note)
+            variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note,
+                                   scan=scan)
     except CorruptWeights as exc:
         return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
     except UserError as exc:

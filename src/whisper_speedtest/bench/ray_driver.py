@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 
+from ..child_messages import ChildMessage
 from ..errors import UserError
 from .dataset import batches, longest_first
 
@@ -79,7 +80,7 @@ def run_on_ray(job, settings: RaySettings, report, timeout_s: float | None = Non
     selection = job.dataset
     entries = selection.entries
     began = time.time()
-    report("progress", f"starting {settings.describe()}")
+    report(ChildMessage.PROGRESS, f"starting {settings.describe()}")
     ray.init(address=settings.address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
              logging_level=logging.WARNING)
     try:
@@ -103,15 +104,15 @@ def run_on_ray(job, settings: RaySettings, report, timeout_s: float | None = Non
             transcribed = decoded.map_batches(Transcriber, fn_constructor_kwargs={"job": job, "warmup": warmup}, batch_size=1,
                                               compute=ray.data.ActorPoolStrategy(size=actors), max_restarts=3, max_task_retries=1,
                                               **model_resources)
-        report("total", len(entries))
-        report("progress", f"{settings.describe()} · {actors} model actor(s) on {'GPU' if on_gpu else 'CPU'} · batch {job.batch_size}")
+        report(ChildMessage.TOTAL, len(entries))
+        report(ChildMessage.PROGRESS, f"{settings.describe()} · {actors} model actor(s) on {'GPU' if on_gpu else 'CPU'} · batch {job.batch_size}")
         collected = []
         for name in ("ray", "ray.data"):
             logging.getLogger(name).setLevel(logging.WARNING)  # Ray Data logs each execution at INFO on stderr
         try:
             for batch in transcribed.iter_batches(batch_size=None, batch_format="numpy"):
                 collected.append(batch)
-                report("tick", sum(len(json.loads(p)) for p in batch["positions"]))
+                report(ChildMessage.TICK, sum(len(json.loads(p)) for p in batch["positions"]))
                 if timeout_s is not None and time.time() - began > timeout_s:
                     raise RayPassTimeout(f"no result within --timeout {timeout_s:g} s; Ray pass stopped")
         except ray.data.exceptions.ExecutionTimeoutError:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..results import CRASHED, FAILED, TIMEOUT, TOO_SLOW, BackendResult
+from ..child_messages import ChildMessage
 from .child import MessageCallback, run_child
 from .job import WorkerFailure, WorkerJob
 from .plan import BackendPlan
@@ -16,22 +17,22 @@ from .run_policy import RunPolicy
 if TYPE_CHECKING:
     from .request import BenchmarkRequest
 
-ProgressCallback = Callable[[str, str, Any], None]
+ProgressCallback = Callable[[str, ChildMessage, Any], None]  # (row label, kind, payload)
 
 
 def run_ray(job: WorkerJob, ray: RaySettings, on_message: MessageCallback, timeout_s: float):
-    """The dataset pass on Ray; ("result"|"error"|"timeout", payload) like ``run_child``."""
+    """The dataset pass on Ray; (RESULT, ERROR or TIMEOUT, payload) like ``run_child``."""
     import traceback
 
     from .dataset import one_line
     from .ray_driver import RayPassTimeout, run_on_ray
 
     try:
-        return "result", run_on_ray(job, ray, on_message, timeout_s)
+        return ChildMessage.RESULT, run_on_ray(job, ray, on_message, timeout_s)
     except RayPassTimeout as exc:
-        return "timeout", str(exc)
+        return ChildMessage.TIMEOUT, str(exc)
     except Exception as exc:  # Ray's own failures become the row's reason
-        return "error", WorkerFailure(one_line(exc), traceback.format_exc())
+        return ChildMessage.ERROR, WorkerFailure(one_line(exc), traceback.format_exc())
 
 
 def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
@@ -59,16 +60,16 @@ def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: Progr
     job = job_for(plan, request)
     timeout_s = request.settings.timeout_s
 
-    def on_message(kind: str, payload: Any) -> None:
+    def on_message(kind: ChildMessage, payload: Any) -> None:
         on_progress(plan.label, kind, payload)
 
     if request.ray is not None and job.dataset is not None:
         kind, payload = run_ray(job, request.ray, on_message, timeout_s)
     else:
         kind, payload = run_child(job, timeout_s, on_message, plan.label)
-    if kind == "result":
+    if kind == ChildMessage.RESULT:
         return assemble_row(plan, job, payload)
-    if kind == "error":
-        on_progress(plan.label, "traceback", payload.traceback)
+    if kind == ChildMessage.ERROR:
+        on_progress(plan.label, ChildMessage.TRACEBACK, payload.traceback)
         return failed_row(plan, FAILED, payload.reason)
-    return failed_row(plan, {"timeout": TIMEOUT, TOO_SLOW: TOO_SLOW}.get(kind, CRASHED), payload)
+    return failed_row(plan, TIMEOUT if kind == ChildMessage.TIMEOUT else TOO_SLOW if kind == ChildMessage.TOO_SLOW else CRASHED, payload)

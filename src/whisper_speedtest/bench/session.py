@@ -10,6 +10,7 @@ from dataclasses import replace
 from ..audio import AudioClip
 from ..dataset.entries import DatasetSelection
 from ..interrupts import signal_number
+from ..models.locations import Scan
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
 from . import provenance
 from .plan import BackendPlan, PlanningInterrupted, plan_backend
@@ -41,10 +42,14 @@ def run_benchmark(
     on_row: Callable[[BackendResult], None] = lambda row: None,
     on_note: Callable[[str], None] = lambda text: None,
 ) -> BenchmarkRun:
-    """Run every planned backend; Ctrl-C keeps the rows finished so far and marks the rest."""
+    """Run every planned backend; Ctrl-C keeps the rows finished so far and marks the rest.
+
+    Planning looks at the caches once (one ``Scan`` for the run); ``--weights native`` takes a fresh look per
+    backend instead, since a fetch changes what is there."""
+    scan = Scan()
     plans = [
         plan_backend(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic,
-                     request.weights)
+                     request.weights, scan)
         for cls in request.backends
         for quant in request.quantizations
     ]

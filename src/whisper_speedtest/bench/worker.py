@@ -1,9 +1,9 @@
 """The child process: load one backend, warm up, run timed transcriptions, sample memory.
 
 Runs in a fresh interpreter (multiprocessing spawn), so the cold load includes imports.
-Messages go back to the parent on a queue as tuples: ("progress", text), ("loaded", seconds),
-("pass", audio seconds), ("total", count), ("tick", 1), then ("result", WorkerResult) or
-("error", WorkerFailure).
+Messages go back to the parent on a queue as ``(ChildMessage, payload)`` tuples (``child_messages.py``
+lists the kinds and their payloads): progress, loaded, pass, total and tick while it works, then
+``RESULT`` with a ``WorkerResult`` or ``ERROR`` with a ``WorkerFailure``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from ..audio import SAMPLE_RATE
 from ..backends.base import Backend
 from ..backends.loader import load_with_fallback
+from ..child_messages import ChildMessage
 from ..dataset.reading import ClipReader
 from .cost import CostMeter
 from .dataset import one_line, run_dataset
@@ -40,7 +41,7 @@ def run_job(job: WorkerJob, report) -> WorkerResult:
     sampler = MemorySampler().start()
     meter = CostMeter()
     try:
-        report("progress", "loading")
+        report(ChildMessage.PROGRESS, "loading")
         meter.resume()
         start = time.perf_counter()
         backend = job.backend()
@@ -48,12 +49,12 @@ def run_job(job: WorkerJob, report) -> WorkerResult:
         backend.synchronize()
         cold_load = time.perf_counter() - start
         load_cost = meter.take()
-        report("loaded", cold_load)
+        report(ChildMessage.LOADED, cold_load)
         times: tuple[tuple[float, ...], ...] = ()
         runs_note = ""
         dataset = None
         if job.dataset is not None:
-            report("progress", f"dataset · batch {job.batch_size} · {backend.batch_mode}")
+            report(ChildMessage.PROGRESS, f"dataset · batch {job.batch_size} · {backend.batch_mode}")
             dataset = run_dataset(
                 backend, job.dataset.entries, ClipReader(job.dataset.spec), job.batch_size, job.decode, report, meter
             )
@@ -68,7 +69,7 @@ def run_job(job: WorkerJob, report) -> WorkerResult:
         backend.close()
         warm_load = None
         if job.measure_warm_load:  # after the runs: a backend stopped as too slow never spends it
-            report("progress", "warm load")
+            report(ChildMessage.PROGRESS, "warm load")
             _, warm_load = _timed(backend, load_with_fallback, backend, job.variant, job.load_options)
             backend.close()
     finally:
@@ -105,14 +106,14 @@ def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tu
     probe_s = 0.0
     for w in range(job.warmup):
         for index, samples in enumerate(clips):
-            report("progress", f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(clips)}")
+            report(ChildMessage.PROGRESS, f"warm-up {w + 1}/{job.warmup} · clip {index + 1}/{len(clips)}")
             if w == 0:
-                report("pass", len(samples) / SAMPLE_RATE)
+                report(ChildMessage.PASS, len(samples) / SAMPLE_RATE)
             _, seconds = _timed(backend, backend.transcribe, samples, job.decode)
             probe_s += seconds if w == 0 else 0.0
     decided = job.policy.count(probe_s, audio_s) if job.warmup else None
     if decided is not None:
-        report("total", decided.runs * len(clips))
+        report(ChildMessage.TOTAL, decided.runs * len(clips))
     times: list[list[float]] = [[] for _ in clips]
     transcripts = [None] * len(clips)
     round_number = 0
@@ -120,15 +121,15 @@ def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tu
         with meter.measuring():
             for index, samples in enumerate(clips):
                 of = f"/{decided.runs}" if decided is not None else ""
-                report("progress", f"run {round_number + 1}{of} · clip {index + 1}/{len(clips)}")
+                report(ChildMessage.PROGRESS, f"run {round_number + 1}{of} · clip {index + 1}/{len(clips)}")
                 if decided is None:
-                    report("pass", len(samples) / SAMPLE_RATE)
+                    report(ChildMessage.PASS, len(samples) / SAMPLE_RATE)
                 transcripts[index], seconds = _timed(backend, backend.transcribe, samples, job.decode)
                 times[index].append(seconds)
-                report("tick", 1)
+                report(ChildMessage.TICK, 1)
         if decided is None:
             decided = job.policy.count(sum(t[0] for t in times), audio_s)
-            report("total", decided.runs * len(clips))
+            report(ChildMessage.TOTAL, decided.runs * len(clips))
         round_number += 1
     return tuple(map(tuple, times)), tuple(t.text if t else "" for t in transcripts), decided.note
 
@@ -142,6 +143,6 @@ def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:
         queue.put((kind, payload))
 
     try:
-        report("result", run_job(job, report))
+        report(ChildMessage.RESULT, run_job(job, report))
     except BaseException as exc:  # everything becomes a one-line failure for the parent
-        report("error", WorkerFailure(one_line(exc), traceback.format_exc()))
+        report(ChildMessage.ERROR, WorkerFailure(one_line(exc), traceback.format_exc()))

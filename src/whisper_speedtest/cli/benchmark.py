@@ -1,14 +1,13 @@
-"""The ``benchmark`` command, and the pipeline it shares with ``record``: options checked into a request,
+"""The ``benchmark`` command, and the pipeline it shares with ``record``: flags mapped onto a request,
 the run with its live display, outputs, summary table, history.
 
-The checks speak in flags (``--runs must be ...``) and the run ends in exit codes, so this is command
-glue; running the request itself is ``bench.session.run_benchmark``.
+The defaults and the checks are the request's own (``bench.arguments``, ``BenchmarkRequest.build``);
+this is command glue: output paths, notes and exit codes. Running the request is ``bench.session.run_benchmark``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,54 +16,23 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from ..bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
-from ..errors import BadOption, check_seconds
+from ..bench.arguments import DEFAULTS, BenchmarkArguments, check_price  # noqa: F401  (check_price: kept where tests read it)
 from . import options as opt
-from .options import backend_choice, check_weights, split_csv
+from .options import backend_choice, split_csv
 from .output import print_notes
 
 if TYPE_CHECKING:
     from ..bench.session import BenchmarkInterrupted, BenchmarkRequest
-    from ..bench.ray_driver import RaySettings
-    from ..dataset.entries import DatasetSelection
     from ..results import BenchmarkRun
 
 
 @dataclass(frozen=True)
-class BenchmarkOptions:
-    """Command-line values of a benchmark, before any checking."""
+class BenchmarkOptions(BenchmarkArguments):
+    """Command-line values of a benchmark, before any checking: the request's own arguments (every default
+    is ``bench.arguments``'), plus what only the command has. ``backends`` and ``quant`` may be comma lists."""
 
-    model: str = "tiny.en"
-    backends: tuple[str, ...] = ()
     implementations: tuple[str, ...] = ()  # mac-whisper-speedtest's --implementations, added to backends
-    runs: int | None = None  # None: as many as the budget allows
-    budget: float = DEFAULT_BUDGET_S
-    warmup: int = 1
-    language: str = "en"
-    beam_size: int = 1
-    previous_text: bool = True
-    quant: tuple[str, ...] = ()
-    fallback: bool = True
-    device: str = "auto"
-    threads: int | None = None
-    timeout: float = 900.0
     outputs: tuple[str, ...] = ()
-    dataset: str | None = None
-    split: str | None = None
-    text_column: str | None = None
-    streaming: bool = False
-    max_clips: int | None = None
-    max_hours: float | None = None
-    batch_size: int | None = None
-    synthetic: bool = False
-    synthetic_tokens: int = 40
-    cuda_graphs: bool = True
-    price_per_hour: float | None = None
-    ray: bool = False
-    ray_address: str | None = None
-    ray_actors: int | None = None
-    ray_cpus_per_actor: int = 1
-    weights: str = "same"
 
 
 @dataclass(frozen=True)
@@ -76,136 +44,19 @@ class PreparedBenchmark:
     notes: tuple[str, ...] = ()  # one line each, for stderr: e.g. a mac-whisper-speedtest name and ours
 
 
-def check_language(language: str, model_name: str) -> None:
-    """``auto`` or a code Whisper knows; English-only models take only ``en``."""
-    from ..models import catalog
-
-    if language == "auto" or language in catalog.WHISPER_LANGUAGES:
-        if catalog.get(model_name).english_only and language not in ("en", "auto"):
-            raise BadOption(f"{model_name} is English-only: --language must be en (got {language!r})")
-        return
-    raise BadOption(f"--language must be 'auto' or a Whisper language code such as en, de, fr, zh (got {language!r})")
-
-
-def check_price(price: float | None) -> None:
-    """``--price-per-hour``: a finite positive amount, or not given."""
-    import math
-
-    if price is not None and not (math.isfinite(price) and price > 0):
-        raise BadOption(f"--price-per-hour must be a positive amount per machine hour (got {price:g})")
-
-
 def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
-    """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded."""
-    from ..backends.base import LoadOptions
-    from ..backends.transformers.options import CUDA_GRAPHS, SYNTHETIC_TOKENS
-    from ..bench.session import BenchmarkRequest
-    from ..models import catalog
-    from ..models.variants import check_quantization
+    """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded:
+    the flags mapped onto ``BenchmarkRequest.build``, which holds every check."""
+    from ..bench.request import BenchmarkRequest
     from ..report.writers import check_output_paths
-    from ..results import DecodeSettings
 
     o = options
-    if o.runs is not None and o.runs < 1:
-        raise BadOption(f"--runs must be a positive integer (got {o.runs})")
-    check_seconds("--budget", o.budget)
-    if o.warmup < 0:
-        raise BadOption(f"--warmup must be zero or more (got {o.warmup})")
-    if o.beam_size < 1:
-        raise BadOption(f"--beam-size must be at least 1 (got {o.beam_size})")
-    check_seconds("--timeout", o.timeout)
-    check_price(o.price_per_hour)
-    if o.threads is not None and o.threads < 1:
-        raise BadOption(f"--threads must be at least 1 (got {o.threads})")
-    check_weights(o.weights)
-    if o.weights == "native" and (o.quant or o.synthetic):
-        raise BadOption("--weights native runs each backend's own download: it does not combine with --quant or --synthetic-weights")
-    if o.device not in ("auto", "cpu", "cuda", "mps"):
-        raise BadOption(f"--device must be one of auto, cpu, cuda, mps (got {o.device!r})")
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
-    quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
-    model_name = catalog.resolve(o.model)
-    check_language(o.language, model_name)
-    backends, notes = backend_choice(o.backends, o.implementations)
-    settings = DecodeSettings(
-        language=None if o.language == "auto" else o.language,
-        beam_size=o.beam_size,
-        temperature=0.0,
-        runs=DEFAULT_MIN_RUNS if o.runs is None else o.runs,
-        warmup=o.warmup,
-        timeout_s=o.timeout,
-        condition_on_previous_text=o.previous_text,
-        budget_s=o.budget if o.runs is None else None,
-        max_runs=DEFAULT_MAX_RUNS if o.runs is None else None,
-    )
-    if o.batch_size is not None and o.batch_size < 1:
-        raise BadOption(f"--batch-size must be at least 1 (got {o.batch_size})")
-    check_dataset_only(o)
-    if o.synthetic_tokens < 1:
-        raise BadOption(f"--synthetic-tokens must be at least 1 (got {o.synthetic_tokens})")
-    transformers_options = ((SYNTHETIC_TOKENS, o.synthetic_tokens),) if o.synthetic else ()
-    load_options = LoadOptions(
-        device=o.device, threads=o.threads, fallback=o.fallback, batch_size=o.batch_size,
-        backend_options=transformers_options + ((CUDA_GRAPHS, o.cuda_graphs),),
-    )
-    dataset_batch = o.batch_size or 16
-    if o.dataset and o.batch_size is None:
-        load_options = dataclasses.replace(load_options, batch_size=dataset_batch)
-    ray = ray_settings(o)
-    request = BenchmarkRequest(
-        model=model_name,
-        backends=backends,
-        settings=settings,
-        load_options=load_options,
-        quantizations=quantizations,
-        dataset=select_dataset(o) if o.dataset else None,
-        batch_size=dataset_batch,
-        synthetic=o.synthetic,
-        price_per_hour=o.price_per_hour,
-        ray=ray,
-        weights=o.weights,
-    )
+    arguments = {f.name: getattr(o, f.name) for f in dataclasses.fields(BenchmarkArguments)}
+    arguments.update(backends=tuple(split_csv(o.backends) + split_csv(o.implementations)), quant=tuple(split_csv(o.quant)))
+    request = BenchmarkRequest.build(**arguments)
+    _, notes = backend_choice(o.backends, o.implementations)
     return PreparedBenchmark(request, output_paths, notes)
-
-
-def ray_settings(o: BenchmarkOptions) -> RaySettings | None:
-    """``--ray``/``--ray-address`` as settings, or None; Ray must be installed and a dataset given."""
-    if not (o.ray or o.ray_address):
-        if o.ray_actors is not None or o.ray_cpus_per_actor != 1:
-            raise BadOption("--ray-actors and --ray-cpus-per-actor apply with --ray or --ray-address only")
-        return None
-    from ..bench.ray_driver import RaySettings, check_ray
-
-    if not o.dataset:
-        raise BadOption("--ray runs a --dataset pass; give --dataset")
-    if o.ray_actors is not None and o.ray_actors < 1:
-        raise BadOption(f"--ray-actors must be at least 1 (got {o.ray_actors})")
-    if o.ray_cpus_per_actor < 1:
-        raise BadOption(f"--ray-cpus-per-actor must be at least 1 (got {o.ray_cpus_per_actor})")
-    check_ray()
-    return RaySettings(o.ray_address, o.ray_actors, o.ray_cpus_per_actor)
-
-
-def select_dataset(o: BenchmarkOptions) -> DatasetSelection:
-    """The clips of ``--dataset`` within ``--max-clips``/``--max-hours``; problems raise one line."""
-    from ..dataset.entries import SampleLimits
-    from ..dataset.reading import select
-    from ..dataset.spec import parse_spec
-
-    if o.max_clips is not None and o.max_clips < 1:
-        raise BadOption(f"--max-clips must be at least 1 (got {o.max_clips})")
-    if o.max_hours is not None and not (math.isfinite(o.max_hours) and o.max_hours > 0):
-        raise BadOption(f"--max-hours must be a positive number of hours (got {o.max_hours:g})")
-    spec = parse_spec(o.dataset, split=o.split, text_column=o.text_column, streaming=o.streaming)
-    return select(spec, SampleLimits(o.max_clips, o.max_hours))
-
-
-def check_dataset_only(o: BenchmarkOptions) -> None:
-    """Options that shape a dataset need one."""
-    given = [name for name, value in (("--split", o.split), ("--text-column", o.text_column), ("--streaming", o.streaming or None),
-                                      ("--max-clips", o.max_clips), ("--max-hours", o.max_hours)) if value is not None]
-    if given and not o.dataset:
-        raise BadOption(f"{', '.join(given)} applies to --dataset only")
 
 
 def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -> None:
@@ -285,39 +136,39 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def benchmark(
-        model: opt.ModelOption = "tiny.en",
+        model: opt.ModelOption = DEFAULTS.model,
         backends: opt.BackendsOption = None,
         implementations: opt.ImplementationsOption = None,
         runs: opt.RunsOption = None,
-        budget: opt.BudgetOption = DEFAULT_BUDGET_S,
-        warmup: opt.WarmupOption = 1,
+        budget: opt.BudgetOption = DEFAULTS.budget,
+        warmup: opt.WarmupOption = DEFAULTS.warmup,
         audio: Annotated[Optional[list[str]], typer.Option("-a", "--audio", help="Audio file, directory or JSONL manifest; repeatable.")] = None,
         reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file.")] = None,
-        language: opt.LanguageOption = "en",
-        beam_size: opt.BeamOption = 1,
-        previous_text: opt.PreviousTextOption = True,
+        language: opt.LanguageOption = DEFAULTS.language,
+        beam_size: opt.BeamOption = DEFAULTS.beam_size,
+        previous_text: opt.PreviousTextOption = DEFAULTS.previous_text,
         quant: opt.QuantOption = None,
-        fallback: opt.FallbackOption = True,
-        device: opt.DeviceOption = "auto",
+        fallback: opt.FallbackOption = DEFAULTS.fallback,
+        device: opt.DeviceOption = DEFAULTS.device,
         threads: opt.ThreadsOption = None,
-        timeout: opt.TimeoutOption = 900.0,
+        timeout: opt.TimeoutOption = DEFAULTS.timeout,
         output: opt.OutputOption = None,
         dataset: opt.DatasetOption = None,
         split: opt.SplitOption = None,
         text_column: opt.TextColumnOption = None,
-        streaming: opt.StreamingOption = False,
+        streaming: opt.StreamingOption = DEFAULTS.streaming,
         max_clips: opt.MaxClipsOption = None,
         max_hours: opt.MaxHoursOption = None,
         batch_size: opt.BatchSizeOption = None,
-        ray: opt.RayOption = False,
+        ray: opt.RayOption = DEFAULTS.ray,
         ray_address: opt.RayAddressOption = None,
         ray_actors: opt.RayActorsOption = None,
-        ray_cpus_per_actor: opt.RayCpusOption = 1,
-        synthetic_weights: opt.SyntheticOption = False,
-        synthetic_tokens: opt.SyntheticTokensOption = 40,
-        cuda_graphs: opt.CudaGraphsOption = True,
+        ray_cpus_per_actor: opt.RayCpusOption = DEFAULTS.ray_cpus_per_actor,
+        synthetic_weights: opt.SyntheticOption = DEFAULTS.synthetic,
+        synthetic_tokens: opt.SyntheticTokensOption = DEFAULTS.synthetic_tokens,
+        cuda_graphs: opt.CudaGraphsOption = DEFAULTS.cuda_graphs,
         price_per_hour: opt.PriceOption = None,
-        weights: opt.WeightsOption = "same",
+        weights: opt.WeightsOption = DEFAULTS.weights.value,
         history: opt.HistoryOption = True,
         quiet: opt.QuietOption = False,
         verbose: opt.VerboseOption = False,

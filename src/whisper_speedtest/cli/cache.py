@@ -10,6 +10,8 @@ import typer
 
 from ..models.cache_check import KIND_NAMES
 from ..models.verify import CacheStatus
+from ..child_messages import ChildMessage
+from ..models.weights_mode import WeightsMode
 from .output import confirm, human_bytes, leftovers_line, print_notes, say_offline
 from .options import ImplementationsOption, ModelsOption, WeightsOption, backend_choice, check_weights, split_csv
 
@@ -27,7 +29,7 @@ def _short_upstream(upstream: str) -> str:
 def _resolve_models(values: list[str] | None) -> list[str]:
     from ..models import catalog
 
-    return list(dict.fromkeys(catalog.resolve(name) for name in (split_csv(values) or ["tiny.en"])))
+    return list(dict.fromkeys(catalog.resolve(name) for name in (split_csv(values) or [catalog.DEFAULT_MODEL])))
 
 
 def _backend_classes(backends: list[str] | None, implementations: list[str] | None, *, only_available: bool) -> dict[str, Any]:
@@ -77,11 +79,11 @@ def _load_check(backend_class: Any, row, timeout_s: float):
     except UserError as exc:
         return LoadCheck("skipped", str(exc))
     kind, payload = run_child(WorkerJob.load_only(backend_class, ref), timeout_s, lambda kind, payload: None, f"load:{row.backend}")
-    if kind == "result":
+    if kind == ChildMessage.RESULT:
         result = LoadCheck("loaded", payload.load.actual, round(payload.load_s, 3))
-    elif kind == "error":
+    elif kind == ChildMessage.ERROR:
         result = LoadCheck("failed", payload.reason)
-    elif kind == "timeout":
+    elif kind == ChildMessage.TIMEOUT:
         result = LoadCheck("timeout", f"no answer within {timeout_s:g} s")
     else:
         result = LoadCheck("failed", str(payload))
@@ -237,7 +239,7 @@ def _disk_report(hub) -> tuple:
     return tuple(DiskSpace(*disk_free(place)) for place in places)
 
 
-def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: str = "same"):
+def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: WeightsMode = WeightsMode.SAME):
     """Rows, summary and the download plan, shared by both commands."""
     from ..models.cache_check import BackendInfo, check_models
     from ..models.locations import Scan
@@ -306,7 +308,7 @@ def register(app: typer.Typer) -> None:
         model: ModelsOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all).")] = None,
         implementations: ImplementationsOption = None,
-        weights: WeightsOption = "same",
+        weights: WeightsOption = WeightsMode.SAME.value,
         deep: Annotated[bool, typer.Option("--deep", help="Also hash large files and load each model through its backend.")] = False,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per load with --deep.")] = 300.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -318,7 +320,7 @@ def register(app: typer.Typer) -> None:
         from ..models.cache_summary import report_json
 
         check_seconds("--timeout", timeout)
-        check_weights(weights)
+        weights = check_weights(weights)
         models = _resolve_models(model)
         classes = _backend_classes(backends, implementations, only_available=False)
         rows, summary, _, _, _ = _check(models, classes, deep=deep, timeout_s=timeout, weights=weights)
@@ -341,7 +343,7 @@ def register(app: typer.Typer) -> None:
         model: ModelsOption = None,
         backends: Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")] = None,
         implementations: ImplementationsOption = None,
-        weights: WeightsOption = "same",
+        weights: WeightsOption = WeightsMode.SAME.value,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Fetch the weights check-models reports missing or incomplete, then verify them."""
@@ -351,7 +353,7 @@ def register(app: typer.Typer) -> None:
         from ..models.download_plan import disk_space_problems
 
         out, err = Console(), Console(stderr=True)
-        check_weights(weights)
+        weights = check_weights(weights)
         models = _resolve_models(model)
         classes = _backend_classes(backends, implementations, only_available=True)
         if not classes:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..errors import BadOption
 
 if TYPE_CHECKING:
     from ..backends.base import Backend
+    from ..models.weights_mode import WeightsMode
 
 ModelOption = Annotated[str, typer.Option("-m", "--model", help="Model name (tiny.en, base, large-v3, turbo, ...).")]
 BackendsOption = Annotated[Optional[list[str]], typer.Option("-b", "--backends", help="Comma-separated backends (default: all available).")]
@@ -59,10 +59,11 @@ def split_csv(values: Sequence[str] | None) -> list[str]:
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
-def check_weights(weights: str) -> None:
-    """``--weights``: same or native."""
-    if weights not in ("same", "native"):
-        raise BadOption(f"--weights must be same or native (got {weights!r})")
+def check_weights(weights: str) -> WeightsMode:
+    """``--weights``: one of the weights mode's spellings (the check is the request's own)."""
+    from ..bench.arguments import check_weights as checked
+
+    return checked(weights)
 
 
 def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[type[Backend], ...], tuple[str, ...]]:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..bench.run_policy import DEFAULT_BUDGET_S
+from ..bench.arguments import DEFAULTS
 from . import options as opt
 from .benchmark import BenchmarkOptions, prepare, run_and_report
 from .output import print_notes
@@ -94,25 +94,25 @@ def register(app: typer.Typer) -> None:
 
     @app.command("record")
     def record(
-        model: opt.ModelOption = "tiny.en",
+        model: opt.ModelOption = DEFAULTS.model,
         backends: opt.BackendsOption = None,
         implementations: opt.ImplementationsOption = None,
         runs: opt.RunsOption = None,
-        budget: opt.BudgetOption = DEFAULT_BUDGET_S,
-        warmup: opt.WarmupOption = 1,
+        budget: opt.BudgetOption = DEFAULTS.budget,
+        warmup: opt.WarmupOption = DEFAULTS.warmup,
         save: Annotated[Optional[Path], typer.Option("--save", help="Also write the recording (16 kHz mono), e.g. take.wav.")] = None,
         reference: Annotated[Optional[str], typer.Option("--reference", help="What was said (text or a .txt file), to score WER.")] = None,
         input_device: Annotated[Optional[str], typer.Option("--input-device", help="Input device index or name (default: the system's).")] = None,
         max_seconds: Annotated[float, typer.Option("--max-seconds", help="Stop recording after this many seconds (0: only on Enter).")] = 300.0,
-        language: opt.LanguageOption = "en",
-        beam_size: opt.BeamOption = 1,
-        previous_text: opt.PreviousTextOption = True,
+        language: opt.LanguageOption = DEFAULTS.language,
+        beam_size: opt.BeamOption = DEFAULTS.beam_size,
+        previous_text: opt.PreviousTextOption = DEFAULTS.previous_text,
         quant: opt.QuantOption = None,
-        fallback: opt.FallbackOption = True,
-        device: opt.DeviceOption = "auto",
+        fallback: opt.FallbackOption = DEFAULTS.fallback,
+        device: opt.DeviceOption = DEFAULTS.device,
         threads: opt.ThreadsOption = None,
-        timeout: opt.TimeoutOption = 900.0,
-        weights: opt.WeightsOption = "same",
+        timeout: opt.TimeoutOption = DEFAULTS.timeout,
+        weights: opt.WeightsOption = DEFAULTS.weights.value,
         output: opt.OutputOption = None,
         history: opt.HistoryOption = True,
         quiet: opt.QuietOption = False,

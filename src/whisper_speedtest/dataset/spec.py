@@ -1,6 +1,6 @@
 """What ``--dataset`` names, parsed into a frozen spec before anything is read.
 
-Forms (the README lists them too):
+Forms (docs/datasets-and-ray.md lists them too):
 - ``clips.jsonl``: a JSONL manifest (``audio`` path, ``text`` reference);
 - a folder of audio files (no references);
 - ``hf:NAME[:CONFIG][:SPLIT]``: a dataset on the Hugging Face Hub (or in its cache), e.g.

@@ -19,6 +19,7 @@ from . import catalog
 from .formats import registry as formats
 from .locations import KIND_NAMES, Location, OwnPlace, Scan, first_complete, not_applicable
 from .verify import CacheStatus
+from .weights_mode import WeightsMode
 
 __all__ = ["KIND_NAMES", "BackendInfo", "LoadCheck", "ModelCheck", "check_models", "check_row"]
 
@@ -70,7 +71,7 @@ class ModelCheck:
     package: Location
     backend_cache: Location
     load: LoadCheck | None = None
-    weights: str = "same"  # same: our shared copy and its sources; native: the backend's usual download
+    weights: WeightsMode = WeightsMode.SAME
     runs: str | None = None  # the folder or file a benchmark loads, when it needs no conversion first
     own_model: bool = False  # the backend brings its own model (WhisperKit, Parakeet): downloaded by it, not us
     more_hub: tuple[Location, ...] = ()  # what the other Hub caches hold besides ``hub`` (missing ones left out)
@@ -131,7 +132,7 @@ def check_row(scan: Scan, backend: BackendInfo, model: str) -> ModelCheck:
         scan.backend_cache(model, fmt)
     more_hub = tuple(loc for loc in scan.hub_copies(model, fmt)
                      if loc is not hub and loc.status not in (CacheStatus.MISSING, CacheStatus.NOT_APPLICABLE))
-    if scan.weights == "native":  # the backend's own download only: no store copy, no pip package, no conversion
+    if scan.weights == WeightsMode.NATIVE:  # the backend's own download only: no store copy, no pip package, no conversion
         kept, package = not_applicable("store"), not_applicable("package")
     locations = (hub, kept, package, own)
     choice = scan.choose(model, fmt)

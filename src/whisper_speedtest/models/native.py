@@ -23,6 +23,7 @@ from .hub_cache import hub_cache_dir
 from .hub_remote import HubRemote
 from .locations import Location, Scan
 from .verify import CacheStatus
+from .weights_mode import WeightsMode
 
 FETCHED_PATTERNS = ("*.json", "*.safetensors", "*.npz", "*.bin", "*.txt", "*.model")
 
@@ -74,7 +75,7 @@ def _fetch(location: catalog.HubLocation) -> None:
 
 def _cached(location: catalog.HubLocation, fmt: str) -> Location:
     """The cached copy as check-models --weights native sees it (complete, or why not)."""
-    scan = Scan(weights="native")  # a new scan each time: a fetch changes what is there
+    scan = Scan(weights=WeightsMode.NATIVE)  # a new scan each time: a fetch changes what is there
     if location.url:  # OpenAI's .pt: where openai-whisper and whisper-mps keep it
         copy = scan.backend_cache(Path(location.filename).stem, fmt)
     else:

@@ -103,17 +103,22 @@ def checked_entry(
     return rebuild.make()
 
 
-def ct2_source(name: str, on_note: NoteCallback = None) -> Ct2Source | None:
+def ct2_source(name: str, on_note: NoteCallback = None, *, scan: Scan | None = None) -> Ct2Source | None:
     """The CTranslate2 weights of ``name`` available here: store, pip package, then Hub cache.
 
     A store copy is checked first; a corrupt one is reassembled from its pip packages or fails.
+    ``scan``: the run's one look at the caches (a fresh one when None).
     """
-    name = catalog.resolve(name)
+    return _ct2_source(catalog.resolve(name), on_note, scan)
+
+
+def _ct2_source(name: str, on_note: NoteCallback, scan: Scan | None) -> Ct2Source | None:
+    """:func:`ct2_source` of a canonical name."""
     entry = store.find(name, "ct2", "float16")
     if entry is not None:
         entry = checked_entry(entry, lambda: _reassembler(name), on_note)
         return Ct2Source(entry.payload, entry.source)
-    return _usable_ct2(name, Scan().ct2_source(name))
+    return _usable_ct2(name, (scan or Scan()).ct2_source(name))
 
 
 def _usable_ct2(name: str, copy: Location | None) -> Ct2Source | None:
@@ -204,7 +209,8 @@ def export_entry(name: str, fmt: str, dtype: str, on_note: NoteCallback = None) 
     return checked_entry(entry, lambda: Rebuild(f"exporting it again from {hf.source}", make), on_note)
 
 
-def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None) -> ModelRef:
+def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: NoteCallback = None,
+           scan: Scan | None = None) -> ModelRef:
     """The weights of ``name`` in ``fmt`` that a backend runs, as :meth:`.locations.Scan.choose` says.
 
     CTranslate2 sources are used as they are; other formats come from the store, are converted
@@ -212,10 +218,11 @@ def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: Not
     Store entries are checked first (:func:`checked_entry`): a corrupt one is converted again,
     with a note through ``on_note``, or raises :class:`CorruptWeights`. Without
     ``convert_if_missing``, weights that would have to be converted first raise :class:`ModelNotAvailable`.
+    ``scan``: the run's one look at the caches, shared by every backend's planning (a fresh one when None).
     """
     name = catalog.resolve(name)
     if fmt == "ct2":
-        source = ct2_source(name, on_note)
+        source = _ct2_source(name, on_note, scan)
         if source is None:
             raise ModelNotAvailable(_missing_message(name, fmt))
         return ModelRef(name, "ct2", str(source.path), ct2_dtype(source.path), fingerprint_ct2(source.path), source.source)
@@ -226,7 +233,7 @@ def locate(name: str, fmt: str, *, convert_if_missing: bool = True, on_note: Not
     if entry is not None:
         entry = checked_entry(entry, lambda: _reconverter(name, fmt, on_note) if convert_if_missing else None, on_note)
         return _entry_ref(entry)
-    choice = Scan().choose(name, fmt)
+    choice = (scan or Scan()).choose(name, fmt)
     if choice.converts and convert_if_missing and (rebuild := _reconverter(name, fmt, on_note)) is not None:
         return _entry_ref(rebuild.make())
     if choice.copy is not None:
@@ -262,14 +269,16 @@ def _missing_message(name: str, fmt: str) -> str:
     )
 
 
-def needs_conversion(name: str, fmt: str) -> bool:
+def needs_conversion(name: str, fmt: str, *, scan: Scan | None = None) -> bool:
     """Whether :func:`locate` would convert (slow the first time) rather than find the weights.
 
     Only looks: a split pip model is not reassembled, a corrupt copy is not made again.
+    ``scan``: the run's one look at the caches (a fresh one when None).
     """
-    if not formats.known(fmt) or fmt == "ct2" or store.find(catalog.resolve(name), fmt, store.baseline_dtype(fmt)):
+    name = catalog.resolve(name)
+    if not formats.known(fmt) or fmt == "ct2" or store.find(name, fmt, store.baseline_dtype(fmt)):
         return False
     try:
-        return Scan().choose(catalog.resolve(name), fmt).converts
+        return (scan or Scan()).choose(name, fmt).converts
     except UserError:
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..models.weights_mode import WeightsMode
 from ..results import BackendResult, BenchmarkRun
 
 
@@ -181,7 +182,7 @@ def quant_drift(results) -> dict[int, float]:
     drift = {}
     for r in results:
         base = float16.get(r.backend)
-        if not r.ok or base is None or r.variant in ("float16", "default", "native") or len(r.clips) != len(base.clips):
+        if not r.ok or base is None or r.variant in ("float16", "default", WeightsMode.NATIVE.value) or len(r.clips) != len(base.clips):
             continue
         pairs = [(b.text, c.text) for b, c in zip(base.clips, r.clips, strict=True) if b.text.strip()]
         if pairs:

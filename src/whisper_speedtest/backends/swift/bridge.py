@@ -27,7 +27,7 @@ from ..base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult
 SCHEMA_VERSION = 1
 BRIDGE_TIMING_EXCLUDES = "process start-up and model load"
 DEFAULT_TIMEOUT_S = 900.0
-TIMEOUT_ENV = "WHISPER_SPEEDTEST_BRIDGE_TIMEOUT_S"
+TIMEOUT_ENV = "WHISPER_SPEEDTEST_BRIDGE_TIMEOUT_S"  # every WHISPER_SPEEDTEST_* variable: docs/environment.md
 PROBE_SECONDS = 2.0
 _REQUIRED_FIELDS = ("text", "segments", "timing", "model", "compute_units")
 
@@ -188,8 +188,17 @@ def find_bridge(spec: BridgeSpec) -> Path | None:
 
 
 def bridge_timeout_s() -> float:
+    """``$WHISPER_SPEEDTEST_BRIDGE_TIMEOUT_S`` (docs/environment.md), else 900 s; a bad value is one line."""
+    from ...errors import BadOption, check_seconds
+
     value = os.environ.get(TIMEOUT_ENV)
-    return float(value) if value else DEFAULT_TIMEOUT_S
+    if not value:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise BadOption(f"${TIMEOUT_ENV} must be a number of seconds (got {value!r})") from None
+    return check_seconds(f"${TIMEOUT_ENV}", seconds)
 
 
 def run_bridge(binary: Path, arguments: list[str], bridge: str, timeout_s: float) -> BridgeOutput:

@@ -17,7 +17,7 @@ from .bridge import BridgeSpec, SwiftBridgeBackend
 
 WHISPERKIT_REPO = "argmaxinc/whisperkit-coreml"
 MODEL_FORMAT = "whisperkit-coreml"
-MODELS_ENV = "WHISPER_SPEEDTEST_WHISPERKIT_MODELS"  # a folder of downloaded <variant>/ folders
+MODELS_ENV = "WHISPER_SPEEDTEST_WHISPERKIT_MODELS"  # a folder of downloaded <variant>/ folders (docs/environment.md)
 
 # The folder Argmax publishes for each catalog model (none for medium, medium.en or large-v1).
 WHISPERKIT_VARIANTS: dict[str, str] = {
