@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..results import CRASHED, FAILED, TIMEOUT, TOO_SLOW, BackendResult
 from .child import MessageCallback, run_child
 from .job import WorkerFailure, WorkerJob
+from .machine_load import load_warnings, snapshot
 from .plan import BackendPlan
 from .ray_driver import RaySettings
 from .rows import assemble_row, failed_row
@@ -53,9 +55,17 @@ def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
 
 
 def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback = lambda *_: None) -> BackendResult:
-    """Run one backend of ``request`` in a fresh child process (or on Ray) and make its row."""
+    """Run one backend of ``request`` in a fresh child process (or on Ray) and make its row, with how busy
+    the machine was at its start and end."""
     if plan.skip_reason is not None or plan.variant is None:
         return failed_row(plan, plan.skip_status, plan.skip_reason or "no model available")
+    start = snapshot("start")
+    row = _run_measured(plan, request, on_progress)
+    snapshots = (start, snapshot("end"))
+    return replace(row, machine_load=snapshots, warnings=row.warnings + tuple(load_warnings(snapshots)))
+
+
+def _run_measured(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback) -> BackendResult:
     job = job_for(plan, request)
     timeout_s = request.settings.timeout_s
 
