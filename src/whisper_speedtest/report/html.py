@@ -10,7 +10,7 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
-from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, weights_notes
+from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
 from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 
@@ -35,6 +35,8 @@ def render_page(runs: Sequence[BenchmarkRun], title: str = "whisper-speedtest re
         _results_table(runs, labels),
         "".join(f'<p class="note">{escape(label + ": ") if len(runs) > 1 else ""}{escape(settings_line(run))}</p>' for run, label in zip(runs, labels, strict=True)),
         _weights_note(runs),
+        "".join(f'<p class="note warn">⚠ {escape(w)}</p>' for run in runs for w in warning_notes(run.results)),
+        '<p class="note">Figures in brackets are 95 % intervals: bootstrap over the timed runs (or over clips), WER over clips.</p>',
         _cost_notes(runs, labels),
         "</section>",
         '<section id="charts" class="charts"><h2>Charts</h2>',
@@ -150,13 +152,18 @@ def _measured_cells(result: BackendResult, row: dict[str, str], priced: bool) ->
     params = "".join(f"<span>{escape(f'{k}={v}')}</span>" for k, v in result.params.items() if v is not None)
     return [
         f'<td class="num">{row["load_s"]}</td>',
-        f'<td class="num" title="{escape(spread)}">{row["median_s"]} ± {row["stdev_s"]}</td>',
-        f'<td class="num">{row["rtfx"]}</td>',
-        f'<td class="num">{wer}</td>',
+        f'<td class="num" title="{escape(spread)}">{row["median_s"]} ± {row["stdev_s"]}{_ci(row["median_ci_s"])}</td>',
+        f'<td class="num">{row["rtfx"]}{_ci(row["rtfx_ci"])}</td>',
+        f'<td class="num">{wer}{_ci(row["wer_ci"])}</td>',
         f'<td class="num">{escape(peak)}</td>',
         *_cost_cells(result, row, priced),
         f'<td class="params">{params}</td>',
     ]
+
+
+def _ci(cell: str) -> str:
+    """A 95 % interval under the figure, small ("" when there is none)."""
+    return f'<br><span class="note" title="95 % interval">[{escape(cell)}]</span>' if cell else ""
 
 
 def _cost_cells(result: BackendResult, row: dict[str, str], priced: bool) -> list[str]:

@@ -1,0 +1,115 @@
+"""Which rows may stand side by side: a row's key, and a line naming the part of the key that differs.
+
+A row is keyed by (model, weights fingerprint, audio set, decode settings, backend, variant). Rows of two
+runs are *matched* by backend and variant, then *compared* only when the rest of the key agrees.
+
+Variant names, normalized here and nowhere else: a row of a run without ``--quant`` has the variant
+"default"; it is named by the precision that actually ran, read from ``actual_variant`` (faster-whisper's
+CPU default computes in int8, so its default row is ``faster-whisper@int8``; a float16 or float32 load is
+``@float16``). So the float16 row of a ``--quant`` sweep is the same row as a default run's float16 row.
+When a run already has an explicit row of that name, its default row keeps the name "default".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..results import BackendResult, BenchmarkRun, DecodeSettings
+
+_PRECISIONS = (
+    ("int4", ("int4", "q4", "4bit", "4-bit")),
+    ("int8", ("int8", "q8", "8bit", "8-bit")),
+    ("float16", ("float16", "fp16", "f16", "half", "float32", "fp32", "f32", "float", "bfloat16", "bf16")),
+)
+
+
+def precision_of(actual: str) -> str | None:
+    """The variant class of what a backend reports it loaded ("int8_float32" -> int8), or None if unknown."""
+    text = (actual or "").lower()
+    for name, markers in _PRECISIONS:
+        if any(marker in text for marker in markers):
+            return name
+    return None
+
+
+def row_variants(results: Sequence[BackendResult]) -> list[str]:
+    """Each row's normalized variant, in order (see the module docstring)."""
+    explicit = {(r.backend, r.variant) for r in results if (r.variant or "default") != "default"}
+    names = []
+    for r in results:
+        variant = r.variant or "default"
+        if variant == "default":
+            resolved = precision_of(r.actual_variant) or "float16"
+            variant = resolved if (r.backend, resolved) not in explicit else "default"
+        names.append(variant)
+    return names
+
+
+def row_name(backend_label: str, variant: str) -> str:
+    return f"{backend_label}@{variant}"
+
+
+@dataclass(frozen=True)
+class AudioIdentity:
+    """The audio a run transcribed: its audio-set fingerprint, or (files before 1.4) its clips' names,
+    durations and references."""
+
+    key: str
+    described: str
+    legacy: bool
+
+
+def audio_identity(run: BenchmarkRun) -> AudioIdentity:
+    if run.audio_set is not None:
+        a = run.audio_set
+        return AudioIdentity(a.fingerprint, f"{a.clips} clip(s), {a.duration_s:.1f} s, audio set {a.fingerprint[:12]}", False)
+    digest = hashlib.sha256()
+    for clip in run.clips:
+        digest.update(f"{clip.name}\0{clip.duration_s:.1f}\0{clip.reference or ''}\n".encode())
+    total = sum(c.duration_s for c in run.clips)
+    names = ", ".join(c.name for c in run.clips[:2]) + (", …" if len(run.clips) > 2 else "")
+    return AudioIdentity(f"clips:{digest.hexdigest()}", f"{len(run.clips)} clip(s), {total:.1f} s ({names}; known by name)", True)
+
+
+def same_audio(a: BenchmarkRun, b: BenchmarkRun) -> bool:
+    """Same audio set; a file from before 1.4 is compared by its clips' names, durations and references."""
+    if a.audio_set is not None and b.audio_set is not None:
+        return a.audio_set.fingerprint == b.audio_set.fingerprint
+    return audio_identity_legacy(a) == audio_identity_legacy(b)
+
+
+def audio_identity_legacy(run: BenchmarkRun) -> tuple:
+    return tuple((c.name, round(c.duration_s, 1), c.reference or "") for c in run.clips)
+
+
+def decode_key(settings: DecodeSettings) -> tuple:
+    return (settings.language, settings.beam_size, settings.temperature, settings.condition_on_previous_text)
+
+
+def describe_decode(settings: DecodeSettings) -> str:
+    previous = "on" if settings.condition_on_previous_text else "off"
+    return f"language={settings.language} beam={settings.beam_size} temperature={settings.temperature:g} previous-text={previous}"
+
+
+def run_differences(a: BenchmarkRun, b: BenchmarkRun) -> list[str]:
+    """The run-wide parts of the key that differ (audio set, decode settings), one line each."""
+    lines = []
+    if not same_audio(a, b):
+        lines.append(f"different audio: A {audio_identity(a).described}, B {audio_identity(b).described}")
+    if decode_key(a.settings) != decode_key(b.settings):
+        lines.append(f"different decode settings: A {describe_decode(a.settings)}, B {describe_decode(b.settings)}")
+    return lines
+
+
+def row_differences(a: BackendResult, b: BackendResult) -> list[str]:
+    """The row parts of the key that differ: the model, or the weights' fingerprint (unknown counts as no difference)."""
+    ma, mb = a.model, b.model
+    if ma is None or mb is None:
+        return []
+    if ma.name != mb.name:
+        return [f"different models: A {ma.name}, B {mb.name}"]
+    if ma.fingerprint and mb.fingerprint and ma.fingerprint != mb.fingerprint:
+        return [f"different weights: A {ma.fingerprint[:12]}, B {mb.fingerprint[:12]}"]
+    return []
