@@ -114,3 +114,13 @@ def test_board_keeps_jfk_and_the_varied_set_apart_and_says_why():
     assert len(groups) == 2 and {g.audio.split(",")[0] for g in groups} == {"1 clip(s)", "77 clip(s)"}
     page = render_board([jfk, varied], [], "board")
     assert "Not in one table with group" in page and "different audio" in page
+
+
+def test_report_page_puts_runs_on_different_audio_in_separate_tables():
+    from whisper_speedtest.report.html import render_page
+
+    jfk = with_samples(make_run("j"), {}, JFK)
+    varied = with_samples(make_run("v", cpu="Apple M2"), {}, VARIED)
+    page = render_page([jfk, varied])
+    assert page.count('<table class="results">') == 2 and "Not in one table with the other runs: different audio" in page
+    assert render_page([jfk, with_samples(make_run("k", cpu="Apple M2"), {}, JFK)]).count('<table class="results">') == 1

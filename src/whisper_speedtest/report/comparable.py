@@ -113,3 +113,11 @@ def row_differences(a: BackendResult, b: BackendResult) -> list[str]:
     if ma.fingerprint and mb.fingerprint and ma.fingerprint != mb.fingerprint:
         return [f"different weights: A {ma.fingerprint[:12]}, B {mb.fingerprint[:12]}"]
     return []
+
+
+def run_groups(runs: Sequence[BenchmarkRun]) -> list[list[int]]:
+    """Indices of runs that may share one table (same audio set and decode settings), in first-seen order."""
+    groups: dict[tuple, list[int]] = {}
+    for index, run in enumerate(runs):
+        groups.setdefault((audio_identity(run).key, decode_key(run.settings)), []).append(index)
+    return list(groups.values())

@@ -10,6 +10,7 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
+from .comparable import audio_identity, describe_decode, run_differences, run_groups
 from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
 from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
@@ -32,7 +33,7 @@ def render_page(runs: Sequence[BenchmarkRun], title: str = "whisper-speedtest re
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1><p class=\"sub\">{escape(_subtitle(runs, labels))} · {escape(created)}</p></header>",
         "<section id=\"results\"><h2>Results</h2>",
-        _results_table(runs, labels),
+        _comparable_tables(runs, labels),
         "".join(f'<p class="note">{escape(label + ": ") if len(runs) > 1 else ""}{escape(settings_line(run))}</p>' for run, label in zip(runs, labels, strict=True)),
         _weights_note(runs),
         "".join(f'<p class="note warn">⚠ {escape(w)}</p>' for run in runs for w in warning_notes(run.results)),
@@ -106,6 +107,24 @@ def _subtitle(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
 _HEADERS = ("Backend", "Model", "Load s", "Median s ± sd", "RTFx", "WER", "Peak MB")
 _COST_HEADERS = ("CPU-s / audio h", "Wh / audio h")
 _PRICE_HEADER = "Cost / audio h"
+
+
+def _comparable_tables(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
+    """One table when every run had the same audio and decode settings; else one per group, saying what differs."""
+    groups = run_groups(runs)
+    if len(groups) == 1:
+        return _results_table(runs, labels)
+    parts = []
+    for number, indices in enumerate(groups, 1):
+        first = runs[indices[0]]
+        others = [runs[g[0]] for g in groups if g is not indices]
+        differs = sorted({line.split(":")[0] for other in others for line in run_differences(first, other)})
+        parts.append(
+            f"<h3>{number}. {escape(audio_identity(first).described)} · {escape(describe_decode(first.settings))}</h3>"
+            f'<p class="note">Not in one table with the other runs: {escape(" and ".join(differs))}.</p>'
+            + _results_table([runs[i] for i in indices], [labels[i] for i in indices])
+        )
+    return "".join(parts)
 
 
 def _results_table(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
