@@ -95,3 +95,23 @@ def test_exact_runs_are_not_cut_by_the_budget(fakes, monkeypatch):
     run = run_benchmark(BenchmarkRequest("tiny.en", select_backends(("fake-slow",)), settings, LoadOptions(), clips=_half_second_clip()))
     (row,) = run.results
     assert row.ok and row.transcribe.n == 1 and row.runs_note == ""
+
+
+def test_a_sweeps_baseline_is_never_stopped_and_a_stopped_row_names_what_loaded(fakes, monkeypatch):
+    """--quant float16,int8 on a backend slower than real time: float16 (the baseline every other variant's WER
+    change is measured against) gets one timed run and a note; the int8 row is stopped, and says it fell back."""
+    monkeypatch.setenv("FAKE_SLOW_S", "1.0")  # 2 x real time on the half-second clip, past the 0.5 s budget
+    settings = DecodeSettings("en", 1, 0.0, runs=3, warmup=1, timeout_s=60.0, budget_s=0.5, max_runs=10)
+    request = BenchmarkRequest("tiny.en", select_backends(("fake-slow",)), settings, LoadOptions(), clips=_half_second_clip(),
+                               quantizations=("float16", "int8"))
+    baseline, int8 = run_benchmark(request).results
+    assert (baseline.variant, baseline.status, baseline.transcribe.n) == ("float16", "ok", 1)
+    assert baseline.runs_note.startswith("the sweep's baseline, measured to the end: slower than real time here")
+    assert (int8.variant, int8.status) == ("int8", TOO_SLOW)
+    assert int8.did_fallback and int8.actual_variant == "float16" and "no int8 variant" in int8.fallback_reason
+
+
+def test_the_baseline_policy_has_no_first_pass_limit():
+    policy = RunPolicy(budget_s=3.0).for_baseline()
+    assert policy.first_pass_limit(11.0) is None
+    assert policy.count(pass_s=22.0, audio_s=11.0).runs == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backends.base import ModelRef
+from ..backends.base import LoadResult, ModelRef
 from ..results import OK, BackendResult, ClipResult, DatasetStats, FailedClip, ModelIdentity, RowIntervals
 from . import scoring, stats
 from .dataset import DatasetPass
@@ -27,15 +27,30 @@ def model_identity(model: ModelRef | None, family: str = "whisper") -> ModelIden
     )
 
 
-def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
+def failed_row(plan: BackendPlan, status: str, reason: str, load: LoadResult | None = None) -> BackendResult:
+    """A row without measurements; ``load`` (a row stopped after its load) says what loaded, fallback included."""
+    if load is None:
+        return BackendResult(
+            backend=plan.backend.name,
+            display_name=plan.backend.display_name,
+            status=status,
+            reason=reason,
+            model=model_identity(plan.model, plan.backend.family),
+            requested=plan.requested,
+            variant=plan.variant_label,
+        )
+    model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
         backend=plan.backend.name,
         display_name=plan.backend.display_name,
         status=status,
         reason=reason,
-        model=model_identity(plan.model, plan.backend.family),
-        requested=plan.requested,
+        model=model_identity(model, plan.backend.family),
+        requested={**plan.requested, "variant": load.requested},
         variant=plan.variant_label,
+        actual_variant=load.actual,
+        did_fallback=load.did_fallback,
+        fallback_reason=load.detail if load.did_fallback else "",
     )
 
 

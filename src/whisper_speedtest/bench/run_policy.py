@@ -32,6 +32,13 @@ class RunPolicy:
     budget_s: float = DEFAULT_BUDGET_S
     min_runs: int = DEFAULT_MIN_RUNS
     max_runs: int = DEFAULT_MAX_RUNS
+    keep_baseline: bool = False  # the baseline of a --quant sweep: never stopped, one timed run when slow
+
+    def for_baseline(self) -> RunPolicy:
+        """This policy for a sweep's baseline row, which the other variants' WER change is measured against."""
+        from dataclasses import replace
+
+        return replace(self, keep_baseline=True)
 
     @classmethod
     def of(cls, settings: DecodeSettings) -> RunPolicy:
@@ -45,9 +52,10 @@ class RunPolicy:
         if self.exact is not None:
             return RunCount(self.exact)
         if audio_s > 0 and pass_s > audio_s:
+            kept = "the sweep's baseline, measured to the end: " if self.keep_baseline else ""
             return RunCount(
                 1,
-                f"slower than real time here (RTFx {audio_s / pass_s:.2f} in the first pass): 1 timed run instead of "
+                f"{kept}slower than real time here (RTFx {audio_s / pass_s:.2f} in the first pass): 1 timed run instead of "
                 f"at least {self.min_runs}; -n sets an exact count",
             )
         fitting = int(self.budget_s // pass_s) if pass_s > 0 else self.max_runs
@@ -55,8 +63,9 @@ class RunPolicy:
 
     def first_pass_limit(self, audio_s: float) -> float | None:
         """Seconds one transcription of ``audio_s`` may run, before any run finished, before the backend is
-        stopped: past both the audio's length (so surely slower than real time) and the budget. None with -n."""
-        if self.exact is not None:
+        stopped: past both the audio's length (so surely slower than real time) and the budget. None with -n,
+        and for a sweep's baseline (the other variants are compared with it)."""
+        if self.exact is not None or self.keep_baseline:
             return None
         return max(audio_s, self.budget_s)
 

@@ -40,18 +40,29 @@ def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
     """The child's job for ``plan`` within ``request``."""
     dataset = request.dataset
     settings = request.settings
+    policy = RunPolicy.of(settings)
+    if is_sweep_baseline(plan, request):
+        policy = policy.for_baseline()
     return WorkerJob(
         backend=plan.backend,
         variant=plan.variant,
         load_options=plan.load_options,
         decode=settings,  # a DecodeSettings is the DecodeOptions every backend gets
         clips=() if dataset else request.clips,
-        policy=RunPolicy.of(settings),
+        policy=policy,
         warmup=settings.warmup,
         measure_warm_load=dataset is None,
         dataset=dataset,
         batch_size=request.batch_size,
     )
+
+
+BASELINE_VARIANT = "float16"  # what a --quant sweep's other variants are compared with (WER change, 2 % drift)
+
+
+def is_sweep_baseline(plan: BackendPlan, request: BenchmarkRequest) -> bool:
+    """The float16 row of a ``--quant`` sweep of several variants."""
+    return len(request.quantizations) > 1 and plan.variant_label == BASELINE_VARIANT
 
 
 def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback = lambda *_: None) -> BackendResult:
@@ -69,7 +80,11 @@ def _run_measured(plan: BackendPlan, request: BenchmarkRequest, on_progress: Pro
     job = job_for(plan, request)
     timeout_s = request.settings.timeout_s
 
+    loaded = []  # the child's ("variant", LoadResult): what a row stopped before its result had loaded
+
     def on_message(kind: str, payload: Any) -> None:
+        if kind == "variant":
+            loaded.append(payload)
         on_progress(plan.label, kind, payload)
 
     if request.ray is not None and job.dataset is not None:
@@ -81,4 +96,4 @@ def _run_measured(plan: BackendPlan, request: BenchmarkRequest, on_progress: Pro
     if kind == "error":
         on_progress(plan.label, "traceback", payload.traceback)
         return failed_row(plan, FAILED, payload.reason)
-    return failed_row(plan, {"timeout": TIMEOUT, TOO_SLOW: TOO_SLOW}.get(kind, CRASHED), payload)
+    return failed_row(plan, {"timeout": TIMEOUT, TOO_SLOW: TOO_SLOW}.get(kind, CRASHED), payload, loaded[-1] if loaded else None)

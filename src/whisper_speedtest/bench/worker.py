@@ -2,7 +2,7 @@
 
 Runs in a fresh interpreter (multiprocessing spawn), so the cold load includes imports.
 Messages go back to the parent on a queue as tuples: ("progress", text), ("loaded", seconds),
-("pass", audio seconds), ("total", count), ("tick", 1), then ("result", WorkerResult) or
+("variant", LoadResult), ("pass", audio seconds), ("total", count), ("tick", 1), then ("result", WorkerResult) or
 ("error", WorkerFailure).
 """
 
@@ -49,6 +49,7 @@ def run_job(job: WorkerJob, report) -> WorkerResult:
         cold_load = time.perf_counter() - start
         load_cost = meter.take()
         report("loaded", cold_load)
+        report("variant", load)  # what loaded (and any fallback), for a row stopped before its result
         times: tuple[tuple[float, ...], ...] = ()
         runs_note = ""
         dataset = None
