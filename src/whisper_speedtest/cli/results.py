@@ -29,8 +29,9 @@ def _verdict_cell(row: BackendComparison) -> str:
         return "[bold red]REGRESSION (slower)[/bold red]"
     if row.verdict == FASTER:
         return "[green]faster[/green]"
-    if row.verdict in (NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B):
-        return f"[yellow]{row.verdict}[/yellow]" + (f": {row.detail}" if row.detail else "")
+    if row.verdict in (NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B):  # the key that differs, in short; the note under the table says more
+        short = ", ".join(dict.fromkeys(part.split(":")[0] for part in row.detail.split("; "))) if row.detail else ""
+        return f"[yellow]{row.verdict}[/yellow]" + (f": {short}" if short else "")
     return row.verdict
 
 

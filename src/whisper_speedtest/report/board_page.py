@@ -18,7 +18,7 @@ from ..results import BackendResult, BenchmarkRun
 from .chart import timing_points
 from .html import cost_figure
 from .html_style import CSS
-from .comparable import audio_identity, decode_key, describe_decode, row_name, row_variants
+from .comparable import audio_identity, audio_keys, decode_key, describe_decode, row_name, row_variants
 from .labels import machine_label, run_labels, short_machine_label
 from .rows import flat_row
 from .svg import xy_scatter_svg
@@ -67,15 +67,14 @@ def weights_groups(runs: Sequence[BenchmarkRun]) -> list[WeightsGroup]:
     """One group per (model, fingerprint, audio set, decode settings); failed rows without a model are left out."""
     keys: dict[tuple, list[BenchmarkRun]] = {}
     described: dict[tuple, tuple[str, str]] = {}
-    for run in runs:
-        audio = audio_identity(run)
+    for run, audio_key in zip(runs, audio_keys(runs), strict=True):
         by_key: dict[tuple, list[BackendResult]] = {}
         for result in run.results:
             if result.model is not None and result.status != "skipped":
-                by_key.setdefault((*group_key(result), audio.key, decode_key(run.settings)), []).append(result)
+                by_key.setdefault((*group_key(result), audio_key, decode_key(run.settings)), []).append(result)
         for key, rows in by_key.items():
             keys.setdefault(key, []).append(replace(run, results=tuple(rows)))
-            described.setdefault(key, (audio.described, describe_decode(run.settings)))
+            described.setdefault(key, (audio_identity(run).described, describe_decode(run.settings)))
     order = sorted(keys, key=lambda k: (k[0], k[1] == UNVERIFIED, k[1], described[k]))
     return [WeightsGroup(k[0], k[1], tuple(keys[k]), *described[k]) for k in order]
 

@@ -115,9 +115,17 @@ def row_differences(a: BackendResult, b: BackendResult) -> list[str]:
     return []
 
 
+def audio_keys(runs: Sequence[BenchmarkRun]) -> list[str]:
+    """One audio key per run for grouping: the fingerprints when every run has one, else (a file before 1.4
+    among them) the clips' names, durations and references for all, as :func:`same_audio` compares them."""
+    if all(run.audio_set is not None for run in runs):
+        return [run.audio_set.fingerprint for run in runs]
+    return [repr(audio_identity_legacy(run)) for run in runs]
+
+
 def run_groups(runs: Sequence[BenchmarkRun]) -> list[list[int]]:
     """Indices of runs that may share one table (same audio set and decode settings), in first-seen order."""
     groups: dict[tuple, list[int]] = {}
-    for index, run in enumerate(runs):
-        groups.setdefault((audio_identity(run).key, decode_key(run.settings)), []).append(index)
+    for index, (run, audio) in enumerate(zip(runs, audio_keys(runs), strict=True)):
+        groups.setdefault((audio, decode_key(run.settings)), []).append(index)
     return list(groups.values())
