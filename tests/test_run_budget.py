@@ -47,7 +47,7 @@ def test_options_choose_budget_or_exact_count():
         (BenchmarkOptions(budget=float("nan")), "--budget must be a positive number of seconds"),
         (BenchmarkOptions(runs=0), "--runs must be a positive integer"),
         (BenchmarkOptions(weights="community"), "--weights must be same or native"),
-        (BenchmarkOptions(weights="native", quant=("int8",)), "does not combine with --quant"),
+        (BenchmarkOptions(weights="native", synthetic=True), "does not combine with --synthetic-weights"),
     ],
 )
 def test_bad_budget_runs_and_weights_are_one_line_errors(options, message):

@@ -118,8 +118,8 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     if o.threads is not None and o.threads < 1:
         raise BadOption(f"--threads must be at least 1 (got {o.threads})")
     check_weights(o.weights)
-    if o.weights == "native" and (o.quant or o.synthetic):
-        raise BadOption("--weights native runs each backend's own download: it does not combine with --quant or --synthetic-weights")
+    if o.weights == "native" and o.synthetic:
+        raise BadOption("--weights native runs each backend's own download: it does not combine with --synthetic-weights")
     if o.device not in ("auto", "cpu", "cuda", "mps"):
         raise BadOption(f"--device must be one of auto, cpu, cuda, mps (got {o.device!r})")
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
