@@ -32,13 +32,14 @@ class RunPolicy:
     budget_s: float = DEFAULT_BUDGET_S
     min_runs: int = DEFAULT_MIN_RUNS
     max_runs: int = DEFAULT_MAX_RUNS
-    keep_baseline: bool = False  # the baseline of a --quant sweep: never stopped, one timed run when slow
+    in_sweep: bool = False  # a row of a --quant sweep: never stopped, one timed run when slow
 
-    def for_baseline(self) -> RunPolicy:
-        """This policy for a sweep's baseline row, which the other variants' WER change is measured against."""
+    def for_sweep(self) -> RunPolicy:
+        """This policy for the rows of a ``--quant`` sweep: the float16 row is the baseline every other variant's
+        WER change is measured against, and that change needs each variant's transcript, so none is stopped."""
         from dataclasses import replace
 
-        return replace(self, keep_baseline=True)
+        return replace(self, in_sweep=True)
 
     @classmethod
     def of(cls, settings: DecodeSettings) -> RunPolicy:
@@ -52,7 +53,7 @@ class RunPolicy:
         if self.exact is not None:
             return RunCount(self.exact)
         if audio_s > 0 and pass_s > audio_s:
-            kept = "the sweep's baseline, measured to the end: " if self.keep_baseline else ""
+            kept = "measured to the end, as every row of a --quant sweep: " if self.in_sweep else ""
             return RunCount(
                 1,
                 f"{kept}slower than real time here (RTFx {audio_s / pass_s:.2f} in the first pass): 1 timed run instead of "
@@ -64,8 +65,8 @@ class RunPolicy:
     def first_pass_limit(self, audio_s: float) -> float | None:
         """Seconds one transcription of ``audio_s`` may run, before any run finished, before the backend is
         stopped: past both the audio's length (so surely slower than real time) and the budget. None with -n,
-        and for a sweep's baseline (the other variants are compared with it)."""
-        if self.exact is not None or self.keep_baseline:
+        and in a --quant sweep (its rows are compared with each other)."""
+        if self.exact is not None or self.in_sweep:
             return None
         return max(audio_s, self.budget_s)
 

@@ -41,8 +41,8 @@ def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
     dataset = request.dataset
     settings = request.settings
     policy = RunPolicy.of(settings)
-    if is_sweep_baseline(plan, request):
-        policy = policy.for_baseline()
+    if is_sweep(request):
+        policy = policy.for_sweep()
     return WorkerJob(
         backend=plan.backend,
         variant=plan.variant,
@@ -57,12 +57,9 @@ def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
     )
 
 
-BASELINE_VARIANT = "float16"  # what a --quant sweep's other variants are compared with (WER change, 2 % drift)
-
-
-def is_sweep_baseline(plan: BackendPlan, request: BenchmarkRequest) -> bool:
-    """The float16 row of a ``--quant`` sweep of several variants."""
-    return len(request.quantizations) > 1 and plan.variant_label == BASELINE_VARIANT
+def is_sweep(request: BenchmarkRequest) -> bool:
+    """A ``--quant`` sweep of several variants: its float16 row is the baseline of the others' WER change."""
+    return len(request.quantizations) > 1
 
 
 def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback = lambda *_: None) -> BackendResult:
