@@ -9,6 +9,7 @@ machine merge into one cell, which shows the median RTFx over the runs, N and th
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html import escape
@@ -101,8 +102,6 @@ def _cell(results: Sequence[BackendResult], price: float | None) -> str:
         first = results[0]
         return f'<td class="failed" title="{escape(first.reason)}">{escape(first.status)}</td>'
     if len(results) > 1:
-        import statistics
-
         speeds = [r.rtfx for r in ok]
         wers = sorted({f"{r.score.wer:.3f}" for r in ok if r.score})
         failed = len(results) - len(ok)
