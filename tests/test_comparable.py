@@ -124,3 +124,29 @@ def test_report_page_puts_runs_on_different_audio_in_separate_tables():
     page = render_page([jfk, varied])
     assert page.count('<table class="results">') == 2 and "Not in one table with the other runs: different audio" in page
     assert render_page([jfk, with_samples(make_run("k", cpu="Apple M2"), {}, JFK)]).count('<table class="results">') == 1
+
+
+def test_rows_that_timed_the_same_clips_are_compared_clip_by_clip_with_a_paired_wer_change():
+    from whisper_speedtest.results import ClipResult, Stats, WordErrors
+
+    def clips(factor, errors):
+        out = []
+        for i in range(8):
+            runs = tuple(factor * (0.2 + 0.1 * i) * (1 + j / 100) for j in range(3))
+            stats = Stats(3, statistics.median(runs), statistics.fmean(runs), min(runs), max(runs), statistics.stdev(runs))
+            out.append(ClipResult(f"c{i}.flac", 2.0, stats, 2.0 / stats.median, "x", samples=runs, word_errors=WordErrors(errors[i], 10)))
+        return tuple(out)
+
+    def run(run_id, factor, errors):
+        base = make_run(run_id)
+        fw = replace(base.results[0], clips=clips(factor, errors))
+        totals = tuple(sum(c.samples[j] for c in fw.clips) for j in range(3))
+        return replace(base, results=(replace(fw, samples=totals),), audio_set=VARIED)
+
+    a = run("a", 1.0, [0, 1, 0, 2, 1, 0, 0, 1])
+    b = run("b", 1.3, [1, 2, 1, 3, 2, 1, 1, 2])  # every clip 30 % slower and one error worse
+    row = by_name(compare_runs(a, b))["faster-whisper@float16"]
+    assert row.test == "wilcoxon signed-rank over 8 clips" and row.verdict == SLOWER
+    assert row.ratio == pytest.approx(1.3) and row.ratio_interval.low == pytest.approx(1.3) == row.ratio_interval.high
+    assert row.wer_change.clips == 8 and row.wer_change.delta == pytest.approx(0.1)
+    assert (row.wer_change.interval.low, row.wer_change.interval.high) == pytest.approx((0.1, 0.1))
