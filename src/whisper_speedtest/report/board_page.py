@@ -19,7 +19,7 @@ from ..results import BackendResult, BenchmarkRun
 from .chart import timing_points
 from .html import cost_figure
 from .html_style import CSS
-from .comparable import audio_identity, audio_keys, decode_key, describe_decode, row_name, row_variants
+from .comparable import audio_keys, describe_audio, decode_key, describe_decode, row_name, row_variants
 from .labels import machine_label, run_labels, short_machine_label
 from .rows import flat_row
 from .svg import xy_scatter_svg
@@ -75,7 +75,7 @@ def weights_groups(runs: Sequence[BenchmarkRun]) -> list[WeightsGroup]:
                 by_key.setdefault((*group_key(result), audio_key, decode_key(run.settings)), []).append(result)
         for key, rows in by_key.items():
             keys.setdefault(key, []).append(replace(run, results=tuple(rows)))
-            described.setdefault(key, (audio_identity(run).described, describe_decode(run.settings)))
+            described.setdefault(key, (describe_audio(run), describe_decode(run.settings)))
     order = sorted(keys, key=lambda k: (k[0], k[1] == UNVERIFIED, k[1], described[k]))
     return [WeightsGroup(k[0], k[1], tuple(keys[k]), *described[k]) for k in order]
 

@@ -12,9 +12,7 @@ When a run already has an explicit row of that name, its default row keeps the n
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ..results import BackendResult, BenchmarkRun, DecodeSettings
 
@@ -51,26 +49,14 @@ def row_name(backend_label: str, variant: str) -> str:
     return f"{backend_label}@{variant}"
 
 
-@dataclass(frozen=True)
-class AudioIdentity:
-    """The audio a run transcribed: its audio-set fingerprint, or (files before 1.4) its clips' names,
-    durations and references."""
-
-    key: str
-    described: str
-    legacy: bool
-
-
-def audio_identity(run: BenchmarkRun) -> AudioIdentity:
+def describe_audio(run: BenchmarkRun) -> str:
+    """The audio a run transcribed, in a few words: its audio set, or (files before 1.4) its clips by name."""
     if run.audio_set is not None:
         a = run.audio_set
-        return AudioIdentity(a.fingerprint, f"{a.clips} clip(s), {a.duration_s:.1f} s, audio set {a.fingerprint[:12]}", False)
-    digest = hashlib.sha256()
-    for clip in run.clips:
-        digest.update(f"{clip.name}\0{clip.duration_s:.1f}\0{clip.reference or ''}\n".encode())
+        return f"{a.clips} clip(s), {a.duration_s:.1f} s, audio set {a.fingerprint[:12]}"
     total = sum(c.duration_s for c in run.clips)
     names = ", ".join(c.name for c in run.clips[:2]) + (", …" if len(run.clips) > 2 else "")
-    return AudioIdentity(f"clips:{digest.hexdigest()}", f"{len(run.clips)} clip(s), {total:.1f} s ({names}; known by name)", True)
+    return f"{len(run.clips)} clip(s), {total:.1f} s ({names}; known by name)"
 
 
 def same_audio(a: BenchmarkRun, b: BenchmarkRun) -> bool:
@@ -97,7 +83,7 @@ def run_differences(a: BenchmarkRun, b: BenchmarkRun) -> list[str]:
     """The run-wide parts of the key that differ (audio set, decode settings), one line each."""
     lines = []
     if not same_audio(a, b):
-        lines.append(f"different audio: A {audio_identity(a).described}, B {audio_identity(b).described}")
+        lines.append(f"different audio: A {describe_audio(a)}, B {describe_audio(b)}")
     if decode_key(a.settings) != decode_key(b.settings):
         lines.append(f"different decode settings: A {describe_decode(a.settings)}, B {describe_decode(b.settings)}")
     return lines

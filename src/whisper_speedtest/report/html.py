@@ -10,7 +10,7 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
-from .comparable import audio_identity, describe_decode, run_differences, run_groups
+from .comparable import describe_audio, describe_decode, run_differences, run_groups
 from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
 from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
@@ -120,7 +120,7 @@ def _comparable_tables(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> s
         others = [runs[g[0]] for g in groups if g is not indices]
         differs = sorted({line.split(":")[0] for other in others for line in run_differences(first, other)})
         parts.append(
-            f"<h3>{number}. {escape(audio_identity(first).described)} · {escape(describe_decode(first.settings))}</h3>"
+            f"<h3>{number}. {escape(describe_audio(first))} · {escape(describe_decode(first.settings))}</h3>"
             f'<p class="note">Not in one table with the other runs: {escape(" and ".join(differs))}.</p>'
             + _results_table([runs[i] for i in indices], [labels[i] for i in indices])
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import BackendResult, BenchmarkRun
+from .labels import result_label
 
 
 def sort_results(results: tuple[BackendResult, ...] | list[BackendResult]) -> list[BackendResult]:
@@ -140,13 +141,13 @@ def interval_notes(results) -> list[str]:
         parts = [f"{name} {cells[key]}" for name, key in (("median s", "median_ci_s"), ("RTFx", "rtfx_ci"), ("WER", "wer_ci")) if cells.get(key)]
         if parts:
             method = r.intervals.median_s.method if r.intervals.median_s else r.intervals.wer.method if r.intervals.wer else ""
-            lines.append(f"{r.display_name}{'' if r.variant == 'default' else '@' + r.variant}: 95 % intervals: {', '.join(parts)} ({method})")
+            lines.append(f"{result_label(r)}: 95 % intervals: {', '.join(parts)} ({method})")
     return lines
 
 
 def warning_notes(results) -> list[str]:
     """hyperfine's warnings (outliers, high spread, a busy machine), one line per row and warning."""
-    return [f"{r.display_name}{'' if r.variant == 'default' else '@' + r.variant}: {w}" for r in results if r.ok for w in r.warnings]
+    return [f"{result_label(r)}: {w}" for r in results if r.ok for w in r.warnings]
 
 
 def flat_row(
