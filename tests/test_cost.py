@@ -251,7 +251,7 @@ def test_benchmark_json_carries_cost_and_says_why_energy_is_missing(tmp_path):
     result = run_fake_cli("benchmark", "-b", "fake-echo", "-n", "2", "--no-history", "--price-per-hour", "0.4", "-o", str(out))
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
-    assert (data["schema_version"], data["schema_minor"], data["price_per_hour"]) == (1, 3, 0.4)
+    assert (data["schema_version"], data["schema_minor"], data["price_per_hour"]) == (1, 4, 0.4)
     row = data["results"][0]
     assert row["cost"]["audio_s"] == pytest.approx(2 * 11.0, abs=0.1) and row["cost"]["cpu_s"] >= 0
     assert row["load_cost"]["audio_s"] == 0

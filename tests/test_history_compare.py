@@ -82,13 +82,14 @@ def test_corrupt_database_is_a_user_error(home):
 def test_regression_needs_a_slower_median_and_no_overlap():
     base = make_run()
     rows = {r.backend: r for r in compare_runs(base, slower(base, "openai-whisper", 1.5, "b")).rows}
-    assert rows["openai-whisper"].verdict == SLOWER and rows["openai-whisper"].ratio == pytest.approx(1.5)
-    assert rows["faster-whisper"].verdict == SAME and rows["faster-whisper"].ratio == pytest.approx(1.0)
-    assert rows["whisper.cpp"].verdict == NOT_COMPARABLE
-    assert rows["openai-whisper"].wer_delta == 0.0
+    # default rows are named by the precision that ran (report/comparable.py): float16 here
+    assert rows["openai-whisper@float16"].verdict == SLOWER and rows["openai-whisper@float16"].ratio == pytest.approx(1.5)
+    assert rows["faster-whisper@float16"].verdict == SAME and rows["faster-whisper@float16"].ratio == pytest.approx(1.0)
+    assert rows["whisper.cpp@float16"].verdict == NOT_COMPARABLE
+    assert rows["openai-whisper@float16"].wer_delta == 0.0
     # 1.8 s ± 0.1: 6 % slower still overlaps A's range (1.7–1.9), so it is within the spread
     assert compare_runs(base, slower(base, "openai-whisper", 1.06, "b")).regressions == ()
-    assert {r.backend: r.verdict for r in compare_runs(slower(base, "openai-whisper", 1.5, "a"), base).rows}["openai-whisper"] == FASTER
+    assert {r.backend: r.verdict for r in compare_runs(slower(base, "openai-whisper", 1.5, "a"), base).rows}["openai-whisper@float16"] == FASTER
 
 
 def test_single_runs_need_more_than_five_percent():
@@ -104,7 +105,7 @@ def test_rows_present_in_one_run_only_are_listed():
     base = make_run()
     extra = replace(base.results[0], backend="whisper-jax", display_name="whisper-jax")
     rows = {r.backend: r.verdict for r in compare_runs(base, replace(base, results=base.results + (extra,))).rows}
-    assert rows["whisper-jax"] == ONLY_IN_B
+    assert rows["whisper-jax@float16"] == ONLY_IN_B
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_compare_cli_prints_ratios_and_flags_the_regression(two_machines, tmp_pa
     assert results_cli("compare", str(a), str(b), "--fail-on-regression", home=tmp_path / "store").returncode == 1
     data = json.loads(results_cli("compare", str(a), str(b), "--json", home=tmp_path / "store").stdout)
     flagged = [row["backend"] for row in data["rows"] if row["regression"]]
-    assert flagged == ["openai-whisper"]
+    assert flagged == ["openai-whisper@float16"]
 
 
 def test_compare_cli_reads_runs_from_the_history(two_machines, tmp_path):

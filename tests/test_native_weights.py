@@ -132,3 +132,27 @@ def test_the_originals_models_folder_is_read_offline(tmp_path, mlx_repos):
     row, _ = _benchmark(tmp_path, "http://127.0.0.1:9", extra_env={"HF_HUB_OFFLINE": "1", "WHISPER_SPEEDTEST_HUB_CACHES": str(models)})
     assert row["status"] == "ok" and not row["did_fallback"] and row["actual_variant"] == "int4"
     assert row["model"]["source"] == f"native: {QUANTIZED}" and row["model"]["path"].startswith(str(models))
+
+
+def test_native_quant_sweep_runs_each_pre_quantized_repo_and_falls_back_honestly(tmp_path, mlx_repos):
+    """--weights native --quant float16,int8,int4: the plain repo, -mlx-8bit and -mlx-4bit; a missing -4bit repo
+    falls back to the plain one and the row says so."""
+    plain, quantized = mlx_repos
+    eight = tmp_path / "8bit"
+    shutil.copytree(plain, eight)
+    config = json.loads((eight / "config.json").read_text())
+    (eight / "config.json").write_text(json.dumps({**config, "quantization": {"group_size": 64, "bits": 8}}))
+    repos = {PLAIN: repo_files(plain), "mlx-community/whisper-tiny-mlx-8bit": repo_files(eight)}
+    with HubServer(repos) as hub:
+        args = ["-m", "tiny", "-b", "fake-mlx-files", "--weights", "native", "--quant", "float16,int8,int4", "-n", "1", "--warmup", "0",
+                "--language", "auto", "--no-history", "-o", str(tmp_path / "run.json")]
+        done = _fake_cli(tmp_path, hub.endpoint, "benchmark", *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "run.json").read_text())["results"]}
+    assert set(rows) == {"float16", "int8", "int4"} and all(r["status"] == "ok" for r in rows.values())
+    assert rows["float16"]["model"]["source"] == f"native: {PLAIN} (fetched)" and not rows["float16"]["did_fallback"]
+    assert rows["int8"]["actual_variant"] == "int8" and not rows["int8"]["did_fallback"]
+    assert rows["int8"]["model"]["source"].startswith("native: mlx-community/whisper-tiny-mlx-8bit")
+    int4 = rows["int4"]
+    assert int4["did_fallback"] and int4["actual_variant"] == "float16" and int4["model"]["source"].startswith(f"native: {PLAIN}")
+    assert "mlx-community/whisper-tiny-mlx-4bit" in int4["fallback_reason"]

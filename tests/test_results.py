@@ -83,3 +83,43 @@ def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_raw_samples_intervals_and_audio_set_round_trip():
+    from dataclasses import replace
+
+    from whisper_speedtest.results import AudioSet, Interval, LoadSnapshot, RowIntervals, WordErrors
+
+    run = make_run()
+    ok, failed = run.results
+    clip = replace(ok.clips[0], samples=(0.49, 0.5, 0.55), reference="ref", word_errors=WordErrors(1, 10))
+    ok = replace(
+        ok, clips=(clip,), samples=(0.49, 0.5, 0.55),
+        intervals=RowIntervals(Interval(0.49, 0.55, "bootstrap over 3 timed runs"), Interval(20.0, 22.4, "bootstrap over 3 timed runs")),
+        machine_load=(LoadSnapshot("start", 2.5, 2, 2400.0, 40.0), LoadSnapshot("end", 2.1, 2, None, None)),
+        warnings=("busy machine: load average 2.5 above the 2 cores at the start; timings are slower and noisier than on a quiet machine",),
+    )
+    run = replace(run, results=(ok, failed), audio_set=AudioSet("ab" * 32, 1, 11.0))
+    data = json.loads(run_to_json(run))
+    assert data["schema_minor"] == 4 and data["results"][0]["samples"] == [0.49, 0.5, 0.55]
+    assert data["results"][0]["clips"][0]["word_errors"] == {"errors": 1, "words": 10}
+    assert run_from_dict(data) == run
+
+
+@pytest.mark.parametrize("minor", [None, 1, 2, 3])
+def test_files_of_schema_1_0_to_1_3_still_load(minor):
+    """A file from before 1.4 has none of the samples, intervals, load snapshots, warnings or audio set."""
+    data = json.loads(run_to_json(make_run()))
+    del data["audio_set"]
+    for row in data["results"]:
+        for key in ("samples", "intervals", "machine_load", "warnings"):
+            del row[key]
+        for clip in row["clips"]:
+            del clip["samples"], clip["reference"], clip["word_errors"]
+    if minor is None:
+        del data["schema_minor"], data["price_per_hour"]
+    else:
+        data["schema_minor"] = minor
+    run = run_from_dict(data)
+    assert run.schema == f"1.{minor or 0}"
+    assert run.audio_set is None and run.results[0].samples == () and run.results[0].clips[0].word_errors is None

@@ -1,6 +1,8 @@
 """The run budget: at least a minimum of timed runs, no more once the budget is spent, N always shown;
 a backend slower than real time gets one run and a note, or is stopped when its first pass overruns."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,7 @@ def test_options_choose_budget_or_exact_count():
         (BenchmarkOptions(budget=float("nan")), "--budget must be a positive number of seconds"),
         (BenchmarkOptions(runs=0), "--runs must be a positive integer"),
         (BenchmarkOptions(weights="community"), "--weights must be same or native"),
-        (BenchmarkOptions(weights="native", quant=("int8",)), "does not combine with --quant"),
+        (BenchmarkOptions(weights="native", synthetic=True), "does not combine with --synthetic-weights"),
     ],
 )
 def test_bad_budget_runs_and_weights_are_one_line_errors(options, message):
@@ -95,3 +97,32 @@ def test_exact_runs_are_not_cut_by_the_budget(fakes, monkeypatch):
     run = run_benchmark(BenchmarkRequest("tiny.en", select_backends(("fake-slow",)), settings, LoadOptions(), clips=_half_second_clip()))
     (row,) = run.results
     assert row.ok and row.transcribe.n == 1 and row.runs_note == ""
+
+
+def test_no_row_of_a_sweep_is_stopped_and_each_names_what_loaded(fakes, monkeypatch):
+    """--quant float16,int8 on a backend slower than real time: float16 (the baseline every other variant's WER
+    change is measured against) and int8 each get one timed run and a note, and int8 says it fell back."""
+    monkeypatch.setenv("FAKE_SLOW_S", "1.0")  # 2 x real time on the half-second clip, past the 0.5 s budget
+    settings = DecodeSettings("en", 1, 0.0, runs=3, warmup=1, timeout_s=60.0, budget_s=0.5, max_runs=10)
+    request = BenchmarkRequest("tiny.en", select_backends(("fake-slow",)), settings, LoadOptions(), clips=_half_second_clip(),
+                               quantizations=("float16", "int8"))
+    baseline, int8 = run_benchmark(request).results
+    for row in (baseline, int8):
+        assert (row.status, row.transcribe.n) == ("ok", 1)
+        assert row.runs_note.startswith("measured to the end, as every row of a --quant sweep: slower than real time here")
+    assert (baseline.variant, int8.variant) == ("float16", "int8")
+    assert int8.did_fallback and int8.actual_variant == "float16" and "no int8 variant" in int8.fallback_reason
+
+
+def test_a_row_stopped_as_too_slow_names_the_variant_that_loaded(fakes, monkeypatch):
+    monkeypatch.setenv("FAKE_SLOW_S", "60")
+    request = replace(_budget_request(("fake-slow",)), quantizations=("int8",))  # one variant: no sweep, so the budget stops it
+    (row,) = run_benchmark(request).results
+    assert row.status == TOO_SLOW and row.variant == "int8"
+    assert row.did_fallback and row.actual_variant == "float16" and "no int8 variant" in row.fallback_reason
+
+
+def test_the_sweep_policy_has_no_first_pass_limit():
+    policy = RunPolicy(budget_s=3.0).for_sweep()
+    assert policy.first_pass_limit(11.0) is None
+    assert policy.count(pass_s=22.0, audio_s=11.0).runs == 1

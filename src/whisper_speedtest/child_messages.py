@@ -14,6 +14,7 @@ class ChildMessage(str, Enum):
     # sent while the child works
     PROGRESS = "progress"  # payload: a short text, what the child is doing
     LOADED = "loaded"  # payload: seconds of the cold load
+    VARIANT = "variant"  # payload: LoadResult, what loaded (and any fallback), for a row stopped before its result
     PASS = "pass"  # payload: audio seconds of the pass that begins (ended by the next message)
     TOTAL = "total"  # payload: how many ticks to expect
     TICK = "tick"  # payload: ticks done since the last one

@@ -13,7 +13,9 @@ from typing import Any
 from .errors import UserError
 
 SCHEMA_VERSION = 1  # major: a reader refuses any other
-SCHEMA_MINOR = 3  # 1.1 added cost (CPU time, energy, price); 1.2 dataset source, sample and failed clips; 1.3 the run budget and runs_note; readers of 1.x ignore fields they do not know
+SCHEMA_MINOR = 4  # 1.1 added cost (CPU time, energy, price); 1.2 dataset source, sample and failed clips; 1.3 the run budget and runs_note;
+# 1.4 the raw samples (each timed run, per clip and per pass), per-clip word errors, 95 % intervals, how busy the machine
+# was, warnings, and the audio-set fingerprint. Readers of 1.x ignore fields they do not know; new fields are optional.
 AUDIO_HOUR_S = 3600.0
 
 OK = "ok"
@@ -34,6 +36,24 @@ class Stats:
     min: float
     max: float
     stdev: float
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 95 % confidence interval of some estimate, and how it was computed (e.g. "bootstrap over 10 timed runs")."""
+
+    low: float
+    high: float
+    method: str
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class WordErrors:
+    """One clip's word errors (substitutions + deletions + insertions) and reference words, after normalization."""
+
+    errors: int
+    words: int
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,9 @@ class ClipResult:
     rtfx: float
     text: str
     score: Score | None = None
+    samples: tuple[float, ...] = ()  # 1.4: every timed run of this clip, in seconds, in order
+    reference: str | None = None  # 1.4: the reference it was scored against
+    word_errors: WordErrors | None = None  # 1.4
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,7 @@ class DatasetStats:
     driver: str = "in process"  # or "ray (local): 2 model actor(s), 1 GPU each"
     workers: tuple[str, ...] = ()  # Ray: host:device:pid of each model actor that returned a batch
     startup_s: float | None = None  # Ray: from the start of Ray to the first actor loaded and warm (not in wall_s)
+    word_errors: tuple[WordErrors | None, ...] = ()  # 1.4: per clip in manifest order (None: failed or no reference)
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,26 @@ class RegionCost:
 
 
 @dataclass(frozen=True)
+class LoadSnapshot:
+    """How busy the machine was at one moment (psutil): load average, CPU frequency, other processes' CPU share."""
+
+    when: str  # "start" or "end" of the backend
+    load_1m: float | None
+    cores: int | None
+    cpu_mhz: float | None
+    others_cpu_percent: float | None  # of the whole machine (100 = every core busy), this run's processes excluded
+
+
+@dataclass(frozen=True)
+class RowIntervals:
+    """95 % intervals of a row's median time, RTFx and WER (None where too few samples)."""
+
+    median_s: Interval | None = None
+    rtfx: Interval | None = None
+    wer: Interval | None = None
+
+
+@dataclass(frozen=True)
 class BackendResult:
     """One row of the summary table; a failed backend has ``status`` and a one-line ``reason``."""
 
@@ -235,6 +279,10 @@ class BackendResult:
     cost: RegionCost | None = None  # the timed runs only (warm-ups and load excluded)
     load_cost: RegionCost | None = None  # the cold load, imports included
     runs_note: str = ""  # why this row got fewer timed runs than the minimum (the run budget)
+    samples: tuple[float, ...] = ()  # 1.4: every timed pass over all clips, in seconds (what ``transcribe`` summarizes)
+    intervals: RowIntervals | None = None  # 1.4
+    machine_load: tuple[LoadSnapshot, ...] = ()  # 1.4: at the start and the end of the backend
+    warnings: tuple[str, ...] = ()  # 1.4: outliers, high spread, a busy machine (hyperfine's warnings)
 
     @property
     def ok(self) -> bool:
@@ -268,6 +316,16 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class AudioSet:
+    """The audio a run transcribed: a sha256 over each clip's decoded samples and reference, in order."""
+
+    fingerprint: str
+    clips: int
+    duration_s: float
+    method: str = "decoded 16 kHz float32 samples + reference text, in order"
+
+
+@dataclass(frozen=True)
 class BenchmarkRun:
     """A whole benchmark: provenance, settings, clips and one result per backend."""
 
@@ -281,6 +339,7 @@ class BenchmarkRun:
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM: the skipped rows never ran
     schema_minor: int = SCHEMA_MINOR  # 0 in files written before cost was measured
     price_per_hour: float | None = None  # --price-per-hour: the machine's cost per hour, any currency
+    audio_set: AudioSet | None = None  # 1.4
 
     @property
     def schema(self) -> str:

@@ -59,9 +59,12 @@ def plan_variant(
     return VariantPlan(requested, None, base, reason)
 
 
-def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback: bool = True) -> VariantPlan:
+def plan_native(
+    backend: type[Backend], name: str, *, may_fetch: bool, fallback: bool = True, quantization: str | None = None,
+) -> VariantPlan:
     """``--weights native``: the weights the backend's users usually download, in the catalog's order
-    (mlx: the pre-quantized community repo, then the plain one).
+    (mlx: the pre-quantized community repo, then the plain one; with ``quantization`` (``--quant``), that
+    variant's repo, and the row is named by it).
 
     The first copy found (fetched when missing and ``may_fetch``) runs; a first choice that is missing
     or cannot be fetched leaves its reason for the row. A later choice already cached stands by in
@@ -70,16 +73,17 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
     from ..errors import ModelNotAvailable
     from ..models import catalog, native
 
+    requested = quantization or WeightsMode.NATIVE.value
     own = backend.locate_model(name)
     if own is not None:  # a backend with its own model has nothing else to load
-        return VariantPlan(WeightsMode.NATIVE.value, own, own)
+        return VariantPlan(requested, own, own)
 
     canonical = catalog.resolve(name)
 
     def ref(copy: native.NativeCopy) -> ModelRef:
         return ModelRef(canonical, backend.model_format, copy.path, copy.dtype, copy.fingerprint, copy.source)
 
-    locations = catalog.native_locations(backend.model_format, name)
+    locations = catalog.native_locations(backend.model_format, name, quantization)
     reasons = []
     for index, location in enumerate(locations):
         try:
@@ -90,7 +94,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
         if reasons:  # the first choice is missing: the fallback runs, and the row says why
             if not fallback:
                 raise QuantizationUnavailable(reasons[0])
-            return VariantPlan(WeightsMode.NATIVE.value, None, chosen, "; ".join(reasons))
+            return VariantPlan(requested, None, chosen, "; ".join(reasons))
         standby = chosen
         for later in locations[index + 1:]:
             try:
@@ -98,7 +102,7 @@ def plan_native(backend: type[Backend], name: str, *, may_fetch: bool, fallback:
                 break
             except ModelNotAvailable:
                 continue
-        return VariantPlan(WeightsMode.NATIVE.value, chosen, standby)
+        return VariantPlan(requested, chosen, standby)
     raise ModelNotAvailable(f"no native weights for {backend.display_name}: {'; '.join(reasons)}")
 
 

@@ -127,9 +127,9 @@ def check_counts(a: BenchmarkArguments) -> WeightsMode:
     check_price(a.price_per_hour)
     _at_least_one("threads", a.threads)
     weights = check_weights(a.weights)
-    if weights is WeightsMode.NATIVE and (a.quant or a.synthetic):
+    if weights is WeightsMode.NATIVE and a.synthetic:
         raise BadOption(f"{FLAGS['weights']} {weights.value} runs each backend's own download: it does not combine with "
-                        f"{FLAGS['quant']} or {FLAGS['synthetic']}")
+                        f"{FLAGS['synthetic']}")
     if a.device not in DEVICES:
         raise BadOption(f"{FLAGS['device']} must be one of {', '.join(DEVICES)} (got {a.device!r})")
     return weights

@@ -69,7 +69,8 @@ def plan_backend(
             from ..models.hub_remote import offline_setting
 
             activity = f"locating {model_name} native weights for {cls.display_name}"
-            variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback)
+            variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback,
+                                  quantization=load_options.quantization)
         else:
             if sources.needs_conversion(model_name, cls.model_format, scan=scan):
                 activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backends.base import ModelRef
-from ..results import OK, BackendResult, ClipResult, DatasetStats, FailedClip, ModelIdentity
+from ..backends.base import LoadResult, ModelRef
+from ..results import OK, BackendResult, ClipResult, DatasetStats, FailedClip, ModelIdentity, RowIntervals
 from . import scoring, stats
 from .dataset import DatasetPass
 from .job import WorkerJob, WorkerResult
@@ -27,15 +27,30 @@ def model_identity(model: ModelRef | None, family: str = "whisper") -> ModelIden
     )
 
 
-def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
+def failed_row(plan: BackendPlan, status: str, reason: str, load: LoadResult | None = None) -> BackendResult:
+    """A row without measurements; ``load`` (a row stopped after its load) says what loaded, fallback included."""
+    if load is None:
+        return BackendResult(
+            backend=plan.backend.name,
+            display_name=plan.backend.display_name,
+            status=status,
+            reason=reason,
+            model=model_identity(plan.model, plan.backend.family),
+            requested=plan.requested,
+            variant=plan.variant_label,
+        )
+    model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
         backend=plan.backend.name,
         display_name=plan.backend.display_name,
         status=status,
         reason=reason,
-        model=model_identity(plan.model, plan.backend.family),
-        requested=plan.requested,
+        model=model_identity(model, plan.backend.family),
+        requested={**plan.requested, "variant": load.requested},
         variant=plan.variant_label,
+        actual_variant=load.actual,
+        did_fallback=load.did_fallback,
+        fallback_reason=load.detail if load.did_fallback else "",
     )
 
 
@@ -57,6 +72,9 @@ def _clip_rows(job: WorkerJob, result: WorkerResult, synthetic: bool) -> tuple[C
                 rtfx=stats.rtfx(clip.duration_s, clip_stats.median),
                 text=text,
                 score=None if synthetic else scoring.score(clip.reference, text),
+                samples=tuple(samples),
+                reference=clip.reference,
+                word_errors=None if synthetic else scoring.word_errors(clip.reference, text),
             )
         )
     return tuple(rows)
@@ -84,7 +102,24 @@ def _dataset_stats(plan: BackendPlan, job: WorkerJob, measured: DatasetPass) -> 
         driver=measured.driver,
         workers=measured.workers,
         startup_s=measured.startup_s,
+        word_errors=() if plan.model is not None and plan.model.synthetic else tuple(
+            scoring.word_errors(e.reference, t) for e, t in zip(selection.entries, measured.texts, strict=True)
+        ),
     )
+
+
+def row_intervals(samples: tuple[float, ...], clips: tuple[ClipResult, ...], dataset: DatasetStats | None) -> RowIntervals:
+    """95 % intervals: the median time over the timed passes (over clips when there is one pass and many
+    clips), RTFx from the same, WER over clips."""
+    audio_s = dataset.audio_s if dataset else sum(c.audio_s for c in clips)
+    median = stats.median_interval(samples) if dataset is None else None
+    rtfx = stats.rtfx_interval(audio_s, median)
+    if median is None and len(clips) >= stats.MIN_CLIPS_FOR_CLIP_BOOTSTRAP:
+        clip_medians = [c.transcribe.median for c in clips]
+        median = stats.clip_total_interval(clip_medians)
+        rtfx = stats.rtfx_over_clips([c.audio_s for c in clips], clip_medians)
+    errors = dataset.word_errors if dataset else tuple(c.word_errors for c in clips)
+    return RowIntervals(median, rtfx, stats.wer_interval(errors))
 
 
 def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> BackendResult:
@@ -96,12 +131,13 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
     dataset = _dataset_stats(plan, job, result.dataset) if result.dataset is not None else None
     if dataset is not None:
         scored, clip_rows, params = job.dataset.entries, (), {**result.params, "batch": job.batch_size}
-        transcribe = stats.summarize([dataset.wall_s])
+        samples = (dataset.wall_s,)
         rtfx = dataset.rtfx
     else:
         scored, clip_rows, params = job.clips, _clip_rows(job, result, synthetic), result.params
-        transcribe = stats.summarize(stats.per_run_totals(result.times))
-        rtfx = stats.rtfx(sum(c.duration_s for c in job.clips), transcribe.median)
+        samples = tuple(stats.per_run_totals(result.times))
+        rtfx = stats.rtfx(sum(c.duration_s for c in job.clips), stats.summarize(samples).median)
+    transcribe = stats.summarize(samples)
     load = result.load
     model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
@@ -128,4 +164,7 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
         cost=result.cost,
         load_cost=result.load_cost,
         runs_note=result.runs_note,
+        samples=samples,
+        intervals=row_intervals(samples, clip_rows, dataset),
+        warnings=tuple(stats.sample_warnings(samples)),
     )

@@ -32,6 +32,14 @@ class RunPolicy:
     budget_s: float = DEFAULT_BUDGET_S
     min_runs: int = DEFAULT_MIN_RUNS
     max_runs: int = DEFAULT_MAX_RUNS
+    in_sweep: bool = False  # a row of a --quant sweep: never stopped, one timed run when slow
+
+    def for_sweep(self) -> RunPolicy:
+        """This policy for the rows of a ``--quant`` sweep: the float16 row is the baseline every other variant's
+        WER change is measured against, and that change needs each variant's transcript, so none is stopped."""
+        from dataclasses import replace
+
+        return replace(self, in_sweep=True)
 
     @classmethod
     def of(cls, settings: DecodeSettings) -> RunPolicy:
@@ -45,9 +53,10 @@ class RunPolicy:
         if self.exact is not None:
             return RunCount(self.exact)
         if audio_s > 0 and pass_s > audio_s:
+            kept = "measured to the end, as every row of a --quant sweep: " if self.in_sweep else ""
             return RunCount(
                 1,
-                f"slower than real time here (RTFx {audio_s / pass_s:.2f} in the first pass): 1 timed run instead of "
+                f"{kept}slower than real time here (RTFx {audio_s / pass_s:.2f} in the first pass): 1 timed run instead of "
                 f"at least {self.min_runs}; -n sets an exact count",
             )
         fitting = int(self.budget_s // pass_s) if pass_s > 0 else self.max_runs
@@ -55,8 +64,9 @@ class RunPolicy:
 
     def first_pass_limit(self, audio_s: float) -> float | None:
         """Seconds one transcription of ``audio_s`` may run, before any run finished, before the backend is
-        stopped: past both the audio's length (so surely slower than real time) and the budget. None with -n."""
-        if self.exact is not None:
+        stopped: past both the audio's length (so surely slower than real time) and the budget. None with -n,
+        and in a --quant sweep (its rows are compared with each other)."""
+        if self.exact is not None or self.in_sweep:
             return None
         return max(audio_s, self.budget_s)
 

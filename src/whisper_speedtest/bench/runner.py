@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..results import CRASHED, FAILED, TIMEOUT, TOO_SLOW, BackendResult
 from ..child_messages import ChildMessage
 from .child import MessageCallback, run_child
 from .job import WorkerFailure, WorkerJob
+from .machine_load import load_warnings, snapshot
 from .plan import BackendPlan
 from .ray_driver import RaySettings
 from .rows import assemble_row, failed_row
@@ -39,13 +41,16 @@ def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
     """The child's job for ``plan`` within ``request``."""
     dataset = request.dataset
     settings = request.settings
+    policy = RunPolicy.of(settings)
+    if is_sweep(request):
+        policy = policy.for_sweep()
     return WorkerJob(
         backend=plan.backend,
         variant=plan.variant,
         load_options=plan.load_options,
         decode=settings,  # a DecodeSettings is the DecodeOptions every backend gets
         clips=() if dataset else request.clips,
-        policy=RunPolicy.of(settings),
+        policy=policy,
         warmup=settings.warmup,
         measure_warm_load=dataset is None,
         dataset=dataset,
@@ -53,14 +58,31 @@ def job_for(plan: BackendPlan, request: BenchmarkRequest) -> WorkerJob:
     )
 
 
+def is_sweep(request: BenchmarkRequest) -> bool:
+    """A ``--quant`` sweep of several variants: its float16 row is the baseline of the others' WER change."""
+    return len(request.quantizations) > 1
+
+
 def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback = lambda *_: None) -> BackendResult:
-    """Run one backend of ``request`` in a fresh child process (or on Ray) and make its row."""
+    """Run one backend of ``request`` in a fresh child process (or on Ray) and make its row, with how busy
+    the machine was at its start and end."""
     if plan.skip_reason is not None or plan.variant is None:
         return failed_row(plan, plan.skip_status, plan.skip_reason or "no model available")
+    start = snapshot("start")
+    row = _run_measured(plan, request, on_progress)
+    snapshots = (start, snapshot("end"))
+    return replace(row, machine_load=snapshots, warnings=row.warnings + tuple(load_warnings(snapshots)))
+
+
+def _run_measured(plan: BackendPlan, request: BenchmarkRequest, on_progress: ProgressCallback) -> BackendResult:
     job = job_for(plan, request)
     timeout_s = request.settings.timeout_s
 
+    loaded = []  # the child's VARIANT message (a LoadResult): what a row stopped before its result had loaded
+
     def on_message(kind: ChildMessage, payload: Any) -> None:
+        if kind == ChildMessage.VARIANT:
+            loaded.append(payload)
         on_progress(plan.label, kind, payload)
 
     if request.ray is not None and job.dataset is not None:
@@ -72,4 +94,5 @@ def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: Progr
     if kind == ChildMessage.ERROR:
         on_progress(plan.label, ChildMessage.TRACEBACK, payload.traceback)
         return failed_row(plan, FAILED, payload.reason)
-    return failed_row(plan, TIMEOUT if kind == ChildMessage.TIMEOUT else TOO_SLOW if kind == ChildMessage.TOO_SLOW else CRASHED, payload)
+    status = TIMEOUT if kind == ChildMessage.TIMEOUT else TOO_SLOW if kind == ChildMessage.TOO_SLOW else CRASHED
+    return failed_row(plan, status, payload, loaded[-1] if loaded else None)

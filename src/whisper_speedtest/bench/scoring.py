@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
 
-from ..results import Score
+from ..results import Score, WordErrors
 
 NORMALIZER_NAME = "whisper_normalizer.english.EnglishTextNormalizer"
 
@@ -52,3 +52,19 @@ def score(reference: str | None, hypothesis: str) -> Score | None:
     if not reference:
         return None
     return score_many([reference], [hypothesis])
+
+
+def word_errors(reference: str | None, hypothesis: str | None) -> WordErrors | None:
+    """One clip's word errors and reference words after normalization (what a corpus WER sums), or None
+    without a usable reference or transcript."""
+    import jiwer
+
+    if not reference or hypothesis is None:
+        return None
+    ref, hyp = normalize(reference), normalize(hypothesis)
+    if not ref:
+        return None
+    if not hyp:
+        return WordErrors(len(ref.split()), len(ref.split()))
+    out = jiwer.process_words(ref, hyp)
+    return WordErrors(out.substitutions + out.deletions + out.insertions, out.substitutions + out.deletions + out.hits)

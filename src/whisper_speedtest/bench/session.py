@@ -12,7 +12,7 @@ from ..dataset.entries import DatasetSelection
 from ..interrupts import signal_number
 from ..models.locations import Scan
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
-from . import provenance
+from . import audio_set, provenance
 from .plan import BackendPlan, PlanningInterrupted, plan_backend
 from .rows import failed_row
 from .request import BenchmarkRequest, select_backends
@@ -77,6 +77,7 @@ def run_benchmark(
         results=tuple(rows),
         interrupted=stopped_by is not None,
         price_per_hour=request.price_per_hour,
+        audio_set=audio_set.of_dataset(request.dataset) if request.dataset else audio_set.of_clips(request.clips),
     )
     if stopped_by is not None:
         raise BenchmarkInterrupted(run, stopped_by)

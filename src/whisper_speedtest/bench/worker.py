@@ -2,7 +2,7 @@
 
 Runs in a fresh interpreter (multiprocessing spawn), so the cold load includes imports.
 Messages go back to the parent on a queue as ``(ChildMessage, payload)`` tuples (``child_messages.py``
-lists the kinds and their payloads): progress, loaded, pass, total and tick while it works, then
+lists the kinds and their payloads): progress, loaded, variant, pass, total and tick while it works, then
 ``RESULT`` with a ``WorkerResult`` or ``ERROR`` with a ``WorkerFailure``.
 """
 
@@ -50,6 +50,7 @@ def run_job(job: WorkerJob, report) -> WorkerResult:
         cold_load = time.perf_counter() - start
         load_cost = meter.take()
         report(ChildMessage.LOADED, cold_load)
+        report(ChildMessage.VARIANT, load)  # what loaded (and any fallback), for a row stopped before its result
         times: tuple[tuple[float, ...], ...] = ()
         runs_note = ""
         dataset = None

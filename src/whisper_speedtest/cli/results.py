@@ -29,8 +29,9 @@ def _verdict_cell(row: BackendComparison) -> str:
         return "[bold red]REGRESSION (slower)[/bold red]"
     if row.verdict == FASTER:
         return "[green]faster[/green]"
-    if row.verdict in (NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B):
-        return f"[yellow]{row.verdict}[/yellow]" + (f": {row.detail}" if row.detail else "")
+    if row.verdict in (NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B):  # the key that differs, in short; the note under the table says more
+        short = ", ".join(dict.fromkeys(part.split(":")[0] for part in row.detail.split("; "))) if row.detail else ""
+        return f"[yellow]{row.verdict}[/yellow]" + (f": {short}" if short else "")
     return row.verdict
 
 
@@ -42,16 +43,39 @@ def _delta_cell(row: BackendComparison) -> str:
     return f"[red]{text}[/red]" if row.wer_worse else f"[green]{text}[/green]" if delta < 0 else text
 
 
+def _ratio_cell(row: BackendComparison) -> str:
+    if row.ratio is None:
+        return "–"
+    interval = row.ratio_interval
+    return f"{row.ratio:.2f}×" + (f" [{interval.low:.2f}–{interval.high:.2f}]" if interval else "")
+
+
 def comparison_table(comparison: RunComparison):
     from rich.table import Table
 
-    table = Table(title="B compared with A", caption="ratio = B median / A median; above 1 means B is slower")
-    for column in ("Backend", "A median s", "B median s", "B/A", "A WER", "B WER", "ΔWER", "Verdict"):
-        table.add_column(column, justify="left" if column in ("Backend", "Verdict") else "right", overflow="fold")
+    table = Table(title="B compared with A", caption="B/A = B's time / A's time [95 % interval]; above 1 means B is slower")
+    for column in ("Row", "A median s", "B median s", "B/A", "A WER", "B WER", "ΔWER", "Verdict"):
+        table.add_column(column, justify="left" if column in ("Row", "Verdict") else "right", overflow="fold")
     for row in comparison.rows:
-        ratio = "–" if row.ratio is None else f"{row.ratio:.2f}×"
-        table.add_row(row.backend, _seconds(row.a_median_s), _seconds(row.b_median_s), ratio, _wer(row.a_wer), _wer(row.b_wer), _delta_cell(row), _verdict_cell(row))
+        table.add_row(row.backend, _seconds(row.a_median_s), _seconds(row.b_median_s), _ratio_cell(row), _wer(row.a_wer), _wer(row.b_wer), _delta_cell(row), _verdict_cell(row))
     return table
+
+
+def pair_lines(comparison: RunComparison) -> list[str]:
+    """One line per compared pair: ratio, its interval, the test and its p-value, the WER change and its interval."""
+    lines = []
+    for row in comparison.rows:
+        if row.ratio is None:
+            continue
+        interval = row.ratio_interval
+        speed = f"B/A {row.ratio:.3f}×" + (f" (95 % interval {interval.low:.3f}–{interval.high:.3f})" if interval else " (no interval)")
+        p_value = f", p = {row.speed.p_value:.3g}" if row.speed and row.speed.p_value is not None else ""
+        wer = ""
+        if row.wer_change is not None:
+            w = row.wer_change
+            wer = f"; ΔWER {w.delta:+.4f}" + (f" (95 % interval {w.interval.low:+.4f} to {w.interval.high:+.4f}, {w.clips} clip(s))" if w.interval else f" ({w.clips} clip)")
+        lines.append(f"{row.backend}: {row.verdict} — {speed}, {row.test}{p_value}{wer}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
@@ -105,11 +129,14 @@ def register(app: typer.Typer) -> None:
             out.print(f"A: {comparison.a_label}", highlight=False, markup=False)
             out.print(f"B: {comparison.b_label}", highlight=False, markup=False)
             out.print(comparison_table(comparison))
+            for line in pair_lines(comparison):
+                out.print(line, highlight=False, markup=False)
             for note in comparison.notes:
                 out.print(f"[yellow]note:[/yellow] {note}", highlight=False)
             out.print(
-                f"[dim]Regression: B's median is over {MIN_RELATIVE_CHANGE:.0%} above A's and B's fastest run is slower than A's slowest "
-                "(the measured ranges do not overlap).[/dim]"
+                f"[dim]Slower or faster: a test over the raw samples rejects equal speed at 5 %, the ratio's 95 % interval excludes 1 "
+                f"and the change exceeds {MIN_RELATIVE_CHANGE:.0%}. Files before schema 1.4 keep no samples: for them B's median must be "
+                f"over {MIN_RELATIVE_CHANGE:.0%} above A's with the measured ranges apart.[/dim]"
             )
             count = len(comparison.regressions)
             out.print(f"[bold red]{count} regression(s)[/bold red]" if count else "[green]no speed regression[/green]")

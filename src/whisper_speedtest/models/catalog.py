@@ -130,16 +130,17 @@ MLX_NATIVE_VARIANT: dict[str, str] = {
 }
 
 
-def native_locations(backend_format: str, name: str) -> tuple[HubLocation, ...]:
+def native_locations(backend_format: str, name: str, quantization: str | None = None) -> tuple[HubLocation, ...]:
     """``--weights native``: where a backend's users usually download ``name``, in the order to try.
 
-    mlx: mac-whisper-speedtest's pre-quantized mlx-community repo, then the non-quantized one to fall
-    back to; every other format: its one upstream location (Systran/faster-whisper-*,
-    openai/whisper-*, whisper.cpp's ggml files, OpenAI's .pt files).
+    mlx: mac-whisper-speedtest's pre-quantized mlx-community repo (with ``quantization``, that variant's:
+    ``-mlx-8bit``, ``-mlx-4bit``, the plain repo for float16), then the non-quantized one to fall back to;
+    every other format: its one upstream location (Systran/faster-whisper-*, openai/whisper-*,
+    whisper.cpp's ggml files, OpenAI's .pt files), which the backend quantizes at load where it can.
     """
     name = resolve(name)
     if backend_format == "mlx":
-        variant = MLX_NATIVE_VARIANT.get(name, "float16")
+        variant = quantization or MLX_NATIVE_VARIANT.get(name, "float16")
         plain = upstream_location("mlx", name)
         return (upstream_location("mlx", name, variant), plain) if variant != "float16" else (plain,)
     return (upstream_location(backend_format, name),)

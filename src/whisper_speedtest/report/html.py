@@ -10,7 +10,8 @@ from ..results import BackendResult, BenchmarkRun, ClipResult
 from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
-from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, weights_notes
+from .comparable import describe_audio, describe_decode, run_differences, run_groups
+from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
 from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 
@@ -32,9 +33,11 @@ def render_page(runs: Sequence[BenchmarkRun], title: str = "whisper-speedtest re
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1><p class=\"sub\">{escape(_subtitle(runs, labels))} · {escape(created)}</p></header>",
         "<section id=\"results\"><h2>Results</h2>",
-        _results_table(runs, labels),
+        _comparable_tables(runs, labels),
         "".join(f'<p class="note">{escape(label + ": ") if len(runs) > 1 else ""}{escape(settings_line(run))}</p>' for run, label in zip(runs, labels, strict=True)),
         _weights_note(runs),
+        "".join(f'<p class="note warn">⚠ {escape(w)}</p>' for run in runs for w in warning_notes(run.results)),
+        '<p class="note">Figures in brackets are 95 % intervals: bootstrap over the timed runs (or over clips), WER over clips.</p>',
         _cost_notes(runs, labels),
         "</section>",
         '<section id="charts" class="charts"><h2>Charts</h2>',
@@ -106,6 +109,24 @@ _COST_HEADERS = ("CPU-s / audio h", "Wh / audio h")
 _PRICE_HEADER = "Cost / audio h"
 
 
+def _comparable_tables(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
+    """One table when every run had the same audio and decode settings; else one per group, saying what differs."""
+    groups = run_groups(runs)
+    if len(groups) == 1:
+        return _results_table(runs, labels)
+    parts = []
+    for number, indices in enumerate(groups, 1):
+        first = runs[indices[0]]
+        others = [runs[g[0]] for g in groups if g is not indices]
+        differs = sorted({line.split(":")[0] for other in others for line in run_differences(first, other)})
+        parts.append(
+            f"<h3>{number}. {escape(describe_audio(first))} · {escape(describe_decode(first.settings))}</h3>"
+            f'<p class="note">Not in one table with the other runs: {escape(" and ".join(differs))}.</p>'
+            + _results_table([runs[i] for i in indices], [labels[i] for i in indices])
+        )
+    return "".join(parts)
+
+
 def _results_table(runs: Sequence[BenchmarkRun], labels: Sequence[str]) -> str:
     with_machine = len(runs) > 1
     priced = any(run.price_per_hour is not None for run in runs)
@@ -150,13 +171,18 @@ def _measured_cells(result: BackendResult, row: dict[str, str], priced: bool) ->
     params = "".join(f"<span>{escape(f'{k}={v}')}</span>" for k, v in result.params.items() if v is not None)
     return [
         f'<td class="num">{row["load_s"]}</td>',
-        f'<td class="num" title="{escape(spread)}">{row["median_s"]} ± {row["stdev_s"]}</td>',
-        f'<td class="num">{row["rtfx"]}</td>',
-        f'<td class="num">{wer}</td>',
+        f'<td class="num" title="{escape(spread)}">{row["median_s"]} ± {row["stdev_s"]}{_ci(row["median_ci_s"])}</td>',
+        f'<td class="num">{row["rtfx"]}{_ci(row["rtfx_ci"])}</td>',
+        f'<td class="num">{wer}{_ci(row["wer_ci"])}</td>',
         f'<td class="num">{escape(peak)}</td>',
         *_cost_cells(result, row, priced),
         f'<td class="params">{params}</td>',
     ]
+
+
+def _ci(cell: str) -> str:
+    """A 95 % interval under the figure, small ("" when there is none)."""
+    return f'<br><span class="note" title="95 % interval">[{escape(cell)}]</span>' if cell else ""
 
 
 def _cost_cells(result: BackendResult, row: dict[str, str], priced: bool) -> list[str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..models.weights_mode import WeightsMode
 from ..results import BackendResult, BenchmarkRun
+from .labels import result_label
 
 
 def sort_results(results: tuple[BackendResult, ...] | list[BackendResult]) -> list[BackendResult]:
@@ -117,6 +118,39 @@ def cost_notes(run: BenchmarkRun) -> list[str]:
     return lines
 
 
+def interval_cell(interval, digits: int) -> str:
+    """A 95 % interval as "low–high" ("" when there is none)."""
+    return "" if interval is None else f"{interval.low:.{digits}f}–{interval.high:.{digits}f}"
+
+
+def interval_cells(result: BackendResult) -> dict[str, str]:
+    """The row's 95 % intervals (schema 1.4; empty for older files and rows with too few samples)."""
+    i = result.intervals
+    return {
+        "median_ci_s": interval_cell(i.median_s if i else None, 3),
+        "rtfx_ci": interval_cell(i.rtfx if i else None, 1),
+        "wer_ci": interval_cell(i.wer if i else None, 3),
+        "warnings": "; ".join(result.warnings),
+    }
+
+
+def interval_notes(results) -> list[str]:
+    """One line per row with intervals: what ``-v`` prints under the terminal table."""
+    lines = []
+    for r in results:
+        cells = interval_cells(r) if r.ok else {}
+        parts = [f"{name} {cells[key]}" for name, key in (("median s", "median_ci_s"), ("RTFx", "rtfx_ci"), ("WER", "wer_ci")) if cells.get(key)]
+        if parts:
+            method = r.intervals.median_s.method if r.intervals.median_s else r.intervals.wer.method if r.intervals.wer else ""
+            lines.append(f"{result_label(r)}: 95 % intervals: {', '.join(parts)} ({method})")
+    return lines
+
+
+def warning_notes(results) -> list[str]:
+    """hyperfine's warnings (outliers, high spread, a busy machine), one line per row and warning."""
+    return [f"{result_label(r)}: {w}" for r in results if r.ok for w in r.warnings]
+
+
 def flat_row(
     result: BackendResult, preview_width: int | None = 60, wer_delta: float | None = None, price_per_hour: float | None = None
 ) -> dict[str, str]:
@@ -154,6 +188,7 @@ def flat_row(
         "dataset_model_rtfx": _num(result.dataset.model_rtfx if result.dataset else None, 1),
         "dataset_failed_clips": str(len(result.dataset.failed)) if result.dataset else "",
         **cost_cells(result, price_per_hour),
+        **interval_cells(result),
     }
 
 

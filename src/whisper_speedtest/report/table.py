@@ -8,7 +8,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..results import BenchmarkRun
-from .rows import NOT_AVAILABLE, cost_notes, dataset_split, decode_notes, flat_rows, quant_drift_notes, runs_notes, settings_line, weights_notes
+from .rows import (
+    NOT_AVAILABLE, cost_notes, dataset_split, decode_notes, flat_rows, interval_notes, quant_drift_notes, runs_notes, settings_line,
+    warning_notes, weights_notes,
+)
 
 WIDE = 150  # below this width the transcripts go under the table instead of into a column
 NARROW = 100  # below this width the model goes under the backend's name instead of into a column
@@ -91,3 +94,17 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
         console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
     for level, message in weights_notes(run.results):
         console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)
+    print_intervals_and_warnings(run, console, verbose=verbose)
+
+
+def print_intervals_and_warnings(run: BenchmarkRun, console: Console, *, verbose: bool) -> None:
+    """The table has no room for intervals: -v prints them here; hyperfine's warnings always."""
+    intervals = interval_notes(run.results)
+    if verbose:
+        for line in intervals:
+            console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
+    elif intervals:
+        console.print("[dim]95 % intervals of the median, RTFx and WER: -v shows them; they are in the JSON, HTML and Markdown outputs.[/dim]",
+                      highlight=False)
+    for message in warning_notes(run.results):
+        console.print(f"[yellow]Warning: {escape(message)}[/yellow]", highlight=False)

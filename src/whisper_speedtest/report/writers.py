@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..atomic import unwritable_reason, write_bytes_atomic, write_text_atomic
 from ..errors import BadOption, OutputError
 from ..results import BenchmarkRun, run_to_json
-from .rows import cost_notes, flat_rows, settings_line
+from .rows import cost_notes, flat_rows, settings_line, warning_notes
 
 
 def render_json(run: BenchmarkRun) -> str:
@@ -29,7 +29,7 @@ def render_csv(run: BenchmarkRun) -> str:
     return buffer.getvalue()
 
 
-_MD_COLUMNS = ["backend", "status", "model", "load_s", "median_s", "stdev_s", "rtfx", "wer", "cer", "peak_rss_mb",
+_MD_COLUMNS = ["backend", "status", "model", "load_s", "median_s", "median_ci_s", "stdev_s", "rtfx", "rtfx_ci", "wer", "wer_ci", "cer", "peak_rss_mb",
                "cpu_s_per_audio_h", "energy_wh_per_audio_h", "cost_per_audio_h", "params", "transcript"]
 
 
@@ -54,6 +54,10 @@ def render_markdown(run: BenchmarkRun) -> str:
         if row["status"] != "ok":
             row["transcript"] = row["reason"]
         lines.append("| " + " | ".join(_md_cell(row[c]) for c in columns) + " |")
+    warnings = warning_notes(run.results)
+    if warnings:
+        lines += ["", "Warnings:", *(f"- {w}" for w in warnings)]
+    lines += ["", "*_ci: 95 % intervals (bootstrap over the timed runs, or over clips; WER over clips)."]
     return "\n".join(lines) + "\n"
 
 
