@@ -15,7 +15,7 @@ BAD_ARGUMENTS = [
     ({"beam_size": 0}, ["--beam-size", "0"]),
     ({"device": "tpu"}, ["--device", "tpu"]),
     ({"weights": "community"}, ["--weights", "community"]),
-    ({"weights": "native", "quant": "int8"}, ["--weights", "native", "--quant", "int8"]),
+    ({"weights": "native", "synthetic": True}, ["--weights", "native", "--synthetic-weights"]),
     ({"quant": ["int3"]}, ["--quant", "int3"]),
     ({"model": "huge"}, ["-m", "huge"]),
     ({"language": "fr"}, ["--language", "fr"]),

@@ -10,13 +10,12 @@ from rich.console import Console
 
 
 def register(app: typer.Typer) -> None:
-    out = Console()
-
     @app.command("backends")
     def list_backends(
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
         """List every known backend: installed, available here (or why not), and its extra."""
+        out = Console()  # made per call: the terminal's width now, not at import
         from rich.markup import escape
         from rich.table import Table
 
