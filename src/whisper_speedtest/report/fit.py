@@ -88,23 +88,22 @@ def _table_width(console: Console, table: Table) -> int:
 
 
 def _groups(console, columns, rows, keys, minimums, width, table_options) -> list[list[int]] | None:
-    """Columns packed greedily into tables that each start with the key columns; None when even the
-    keys and one more column are too wide."""
+    """Columns packed first-fit, in their order, into tables that each start with the key columns;
+    None when even the keys and one more column are too wide."""
+    def fits(indexes):
+        return _table_width(console, _build(None, columns, rows[:1], indexes, minimums, table_options)) <= width
+
     groups: list[list[int]] = []
-    current = list(range(keys))
     for i in range(keys, len(columns)):
-        trial = current + [i]
-        if _table_width(console, _build(None, columns, rows[:1], trial, minimums, table_options)) <= width:
-            current = trial
-            continue
-        if len(current) == keys:
-            return None
-        groups.append(current)
-        current = list(range(keys)) + [i]
-        if _table_width(console, _build(None, columns, rows[:1], current, minimums, table_options)) > width:
-            return None
-    groups.append(current)
-    return groups
+        for group in groups:
+            if fits(group + [i]):
+                group.append(i)
+                break
+        else:
+            if not fits(list(range(keys)) + [i]):
+                return None
+            groups.append(list(range(keys)) + [i])
+    return [sorted(group) for group in groups] or [list(range(keys))]
 
 
 def _spread(console, columns, rows, indexes, minimums, naturals, width, table_options) -> dict[int, int]:
@@ -125,17 +124,34 @@ def _spread(console, columns, rows, indexes, minimums, naturals, width, table_op
     return widths
 
 
-def _records(title, columns, rows, keys) -> list[RenderableType]:
-    """One block per row: the key cells in bold, then ``Header: value`` lines (values wrap between words)."""
+def _records(title, columns, rows, keys, width) -> list[RenderableType]:
+    """One block per row: the key cells in bold, then ``Header: value`` fields, as many to a line as fit.
+    A value of a column that does not wrap goes on a line of its own when it does not fit beside its header."""
     blocks: list[RenderableType] = [Text(title, style="bold")] if title else []
     for row in rows:
-        head = Text.from_markup(" · ".join(row[i].replace("\n", " ") for i in range(keys) if row[i]), style="bold")
-        lines = [head]
+        lines = [Text.from_markup(" · ".join(row[i].replace("\n", " ") for i in range(keys) if row[i]), style="bold")]
+        current: Text | None = None
         for column, cell in zip(columns[keys:], row[keys:]):
-            if Text.from_markup(cell).plain.strip():
-                line = Text(f"  {column.header}: ", style="dim")
-                line.append_text(Text.from_markup(cell.replace("\n", " ")))
-                lines.append(line)
+            value = Text.from_markup(cell.replace("\n", " "))
+            if not value.plain.strip():
+                continue
+            field = Text(f"{column.header}: ", style="dim")
+            field.append_text(value)
+            if current is not None and current.cell_len + 3 + field.cell_len <= width:
+                current.append(" · ", style="dim")
+                current.append_text(field)
+                continue
+            if current is not None:
+                lines.append(current)
+            current = Text("  ")
+            if not column.wraps and 2 + field.cell_len > width:
+                lines.append(Text(f"  {column.header}:", style="dim"))
+                current = Text("    ")
+                current.append_text(value)
+            else:
+                current.append_text(field)
+        if current is not None:
+            lines.append(current)
         blocks.append(Group(*lines))
     return blocks
 
@@ -160,7 +176,7 @@ def fit_table(
     groups = _groups(console, columns, sample, keys, minimums, width, table_options)
     if groups is None:
         note = f"The terminal ({width} columns) is too narrow for a table: one record per row."
-        return FittedTable(Layout.RECORDS, tuple(_records(title, columns, rows, keys)), note)
+        return FittedTable(Layout.RECORDS, tuple(_records(title, columns, rows, keys, width)), note)
     tables = []
     for n, indexes in enumerate(groups):
         widths = _spread(console, columns, sample, indexes, minimums, naturals, width, table_options)
