@@ -110,24 +110,24 @@ def _print_table(console, rows, deep: bool) -> None:
     if console.width < WIDE_TABLE:
         _print_compact_table(console, rows, deep)
         return
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title="Model caches")
-    columns = ["Backend", "Available", "Model", "Format", "Status", "Size", "Hub cache", "Store", "Package",
-               "Backend cache"]
-    for column in columns:
-        table.add_column(column, no_wrap=True)
-    for column in ["Upstream"] + (["Load"] if deep else []):
-        table.add_column(column, overflow="fold")
+    from ..report.fit import FitColumn, fit_table, print_fitted
+
+    columns = [FitColumn(name) for name in ("Backend", "Available", "Model", "Format")]
+    columns += [FitColumn("Status", wraps=True), FitColumn("Size")]
+    columns += [FitColumn(name, wraps=True) for name in ("Hub cache", "Store", "Package", "Backend cache")]
+    columns += [FitColumn("Upstream")] + ([FitColumn("Load", wraps=True)] if deep else [])
+    cells = []
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
-        cells = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
-                 human_bytes(row.size_bytes), *_location_cells(row), _short_upstream(row.upstream)]
+        line = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
+                human_bytes(row.size_bytes), *_location_cells(row), escape(_short_upstream(row.upstream))]
         if deep:
             seconds = f" in {row.load.seconds:.2f} s" if row.load and row.load.seconds is not None else ""
-            cells.append(f"{row.load.status} {row.load.detail}{seconds}".strip() if row.load else "")
-        table.add_row(*cells)
-    console.print(table)
+            line.append(escape(f"{row.load.status} {row.load.detail}{seconds}".strip()) if row.load else "")
+        cells.append(line)
+    print_fitted(console, fit_table(console, "Model caches", columns, cells))
     if any(loc.complete for row in rows for loc in row.more_hub):
         console.print("[dim]Hub cache +N: N more Hub caches hold a complete copy too; --json lists each one.[/]")
 
@@ -147,20 +147,21 @@ def _print_compact_table(console, rows, deep: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from ..report.fit import FitColumn, fit_table, print_fitted
+
     models = sorted({row.model for row in rows})
     one_model = len(models) == 1
-    table = Table(title=f"Model caches: {models[0]}" if one_model else "Model caches")
-    table.add_column("Backend", overflow="fold", min_width=18)
-    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size") + (("Load",) if deep else ())):
-        table.add_column(column, overflow="fold")
+    columns = [FitColumn("Backend", wraps=True)] + [FitColumn(name) for name in ((() if one_model else ("Model",)) + ("Format",))]
+    columns += [FitColumn("Status", wraps=True), FitColumn("Size")] + ([FitColumn("Load", wraps=True)] if deep else [])
+    cells = []
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
         backend = row.backend if row.available else f"[dim]{row.backend} (n/a)[/]"
-        cells = [backend, *(() if one_model else (row.model,)), row.format, status, human_bytes(row.size_bytes)]
+        line = [backend, *(() if one_model else (row.model,)), row.format, status, human_bytes(row.size_bytes)]
         if deep:
-            cells.append(f"{row.load.status} {row.load.detail}".strip() if row.load else "")
-        table.add_row(*cells)
-    console.print(table)
+            line.append(escape(f"{row.load.status} {row.load.detail}".strip()) if row.load else "")
+        cells.append(line)
+    print_fitted(console, fit_table(console, f"Model caches: {models[0]}" if one_model else "Model caches", columns, cells))
     copies = copies_by_folder(rows)
     if copies:
         console.print("Where the copies are:")

@@ -110,17 +110,11 @@ def _spread(console, columns, rows, indexes, minimums, naturals, width, table_op
     """Widths for one table: every column at its minimum, the room left given to wrapping columns."""
     widths = dict(minimums)
     spare = width - _table_width(console, _build(None, columns, rows[:1], indexes, widths, table_options))
-    growable = [i for i in indexes if columns[i].wraps and naturals[i] > widths[i]]
-    while spare > 0 and growable:
-        share = max(1, spare // len(growable))
-        for i in list(growable):
-            step = min(share, naturals[i] - widths[i], spare)
-            widths[i] += step
-            spare -= step
-            if widths[i] >= naturals[i]:
-                growable.remove(i)
-            if spare <= 0:
-                break
+    # The columns closest to their natural width first: each one that reaches it is a cell less that wraps.
+    for i in sorted((i for i in indexes if columns[i].wraps), key=lambda i: naturals[i] - widths[i]):
+        step = max(0, min(naturals[i] - widths[i], spare))
+        widths[i] += step
+        spare -= step
     return widths
 
 
@@ -165,8 +159,15 @@ def fit_table(
     keys: int = 1,
     **table_options,
 ) -> FittedTable:
-    """Lay ``rows`` out for ``console.width``; ``keys`` leading columns are repeated in every part."""
+    """Lay ``rows`` out for ``console.width``; ``keys`` leading columns are repeated in every part.
+    A column empty in every row is left out, and the note names it."""
     width = console.width
+    empty = [i for i in range(keys, len(columns)) if rows and not any(Text.from_markup(row[i]).plain.strip() for row in rows)]
+    if empty:
+        kept = [i for i in range(len(columns)) if i not in empty]
+        fitted = fit_table(console, title, [columns[i] for i in kept], [[row[i] for i in kept] for row in rows], keys=keys, **table_options)
+        left_out = f"{', '.join(columns[i].header for i in empty)}: empty in every row, left out."
+        return FittedTable(fitted.layout, fitted.renderables, f"{left_out} {fitted.note}".strip())
     table_options.setdefault("box", rich_box.HEAVY_HEAD)
     minimums: dict[int, int] = {}
     naturals: dict[int, int] = {}
