@@ -17,11 +17,11 @@ _STYLE = {"complete": "green", "missing": "yellow", "incomplete": "yellow", "cor
 
 
 def _short_upstream(upstream: str) -> str:
-    """URLs shortened to host/…/file for the table (JSON keeps them whole)."""
+    """URLs named by host and file for the table, both whole (JSON keeps the URL)."""
     if "://" not in upstream:
         return upstream
     host, _, path = upstream.split("://", 1)[1].partition("/")
-    return f"{host}/…/{path.rsplit('/', 1)[-1]}"
+    return f"{host} · {path.rsplit('/', 1)[-1]}"
 
 
 def _resolve_models(values: list[str] | None) -> list[str]:
@@ -117,7 +117,7 @@ def _print_table(console, rows, deep: bool) -> None:
     columns = [FitColumn(name) for name in ("Backend", "Available", "Model", "Format")]
     columns += [FitColumn("Status", wraps=True), FitColumn("Size")]
     columns += [FitColumn(name, wraps=True) for name in ("Hub cache", "Store", "Package", "Backend cache")]
-    columns += [FitColumn("Upstream")] + ([FitColumn("Load", wraps=True)] if deep else [])
+    columns += [FitColumn("Upstream", wraps=True)] + ([FitColumn("Load", wraps=True)] if deep else [])
     cells = []
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
@@ -128,6 +128,8 @@ def _print_table(console, rows, deep: bool) -> None:
             line.append(escape(f"{row.load.status} {row.load.detail}{seconds}".strip()) if row.load else "")
         cells.append(line)
     print_fitted(console, fit_table(console, "Model caches", columns, cells))
+    if any("://" in row.upstream for row in rows):
+        console.print("[dim]Upstream URLs are named by host · file; --json gives each URL whole.[/]")
     if any(loc.complete for row in rows for loc in row.more_hub):
         console.print("[dim]Hub cache +N: N more Hub caches hold a complete copy too; --json lists each one.[/]")
 

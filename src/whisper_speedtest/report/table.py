@@ -64,7 +64,7 @@ def summary_table(run: BenchmarkRun, console: Console, *, with_transcripts: bool
     rows = [row for row in flat_rows(run, preview_width=None if verbose else 60) if row["status"] != "skipped"]
     columns, cells = summary_columns(run, rows, with_transcripts=with_transcripts, verbose=verbose, model_column=model_column)
     return fit_table(console, "whisper-speedtest results", columns, cells, keys=2 if model_column else 1,
-                     box=box.SIMPLE_HEAVY, show_lines=with_transcripts, pad_edge=False)
+                     box=box.SIMPLE_HEAVY, show_lines=with_transcripts, pad_edge=False, show_edge=False)
 
 
 def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False) -> None:
