@@ -50,7 +50,7 @@ def render_markdown(run: BenchmarkRun) -> str:
     ]
     columns = [c for c in _MD_COLUMNS if c != "cost_per_audio_h" or run.price_per_hour is not None]
     lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in flat_rows(run, preview_width=80):
+    for row in flat_rows(run, preview_width=None):  # the whole transcript: a Markdown file has no width
         if row["status"] != "ok":
             row["transcript"] = row["reason"]
         lines.append("| " + " | ".join(_md_cell(row[c]) for c in columns) + " |")

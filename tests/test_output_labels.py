@@ -1,0 +1,37 @@
+"""Labels that say what ran and outputs that keep what was measured: the computed dtype beside the stored
+one, sweep rows in the order float16, int8, int4, whole transcripts in Markdown."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from whisper_speedtest.report.rows import flat_rows, model_label, sort_results
+from whisper_speedtest.report.writers import render_markdown
+
+from .run_fixtures import make_run, ok_row
+
+LONG = " ".join(f"word{i}" for i in range(60))  # 350 characters, far past any preview width
+
+
+def test_label_shows_the_computed_dtype_beside_the_stored_one():
+    row = ok_row("faster-whisper", 0.5, "x", 0.0)
+    assert model_label(replace(row, actual_variant="int8_float32")) == "tiny.en ct2/f16→int8_float32"
+    assert model_label(replace(row, actual_variant="float16")) == "tiny.en ct2/f16"  # same as stored: no arrow
+    ran_float32 = replace(row, variant="float16", actual_variant="float32")
+    assert model_label(ran_float32) == "tiny.en ct2/f16→float32 [float16]"
+
+
+def test_sweep_rows_are_ordered_float16_int8_int4_whatever_their_speed():
+    rows = [replace(ok_row("faster-whisper", median, "x", 0.0), variant=variant)
+            for variant, median in (("int4", 0.2), ("int8", 0.3), ("float16", 0.5))]
+    other = ok_row("openai-whisper", 0.4, "x", 0.0)
+    ordered = sort_results([other, *rows])
+    assert [(r.backend, r.variant) for r in ordered] == [
+        ("faster-whisper", "float16"), ("faster-whisper", "int8"), ("faster-whisper", "int4"), ("openai-whisper", "default")]
+
+
+def test_markdown_keeps_whole_transcripts():
+    run = make_run()
+    run = replace(run, results=(replace(run.results[0], clips=(replace(run.results[0].clips[0], text=LONG),)), *run.results[1:]))
+    assert LONG in render_markdown(run)
+    assert any(row["transcript"] == LONG for row in flat_rows(run, preview_width=None))
