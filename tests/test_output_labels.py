@@ -35,3 +35,29 @@ def test_markdown_keeps_whole_transcripts():
     run = replace(run, results=(replace(run.results[0], clips=(replace(run.results[0].clips[0], text=LONG),)), *run.results[1:]))
     assert LONG in render_markdown(run)
     assert any(row["transcript"] == LONG for row in flat_rows(run, preview_width=None))
+
+
+def test_no_fallback_fails_the_row_as_the_readme_says(tmp_path):
+    import json
+
+    from .conftest import REPO, run_fake_cli
+
+    out = tmp_path / "run.json"
+    result = run_fake_cli("benchmark", "-b", "fake-echo", "--quant", "int4", "--no-fallback", "-n", "1", "--warmup", "0",
+                          "--no-history", "-o", str(out))
+    assert result.returncode == 1, result.stderr  # no row succeeded
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["status"] == "failed" and "int4" in row["reason"]
+    assert "`--no-fallback` | an unavailable variant fails its row" in (REPO / "README.md").read_text()
+
+
+def test_readme_names_the_schema_version_the_files_carry():
+    import re
+
+    from whisper_speedtest.results import SCHEMA_MINOR, SCHEMA_VERSION
+
+    from .conftest import REPO
+
+    docs = [REPO / "README.md", *sorted((REPO / "docs").glob("**/*.md"))]
+    named = {m for doc in docs if doc.is_file() for m in re.findall(r"schema (\d+\.\d+);", doc.read_text())}
+    assert named == {f"{SCHEMA_VERSION}.{SCHEMA_MINOR}"}, named

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..backends.base import Backend, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan, plan_native, plan_variant
-from ..errors import CorruptWeights, UserError
+from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..interrupts import signal_number
 from ..models import sources
 from ..results import FAILED, SKIPPED
@@ -72,6 +72,8 @@ def plan_backend(
                 on_note(f"{activity} (once; kept in the store)")
             variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note)
     except CorruptWeights as exc:
+        return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
+    except QuantizationUnavailable as exc:  # --no-fallback: the variant asked for cannot run, so its row fails
         return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
     except UserError as exc:
         return BackendPlan(cls, None, load_options, str(exc), weights=weights)

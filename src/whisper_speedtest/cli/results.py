@@ -136,10 +136,7 @@ def register(app: typer.Typer) -> None:
         from ..history import load_run_ref
         from ..report.writers import check_output_paths, write_output
 
-        paths = check_output_paths(split_csv(output))
-        unsupported = [str(p) for p in paths if p.suffix.lower() not in MERGED_OUTPUTS]
-        if unsupported:
-            raise BadOption(f"report writes {' or '.join(MERGED_OUTPUTS)} files (got {', '.join(unsupported)})")
+        paths = check_output_paths(split_csv(output), MERGED_OUTPUTS, "report")
         runs = [load_run_ref(ref) for ref in results]
         seen: set[str] = set()
         duplicates = [r.run_id for r in runs if r.run_id in seen or seen.add(r.run_id)]
