@@ -61,3 +61,25 @@ def test_readme_names_the_schema_version_the_files_carry():
     docs = [REPO / "README.md", *sorted((REPO / "docs").glob("**/*.md"))]
     named = {m for doc in docs if doc.is_file() for m in re.findall(r"schema (\d+\.\d+);", doc.read_text())}
     assert named == {f"{SCHEMA_VERSION}.{SCHEMA_MINOR}"}, named
+
+
+def test_quantized_store_variants_are_listed_apart_not_as_duplicates(tmp_path, monkeypatch):
+    from whisper_speedtest.models import store
+    from whisper_speedtest.models.cache_summary import find_duplicates, quantized_variants
+    from whisper_speedtest.models.locations import Scan
+
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "home"))
+
+    def weights(size: int):
+        def build(folder):
+            (folder / "ggml-model.bin").write_bytes(bytes(range(256)) * size)
+            return None
+        return build
+
+    store.add("tiny.en", "ggml", "float16", source="converted from ct2", build=weights(8))
+    for dtype, size in (("q4_0", 2), ("q8_0", 4)):
+        store.add("tiny.en", "ggml", dtype, source="quantized from ggml float16", build=weights(size))
+    assert quantized_variants(["tiny.en"]) == ("tiny.en ggml q4_0", "tiny.en ggml q8_0")
+    scan = Scan()
+    assert all(scan.store_entry(entry).complete for entry in store.entries())  # three complete ggml entries
+    assert find_duplicates(["tiny.en"], scan) == ()

@@ -208,9 +208,10 @@ def _print_problems(console, rows) -> None:
 
 
 def _print_summary(console, summary) -> None:
-    converted = f" ({summary.ready_after_conversion} after conversion)" if summary.ready_after_conversion else ""
-    console.print(f"Ready: {summary.ready} of {summary.rows}{converted} · missing {summary.missing} · "
-                  f"incomplete {summary.incomplete} · corrupt {summary.corrupt}", highlight=False)
+    # Every row counted once: ready now + ready after conversion + each reason for not ready = rows.
+    parts = [f"ready {summary.ready_now}", f"ready after conversion {summary.ready_after_conversion}"]
+    parts += [f"{why} {count}" for why, count in summary.not_ready]
+    console.print(f"{summary.rows} rows: {' · '.join(parts)}", highlight=False)
     if summary.bytes_to_download is None:
         size = summary.download_note
     else:
@@ -226,6 +227,8 @@ def _print_summary(console, summary) -> None:
         copies = " · ".join(f"{c.format} in {KIND_NAMES[c.kind]} ({c.label or c.path})" for c in group.copies)
         same = "".join(f"; identical files: {', '.join(paths)}" for paths in group.identical)
         console.print(f"Duplicate copies of {group.model} ({human_bytes(group.bytes)} in all): {copies}{same}", highlight=False)
+    if summary.variants:
+        console.print(f"Quantized variants in the store (made from the baseline, not duplicates): {', '.join(summary.variants)}", highlight=False)
     say_offline(console, summary.offline_reason)
 
 
@@ -244,7 +247,7 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     """Rows, summary and the download plan, shared by both commands."""
     from ..models.cache_check import BackendInfo, check_models
     from ..models.locations import Scan
-    from ..models.cache_summary import find_duplicates, summarize
+    from ..models.cache_summary import find_duplicates, quantized_variants, summarize
     from ..models.download_plan import plan_downloads
     from ..models import store
     from ..models.hub_cache import HubCache
@@ -261,7 +264,8 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
                         offline_reason=remote.offline_reason, disk=_disk_report(hub),
                         duplicates=find_duplicates(models, checker) if duplicates else (),
                         leftovers=tuple(store.leftovers()),
-                        unusable_entries=tuple(e for e in store.entries() if e.problem))
+                        unusable_entries=tuple(e for e in store.entries() if e.problem),
+                        variants=quantized_variants(models))
     return rows, summary, plan, hub, remote
 
 
