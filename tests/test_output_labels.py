@@ -83,3 +83,31 @@ def test_quantized_store_variants_are_listed_apart_not_as_duplicates(tmp_path, m
     assert [scan.store_entry(e).status.value for e in store.entries()] == ["complete", "complete"]
     assert quantized_variants(["tiny.en"]) == ("tiny.en ct2 int8",)
     assert all(copy.label != "store ct2-int8" for group in find_duplicates(["tiny.en"], scan) for copy in group.copies)
+
+
+def test_english_only_model_with_language_auto_gets_one_note(tmp_path):
+    from .conftest import run_fake_cli
+
+    result = run_fake_cli("benchmark", "-b", "fake-echo", "--language", "auto", "-n", "1", "--warmup", "0", "--no-history")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "English-only" in line]
+    assert notes == ["note: tiny.en is English-only: with --language auto it decodes English, there is no language to detect "
+                     "(a multilingual model such as tiny detects it)"]
+
+
+def test_models_remove_names_the_formats_that_remain(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from whisper_speedtest.cli import app
+    from whisper_speedtest.models import store
+
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "home"))
+
+    def build(folder):
+        (folder / "weights").mkdir()
+        (folder / "weights" / "model.bin").write_bytes(b"\\0" * 64)
+
+    store.add("tiny.en", "ct2", "float16", source="test", build=build)
+    result = CliRunner().invoke(app.app, ["models", "remove", "tiny.en", "--format", "ggml", "-y"])
+    assert result.exit_code == 0, result.output
+    assert "no ggml copy of tiny.en in the store" in result.output and "it holds ct2/float16 of tiny.en" in result.output

@@ -127,6 +127,9 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     model_name = catalog.resolve(o.model)
     check_language(o.language, model_name)
     backends, notes = backend_choice(o.backends, o.implementations)
+    if o.language == "auto" and catalog.get(model_name).english_only:
+        notes = (*notes, f"note: {model_name} is English-only: with --language auto it decodes English, there is no language to "
+                         f"detect (a multilingual model such as {model_name.removesuffix('.en')} detects it)")
     settings = DecodeSettings(
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
