@@ -62,10 +62,10 @@ def plan_backend(
     activity = f"locating {model_name} weights for {cls.display_name}"
     try:
         if weights == "native":
-            from ..models.hub_remote import offline_setting
+            from ..models.hub_remote import offline_reason
 
             activity = f"locating {model_name} native weights for {cls.display_name}"
-            variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback)
+            variant = plan_native(cls, model_name, may_fetch=offline_reason() is None, fallback=load_options.fallback)
         else:
             if sources.needs_conversion(model_name, cls.model_format):
                 activity = f"converting {model_name} to {cls.model_format} for {cls.display_name}"

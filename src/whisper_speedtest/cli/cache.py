@@ -293,16 +293,19 @@ def _progress(console):
 
 
 def _print_plan(console, plan) -> None:
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title="To download")
-    for column in ("What", "Model", "Format", "For", "Why", "Size", "Into"):
-        table.add_column(column, overflow="fold")
+    from ..report.fit import FitColumn, fit_table, print_fitted
+
+    # Repo ids and folders are copied and typed: they never wrap (the layout moves them instead).
+    columns = [FitColumn("What"), FitColumn("Model"), FitColumn("Format"), FitColumn("For", wraps=True),
+               FitColumn("Why", wraps=True), FitColumn("Size"), FitColumn("Into")]
+    cells = []
     for fetch in plan.fetches:
         size = human_bytes(fetch.bytes_needed) if fetch.bytes_needed is not None else "unknown"
-        table.add_row(fetch.label, fetch.model, fetch.format, ", ".join(fetch.backends), _status_cell(fetch.reason),
-                      size, fetch.destination)
-    console.print(table)
+        cells.append([escape(fetch.label), fetch.model, fetch.format, escape(", ".join(fetch.backends)), _status_cell(fetch.reason),
+                      size, escape(fetch.destination)])
+    print_fitted(console, fit_table(console, "To download", columns, cells))
 
 
 def register(app: typer.Typer) -> None:

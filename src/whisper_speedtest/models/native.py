@@ -97,8 +97,12 @@ def locate(location: catalog.HubLocation, fmt: str, *, may_fetch: bool) -> Nativ
             raise ModelNotAvailable(f"{location.filename} is not in {openai_whisper_dir()} (openai-whisper downloads it there)"
                                     + _why(found))
         if not may_fetch:
-            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and downloading is off"
-                                    + _why(found))
+            from .hub_remote import offline_reason
+
+            off = offline_reason()
+            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and "
+                                    + (f"cannot be fetched: {off}; offline, leave out --weights native (the shared weights "
+                                       "need no network)" if off else "downloading is off") + _why(found))
         _fetch(location)
         found, fetched = _cached(location, fmt), True
         if not found.complete:
