@@ -111,3 +111,26 @@ def test_models_remove_names_the_formats_that_remain(tmp_path, monkeypatch):
     result = CliRunner().invoke(app.app, ["models", "remove", "tiny.en", "--format", "ggml", "-y"])
     assert result.exit_code == 0, result.output
     assert "no ggml copy of tiny.en in the store" in result.output and "it holds ct2/float16 of tiny.en" in result.output
+
+
+def test_library_output_is_kept_off_the_screen_and_in_the_json(tmp_path):
+    import json
+
+    from .conftest import run_fake_cli
+
+    out = tmp_path / "run.json"
+    args = ("benchmark", "-b", "fake-chatty", "-n", "1", "--warmup", "0", "--no-history")
+    quiet = run_fake_cli(*args, "-o", str(out))
+    assert quiet.returncode == 0, quiet.stderr
+    screen = quiet.stdout + quiet.stderr
+    for chatter in ("Loading weights", "generation_config", "library chatter", "[native]"):
+        assert chatter not in screen, screen
+    assert "Library output kept in the JSON (library_log), -v shows it: fake chatty (8 lines)" in " ".join(screen.split())
+    (row,) = json.loads(out.read_text())["results"]
+    log = row["library_log"].splitlines()
+    assert log[0] == "Loading weights: 100%|##########| 100/100"  # the bar as last drawn
+    assert any("generation_config default values" in line for line in log)
+    assert "some library chatter on stdout" in log and "[native] compute type int8_float32" in log
+
+    verbose = run_fake_cli(*args, "-v")
+    assert "fake chatty library output:" in verbose.stdout and "  [native] compute type int8_float32" in verbose.stdout

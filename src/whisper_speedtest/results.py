@@ -235,6 +235,7 @@ class BackendResult:
     cost: RegionCost | None = None  # the timed runs only (warm-ups and load excluded)
     load_cost: RegionCost | None = None  # the cold load, imports included
     runs_note: str = ""  # why this row got fewer timed runs than the minimum (the run budget)
+    library_log: str = ""  # what the backend's libraries printed in its child (progress bars, warnings), kept off the screen
 
     @property
     def ok(self) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..results import CRASHED, FAILED, TIMEOUT, TOO_SLOW, BackendResult
-from .child import MessageCallback, run_child
+from .child import MessageCallback, run_child_logged
 from .job import WorkerFailure, WorkerJob
 from .plan import BackendPlan
 from .ray_driver import RaySettings
@@ -62,13 +63,16 @@ def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: Progr
     def on_message(kind: str, payload: Any) -> None:
         on_progress(plan.label, kind, payload)
 
+    log = ""
     if request.ray is not None and job.dataset is not None:
         kind, payload = run_ray(job, request.ray, on_message, timeout_s)
     else:
-        kind, payload = run_child(job, timeout_s, on_message, plan.label)
+        kind, payload, log = run_child_logged(job, timeout_s, on_message, plan.label)
     if kind == "result":
-        return assemble_row(plan, job, payload)
-    if kind == "error":
+        row = assemble_row(plan, job, payload)
+    elif kind == "error":
         on_progress(plan.label, "traceback", payload.traceback)
-        return failed_row(plan, FAILED, payload.reason)
-    return failed_row(plan, {"timeout": TIMEOUT, TOO_SLOW: TOO_SLOW}.get(kind, CRASHED), payload)
+        row = failed_row(plan, FAILED, payload.reason)
+    else:
+        row = failed_row(plan, {"timeout": TIMEOUT, TOO_SLOW: TOO_SLOW}.get(kind, CRASHED), payload)
+    return replace(row, library_log=log) if log else row

@@ -99,3 +99,19 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
         console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
     for level, message in weights_notes(run.results):
         console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)
+    print_library_logs(run, console, verbose=verbose)
+
+
+def print_library_logs(run: BenchmarkRun, console: Console, *, verbose: bool) -> None:
+    """What the backends' libraries printed in their children: whole with -v, else one line naming whose."""
+    logged = [r for r in run.results if r.library_log]
+    if not logged:
+        return
+    if not verbose:
+        names = ", ".join(f"{r.display_name} ({len(r.library_log.splitlines())} lines)" for r in logged)
+        console.print(f"[dim]Library output kept in the JSON (library_log), -v shows it: {escape(names)}[/dim]", highlight=False)
+        return
+    for r in logged:
+        console.print(f"[bold]{escape(r.display_name)}[/bold] [dim]library output:[/dim]", highlight=False)
+        for line in r.library_log.splitlines():
+            console.print(f"  {line}", markup=False, highlight=False)
