@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from whisper_speedtest.report.rows import flat_rows, model_label, sort_results
 from whisper_speedtest.report.writers import render_markdown
 
@@ -134,3 +136,31 @@ def test_library_output_is_kept_off_the_screen_and_in_the_json(tmp_path):
 
     verbose = run_fake_cli(*args, "-v")
     assert "fake chatty library output:" in verbose.stdout and "  [native] compute type int8_float32" in verbose.stdout
+
+
+def test_dataset_progress_counts_clips_and_batches_and_takes_its_eta_from_audio_seconds():
+    from types import SimpleNamespace
+
+    from whisper_speedtest.bench.dataset import batches, pass_progress
+
+    entries = [SimpleNamespace(duration_s=d) for d in (20.0, 10.0, 5.0, 5.0, 2.0)]
+    groups = batches([0, 1, 2, 3, 4], 2)  # (20 + 10), (5 + 5), (2)
+    # 30 of 42 audio seconds in 6 s: the 12 left take 2.4 s more at that rate.
+    text, eta = pass_progress(1, groups, entries, 42.0, 6.0)
+    assert text == "clips 2/5 · batches 1/3 · ETA ~2 s" and eta == pytest.approx(2.4)
+    assert pass_progress(3, groups, entries, 42.0, 8.0) == ("clips 5/5 · batches 3/3", 0.0)
+
+
+def test_overall_eta_follows_the_running_backend_and_never_says_zero_while_one_runs():
+    from rich.console import Console
+
+    from whisper_speedtest.progress import BenchmarkProgress
+
+    progress = BenchmarkProgress(Console(file=open("/dev/null", "w")), enabled=False)
+    progress._planned = 2
+    progress._durations = [10.0]  # the first backend took 10 s
+    progress._current_since = 0.0  # the second has run for a long time (monotonic clock - 0)
+    assert progress._eta_line() == "1/2 done · ETA: this backend runs longer than the others did"
+    progress.on_progress("b", "eta", 100.0)  # unknown task: ignored, nothing else changes
+    progress._current_eta = (100.0, __import__("time").monotonic())
+    assert progress._eta_line() in ("1/2 done · ETA ~100 s", "1/2 done · ETA ~99 s")

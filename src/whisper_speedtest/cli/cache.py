@@ -243,6 +243,20 @@ def _disk_report(hub) -> tuple:
     return tuple(DiskSpace(*disk_free(place)) for place in places)
 
 
+def _deep_loads(rows, classes, timeout_s: float, console) -> tuple:
+    """Each row's --deep load, one after another, each said on ``console`` as it starts and as it ends."""
+    checked = []
+    for n, row in enumerate(rows, 1):
+        counter = f"[{n}/{len(rows)}]"
+        if row.available and row.runs is not None:
+            console.print(f"{counter} loading {row.model} {row.format} with {row.backend} …", highlight=False, markup=False)
+        load = _load_check(classes[row.backend], row, timeout_s)
+        seconds = f" in {load.seconds:.2f} s" if load.seconds is not None else ""
+        console.print(f"{counter} {row.backend}: {load.status} {load.detail}{seconds}".rstrip(), highlight=False, markup=False)
+        checked.append(_with_load(row, load))
+    return tuple(checked)
+
+
 def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: str = "same"):
     """Rows, summary and the download plan, shared by both commands."""
     from ..models.cache_check import BackendInfo, check_models
@@ -257,7 +271,9 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     checker = Scan(hub, full_hash=True, hash_large=deep, weights=weights)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
-        rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)
+        from rich.console import Console
+
+        rows = _deep_loads(rows, classes, timeout_s, Console(stderr=True))
     remote = HubRemote()
     plan = plan_downloads(rows, remote, hub)
     summary = summarize(rows, bytes_to_download=plan.bytes_needed, download_note=plan.size_note(),
