@@ -134,3 +134,24 @@ def test_every_figure_whole_at_each_width(width, tmp_path):
         rb = next(r for r in b.results if r.backend == name)
         for figure in (f"{ra.transcribe.median:.3f}", f"{rb.transcribe.median:.3f}", f"{rb.transcribe.median / ra.transcribe.median:.2f}×"):
             assert whole(figure, comparison), f"{figure} not whole at {width} columns:\n{comparison}"
+
+
+@pytest.mark.integration
+def test_real_faster_whisper_row_at_80_columns(tmp_path):
+    """The bundled tiny.en through faster-whisper, priced, in an 80-column terminal: every figure whole,
+    and the label says what ctranslate2 computes with beside the stored dtype."""
+    env = _env(tmp_path / "home")
+    out = tmp_path / "real.json"
+    text = screen(["benchmark", "-b", "faster-whisper", "-n", "1", "--warmup", "0", "--price-per-hour", "0.35", "-o", str(out)],
+                  80, env, tmp_path, timeout=300)
+    assert f"{DONE} 0" in text, text
+    run = load_run(out)
+    (row,) = flat_rows(run)
+    result = run.results[0]
+    assert result.actual_variant == result.params["compute_type"]  # what ctranslate2 reports it computes with
+    figures = [row[k] for k in ("load_s", "median_s", "rtfx", "wer", "peak_rss_mb", "cpu_s_per_audio_h", "cost_per_audio_h")]
+    assert all(whole(f, text) for f in figures), (figures, text)
+    stored = {"float16": "f16", "float32": "f32"}.get(result.model.dtype, result.model.dtype)
+    label = f"ct2/{stored}" + ("" if result.actual_variant in (result.model.dtype, stored) else f"→{result.actual_variant}")
+    assert whole(label, text), (label, text)
+    assert "± 0.000" not in text  # one timed pass has no spread to show

@@ -61,8 +61,14 @@ def model_label(result: BackendResult) -> str:
 
 
 def preview(text: str, width: int = 60) -> str:
+    """The start of ``text`` up to ``width`` characters, cut between words (never inside one)."""
     text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    if text[width - 1] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip() + "…"
 
 
 def _num(value: float | None, digits: int) -> str:
