@@ -107,11 +107,12 @@ def _groups(console, columns, rows, keys, minimums, width, table_options) -> lis
 
 
 def _spread(console, columns, rows, indexes, minimums, naturals, width, table_options) -> dict[int, int]:
-    """Widths for one table: every column at its minimum, the room left given to wrapping columns."""
+    """Widths for one table: every column at its minimum, the room left given where it unwraps most."""
     widths = dict(minimums)
     spare = width - _table_width(console, _build(None, columns, rows[:1], indexes, widths, table_options))
-    # The columns closest to their natural width first: each one that reaches it is a cell less that wraps.
-    for i in sorted((i for i in indexes if columns[i].wraps), key=lambda i: naturals[i] - widths[i]):
+    # The columns closest to their natural width first (a header kept on one line, a cell unwrapped):
+    # each one that reaches it is a cell less that wraps.
+    for i in sorted(indexes, key=lambda i: naturals[i] - widths[i]):
         step = max(0, min(naturals[i] - widths[i], spare))
         widths[i] += step
         spare -= step
