@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 
@@ -120,7 +121,8 @@ class BenchmarkProgress:
         elif row.ok:
             self._progress.update(task, description=f"[green]done[/green] median {row.transcribe.median:.3f} s")
         else:
-            self._progress.update(task, description=f"[red]{row.status}[/red]: {row.reason[:60]}")
+            reason = row.reason if len(row.reason) <= 60 else row.reason[:59].rsplit(" ", 1)[0] + "…"  # between words
+            self._progress.update(task, description=f"[red]{row.status}[/red]: {escape(reason)}")
         self._progress.stop_task(task)
 
 

@@ -69,7 +69,8 @@ def _fetch(location: catalog.HubLocation) -> None:
         for name in names:
             hf_hub_download(location.repo, name, cache_dir=str(hub_cache_dir()), endpoint=remote.endpoint, etag_timeout=remote.timeout)
     except Exception as exc:
-        raise ModelNotAvailable(f"{location.describe()} could not be fetched: {' '.join(str(exc).split())[:160]}") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # the library's first line, whole
+        raise ModelNotAvailable(f"{location.describe()} could not be fetched: {first}") from None
 
 
 def _cached(location: catalog.HubLocation, fmt: str) -> Location:
