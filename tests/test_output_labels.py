@@ -164,3 +164,13 @@ def test_overall_eta_follows_the_running_backend_and_never_says_zero_while_one_r
     progress.on_progress("b", "eta", 100.0)  # unknown task: ignored, nothing else changes
     progress._current_eta = (100.0, __import__("time").monotonic())
     assert progress._eta_line() in ("1/2 done · ETA ~100 s", "1/2 done · ETA ~99 s")
+
+
+def test_deep_check_says_each_load_as_it_happens():
+    from .conftest import run_fake_cli
+
+    result = run_fake_cli("check-models", "-b", "fake-echo,fake-raise", "--deep", "--json", "--timeout", "60")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert lines == ["[1/2] loading tiny.en ct2 with fake-echo …", lines[1],
+                     "[2/2] loading tiny.en ct2 with fake-raise …", "[2/2] fake-raise: failed RuntimeError: weights exploded"], lines
+    assert lines[1].startswith("[1/2] fake-echo: loaded float16 in ")
