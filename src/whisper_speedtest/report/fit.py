@@ -19,7 +19,7 @@ from enum import Enum
 
 from rich import box as rich_box
 from rich.cells import cell_len
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -141,13 +141,17 @@ def _records(title, columns, rows, keys, width) -> list[RenderableType]:
             current = Text("  ")
             if not column.wraps and 2 + field.cell_len > width:
                 lines.append(Text(f"  {column.header}:", style="dim"))
+                if 4 + value.cell_len > width:  # wider than the terminal: one line of its own, never broken
+                    lines.append(Text.assemble(value, no_wrap=True, overflow="ignore"))
+                    current = None
+                    continue
                 current = Text("    ")
                 current.append_text(value)
             else:
                 current.append_text(field)
         if current is not None:
             lines.append(current)
-        blocks.append(Group(*lines))
+        blocks.extend(lines)  # line by line: print_fitted leaves a line wider than the terminal unbroken
     return blocks
 
 
@@ -199,4 +203,5 @@ def print_fitted(console: Console, fitted: FittedTable) -> None:
     if fitted.note:
         console.print(f"[dim]{fitted.note}[/dim]", highlight=False)
     for renderable in fitted.renderables:
-        console.print(renderable, highlight=False)
+        unbroken = isinstance(renderable, Text) and bool(renderable.no_wrap)
+        console.print(renderable, highlight=False, soft_wrap=unbroken)
