@@ -146,7 +146,6 @@ def _print_compact_table(console, rows, deep: bool) -> None:
     one line per folder with the backends that use it; unavailable backends dimmed."""
     from rich.markup import escape
     from rich.padding import Padding
-    from rich.table import Table
     from rich.text import Text
 
     from ..report.fit import FitColumn, fit_table, print_fitted
