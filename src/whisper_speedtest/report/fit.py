@@ -193,8 +193,8 @@ def fit_table(
     key_names = ", ".join(columns[i].header for i in range(keys))
     moved = "; ".join(", ".join(columns[i].header for i in g[keys:]) for g in groups[1:])
     one_table = _table_width(console, _build(None, columns, sample, list(range(len(columns))), minimums, table_options))
-    note = (f"The terminal ({width} columns) is narrower than the table ({one_table}): {moved} in the table below "
-            f"({key_names} repeated).")
+    below = "the table below" if len(groups) == 2 else "the tables below"
+    note = f"The terminal ({width} columns) is narrower than the table ({one_table}): {moved} in {below} ({key_names} repeated)."
     return FittedTable(Layout.SPLIT, tuple(tables), note)
 
 
