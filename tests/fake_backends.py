@@ -174,5 +174,26 @@ class MlxFilesBackend(_Fake):
         return LoadResult(requested="native", actual=actual)
 
 
-ALL = (EchoBackend, MlxFilesBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
+class ChattyBackend(_Fake):
+    """Talks as libraries do while loading: a tqdm bar redrawn with \\r, a Python warning, and a line
+    written straight to file descriptor 2 as native code would."""
+
+    name = "fake-chatty"
+    display_name = "fake chatty"
+
+    def load(self, model, options):
+        import sys
+        import warnings
+
+        for done in range(0, 101, 25):
+            sys.stderr.write(f"\rLoading weights: {done}%|{'#' * (done // 10)}| {done}/100")
+            sys.stderr.flush()
+        sys.stderr.write("\n")
+        warnings.warn("generation_config default values have been modified; this is deprecated", UserWarning, stacklevel=1)
+        print("some library chatter on stdout")
+        os.write(2, b"[native] compute type int8_float32\n")
+        return super().load(model, options)
+
+
+ALL = (EchoBackend, ChattyBackend, MlxFilesBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
        OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend)

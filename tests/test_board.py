@@ -146,12 +146,12 @@ def test_board_bad_options_are_one_line(tmp_path):
     result = run_cli("board", "--repo", "not a repo", "-o", str(tmp_path / "b.html"))
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
     result = run_cli("board", "--repo", "me/board", "-o", str(tmp_path / "b.csv"))
-    assert result.returncode == 2 and "board writes an .html page" in result.stderr
+    assert result.returncode == 2 and "board cannot write" in result.stderr and "it writes .html" in result.stderr
 
 
 def test_publish_unreachable_hub_is_one_line(tmp_path):
     results = _write(tmp_path, "r.json", make_run())
     env = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "0", "HF_TOKEN": "hf_fake"}
     result = run_cli("publish", str(results), "--repo", "me/board", env=env, timeout=120)
-    assert result.returncode == 2 and result.stderr.startswith("error: could not publish to dataset me/board")
+    assert result.returncode == 2 and result.stderr.startswith("error: cannot publish to dataset me/board: cannot reach http://127.0.0.1:9")
     assert result.stderr.strip().count("\n") == 0

@@ -110,3 +110,35 @@ def test_board_page_charts_render(tmp_path):
     page = tmp_path / "board.html"
     page.write_text(render_board(runs, ["skipped runs/x.json: not valid JSON"], "whisper-speedtest board: me/board"))
     _check(tmp_path, page, {"Speed against energy", "Speed against CPU time", "Speed against word error rate"})
+
+
+TABLE_PROBE = """<script>
+(() => {
+  const table = document.querySelector("table.results"), box = table.closest(".table-scroll");
+  const params = [...table.querySelectorAll("td.params")].map((td) => td.getBoundingClientRect().right);
+  document.body.setAttribute("data-probe", JSON.stringify({right: table.getBoundingClientRect().right, window: innerWidth,
+    scroll: box.scrollWidth, visible: box.clientWidth, params: params}));
+})();
+</script></body>"""
+
+
+def test_multi_run_table_fits_a_1400_px_window(tmp_path):
+    """Three machines' runs with long settings (a store path among them): the table, its Params column
+    included, lies inside a 1400 px window, with nothing hidden behind a horizontal scroll."""
+    import dataclasses
+
+    params = {"device": "cpu", "compute_type": "int8_float32", "beam_size": 1, "cpu_threads": 2, "num_workers": 1,
+              "model_path": "/home/someone/.cache/whisper-speedtest/store/tiny.en/ct2-float16-0123456789abcdef/model",
+              "library_default_beam_size": 5, "condition_on_previous_text": True, "without_timestamps": True}
+    runs = []
+    for n, cpu in enumerate(("AMD EPYC 7B13 64-Core Processor", "Apple M2 Pro", "Intel Xeon Platinum 8480+")):
+        run = with_cost(make_run(f"aaaaaaaaaaa{n}", cpu=cpu, scale=1 + n / 3), price_per_hour=0.4)
+        runs.append(dataclasses.replace(run, results=tuple(dataclasses.replace(r, params=params) for r in run.results)))
+    page = tmp_path / "report.html"
+    page.write_text(render_page(runs, "three machines").replace("</body>", TABLE_PROBE))
+    result = _headless(tmp_path, "--window-size=1400,3000", "--dump-dom", page.as_uri())
+    match = re.search(r'data-probe="([^"]*)"', result.stdout)
+    assert match, f"Chromium printed no DOM (exit {result.returncode}): {result.stderr[-800:]}"
+    probe = json.loads(html.unescape(match.group(1)))
+    assert probe["scroll"] <= probe["visible"], probe
+    assert probe["right"] <= probe["window"] and all(right <= probe["window"] for right in probe["params"]), probe

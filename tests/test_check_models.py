@@ -205,8 +205,9 @@ def test_json_agrees_with_the_table(env, ct2_files, mlx_dir, tmp_path, no_pip_mo
     # ct2 complete; mlx converted from it would make it ready, but its Hub copy is corrupt; openai likewise.
     assert statuses == {"fake-ct2": "complete", "fake-mlx": "corrupt", "fake-openai": "missing"}
     summary = report["summary"]
-    assert f"Ready: {summary['ready']} of {summary['rows']}" in table.stdout
-    assert f"corrupt {summary['corrupt']}" in table.stdout
+    # Every row counted once: ready now + after conversion + each reason for not ready = rows.
+    assert f"{summary['rows']} rows: ready {summary['ready_now']} · ready after conversion {summary['ready_after_conversion']}" in table.stdout
+    assert summary["ready_now"] + summary["ready_after_conversion"] + sum(n for _, n in summary["not_ready"]) == summary["rows"]
     assert "Offline: downloading is not possible (HF_HUB_OFFLINE is set)." in table.stdout
     assert summary["offline_reason"] == "HF_HUB_OFFLINE is set"
 
@@ -244,7 +245,7 @@ def test_deep_check_that_times_out_is_not_ready_and_fails(env):
         registry.unregister(HangingBackend.name)
     assert result.exit_code == 1, result.output
     assert "no answer within 0.5 s" in result.output and "Not ready: 1 load(s)" in result.output
-    assert "Ready: 1 of 1" not in result.output
+    assert "1 rows: ready 0 · ready after conversion 0 · load failed 1" in result.output
 
 
 def test_download_skips_weights_the_store_already_has(env, mlx_dir):

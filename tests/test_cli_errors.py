@@ -57,7 +57,7 @@ CASES = {
     "negative runs": (lambda d: ["-n", "-3"], "--runs"),
     "runs not a number": (lambda d: ["-n", "many"], "--runs"),
     "zero beam": (lambda d: ["--beam-size", "0"], "--beam-size"),
-    "bad output type": (lambda d: ["-o", str(d / "out.xlsx")], "unsupported output"),
+    "bad output type": (lambda d: ["-o", str(d / "out.xlsx")], "it writes .json, .csv, .md, .html, .png"),
     "bad timeout": (lambda d: ["--timeout", "-1"], "--timeout"),
     "timeout nan": (lambda d: ["--timeout", "nan"], "--timeout must be a positive number"),
     "timeout inf": (lambda d: ["--timeout", "inf"], "--timeout must be a positive number"),

@@ -174,4 +174,5 @@ def test_report_merges_machines_into_one_page(two_machines, tmp_path):
     page = out.read_text(encoding="utf-8")
     assert "<th>Machine</th>" in page and "AMD EPYC 7B13" in page and "Apple M2 Pro + Apple M2 Pro GPU" in page
     assert (tmp_path / "merged.png").read_bytes().startswith(b"\x89PNG")
-    assert "report writes" in one_error_line(results_cli("report", str(a), "-o", str(tmp_path / "x.csv"), home=tmp_path / "store"))
+    message = one_error_line(results_cli("report", str(a), "-o", str(tmp_path / "x.csv"), home=tmp_path / "store"))
+    assert message.endswith("report cannot write '" + str(tmp_path / "x.csv") + "'; it writes .html, .png"), message  # exactly what it writes

@@ -18,6 +18,7 @@ class ChildMessage(str, Enum):
     PASS = "pass"  # payload: audio seconds of the pass that begins (ended by the next message)
     TOTAL = "total"  # payload: how many ticks to expect
     TICK = "tick"  # payload: ticks done since the last one
+    ETA = "eta"  # payload: seconds the running pass still needs, by the child's own estimate
     # the child's last message
     RESULT = "result"  # payload: WorkerResult
     ERROR = "error"  # payload: WorkerFailure

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .child_messages import ChildMessage
@@ -21,7 +22,7 @@ class BenchmarkProgress:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.fields[backend]:<20}"),
-            BarColumn(bar_width=24),
+            BarColumn(bar_width=24 if console.width >= 120 else 8),  # the description keeps its room at 80 columns
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
@@ -34,6 +35,8 @@ class BenchmarkProgress:
         self._planned = 0
         self._durations: list[float] = []  # wall seconds of each finished backend
         self._current_since: float | None = None
+        self._current_eta: tuple[float, float] | None = None  # (seconds left, when said): the running backend's own ETA
+        self._current_label = ""
 
     def __enter__(self) -> BenchmarkProgress:
         self._progress.__enter__()
@@ -80,12 +83,25 @@ class BenchmarkProgress:
             self._progress.advance(task, payload)
         elif kind == ChildMessage.TOTAL:
             self._progress.update(task, total=payload)
+        elif kind == ChildMessage.ETA:
+            self._current_eta = (float(payload), time.monotonic())
+        self._current_label = backend
 
     def _eta_line(self) -> str:
-        elapsed = time.monotonic() - self._current_since if self._current_since is not None else 0.0
-        eta = eta_s(self._durations, self._planned - len(self._durations), elapsed)
+        now = time.monotonic()
+        elapsed = now - self._current_since if self._current_since is not None else 0.0
+        remaining = self._planned - len(self._durations)
         done = f"{len(self._durations)}/{self._planned} done"
-        return f"{done} · ETA ~{eta:.0f} s" if eta is not None else f"{done} · ETA after the first backend"
+        if self._current_eta is not None and remaining > 0:  # the running backend says how long it still needs
+            own = max(0.0, self._current_eta[0] - (now - self._current_eta[1]))
+            others = eta_s(self._durations, remaining - 1, 0.0) if remaining > 1 else 0.0
+            return f"{done} · ETA ~{own + others:.0f} s" if others is not None else f"{done} · this one ~{own:.0f} s"
+        eta = eta_s(self._durations, remaining, elapsed)
+        if eta is None:
+            return f"{done} · ETA after the first backend"
+        if eta <= 0 and remaining > 0 and self._current_since is not None:
+            return f"{done} · ETA: {self._current_label or 'this backend'} runs longer than the others did"
+        return f"{done} · ETA ~{eta:.0f} s"
 
     def _update_overall(self) -> None:
         if self._overall is not None:
@@ -98,11 +114,17 @@ class BenchmarkProgress:
         if self._current_since is not None:
             self._durations.append(time.monotonic() - self._current_since)
             self._current_since = None
+            self._current_eta = None
         self._update_overall()
-        if row.ok:
+        if row.ok and row.dataset is not None:  # one pass: its clips, batches and wall time
+            d = row.dataset
+            batches = -(-d.clips // d.batch_size)
+            self._progress.update(task, description=f"[green]done[/green] {d.clips} clips, {batches} batches in {d.wall_s:.3f} s")
+        elif row.ok:
             self._progress.update(task, description=f"[green]done[/green] median {row.transcribe.median:.3f} s")
         else:
-            self._progress.update(task, description=f"[red]{row.status}[/red]: {row.reason[:60]}")
+            reason = row.reason if len(row.reason) <= 60 else row.reason[:59].rsplit(" ", 1)[0] + "…"  # between words
+            self._progress.update(task, description=f"[red]{row.status}[/red]: {escape(reason)}")
         self._progress.stop_task(task)
 
 

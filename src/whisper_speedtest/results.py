@@ -283,6 +283,7 @@ class BackendResult:
     intervals: RowIntervals | None = None  # 1.4
     machine_load: tuple[LoadSnapshot, ...] = ()  # 1.4: at the start and the end of the backend
     warnings: tuple[str, ...] = ()  # 1.4: outliers, high spread, a busy machine (hyperfine's warnings)
+    library_log: str = ""  # what the backend's libraries printed in its child (progress bars, warnings), kept off the screen
 
     @property
     def ok(self) -> bool:

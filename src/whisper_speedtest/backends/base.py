@@ -116,9 +116,14 @@ class Backend(ABC):
         return missing
 
     @classmethod
+    def for_this_platform(cls) -> bool:
+        """Whether this backend can run on this operating system and machine at all."""
+        return any(sys.platform.startswith(p) for p in cls.platforms)
+
+    @classmethod
     def available(cls) -> Availability:
         """Whether this backend can run here, judged without importing heavy packages."""
-        if not any(sys.platform.startswith(p) for p in cls.platforms):
+        if not cls.for_this_platform():
             return Availability(False, f"runs only on {', '.join(cls.platforms)} (this is {sys.platform})")
         missing = cls.missing_requirements()
         if missing:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..child_messages import FINAL, ChildMessage
+from ..results import TOO_SLOW
+from .child_output import collect, new_log_path
 from .job import WorkerJob
 from .lifeline import Lifeline
 from .memory_watch import MemoryWatch
@@ -59,11 +61,18 @@ def quiet_resource_tracker() -> None:
 def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
     """Run ``job`` in a spawned child; returns (a final ``ChildMessage``: RESULT, ERROR, TIMEOUT, CRASHED or TOO_SLOW, payload):
     a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes."""
+    kind, payload, _ = run_child_logged(job, timeout_s, on_message, label)
+    return kind, payload
+
+
+def run_child_logged(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
+    """``run_child``, plus what the child's libraries printed (kept off the screen): (kind, payload, log)."""
     quiet_resource_tracker()
     context = mp.get_context("spawn")
     messages = context.Queue()
+    log_path = new_log_path(label)
     process = context.Process(
-        target=child_main, args=(job, messages, Lifeline.of_this_process()), name=f"whisper-speedtest:{label}"
+        target=child_main, args=(job, messages, Lifeline.of_this_process(), str(log_path)), name=f"whisper-speedtest:{label}"
     )
     process.start()
     kind, payload = ChildMessage.CRASHED, "interrupted"
@@ -73,7 +82,8 @@ def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, lab
         _stop(process, grace_s=10.0 if kind in FINAL else 0.0)
         messages.close()
         messages.join_thread()
-    return kind, payload
+        log = collect(log_path)
+    return kind, payload, log
 
 
 def _collect(process, messages, timeout_s: float, on_message: MessageCallback, policy: RunPolicy):

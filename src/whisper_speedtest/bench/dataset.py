@@ -94,6 +94,18 @@ def longest_first(durations: Sequence[float]) -> list[int]:
     return sorted(range(len(durations)), key=lambda index: -durations[index])
 
 
+def pass_progress(batches_done: int, groups: list[tuple[int, ...]], entries: Sequence, audio_total_s: float,
+                  elapsed_s: float) -> tuple[str, float | None]:
+    """("clips 24/77 · batches 3/10 · ETA ~40 s", 40.0): clips and batches done of all, and the seconds
+    left, from the clips' audio seconds left at the rate the pass has gone so far (None before any)."""
+    clips_done = sum(len(group) for group in groups[:batches_done])
+    audio_done = sum(entries[i].duration_s for group in groups[:batches_done] for i in group)
+    left = max(0.0, audio_total_s - audio_done)
+    eta = elapsed_s / audio_done * left if audio_done > 0 else None
+    shown = f" · ETA ~{eta:.0f} s" if eta is not None and left > 0 else ""
+    return f"clips {clips_done}/{len(entries)} · batches {batches_done}/{len(groups)}{shown}", eta
+
+
 def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, options, report, meter=None) -> DatasetPass:
     """Transcribe every entry (``read(entry)`` decodes it); texts in manifest order, the time split, failed clips.
 
@@ -102,6 +114,8 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
     order = longest_first([e.duration_s for e in entries])
     groups = batches(order, batch_size)
     report(ChildMessage.TOTAL, len(groups))
+    audio_total = sum(e.duration_s for e in entries)
+    report(ChildMessage.PROGRESS, f"clips 0/{len(entries)} · batches 0/{len(groups)} · warm-up batch")
     texts: list[str | None] = [None] * len(entries)
     failed: dict[int, str] = {}
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
@@ -132,6 +146,10 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
                     texts[position] = result
                     audio_s += len(samples) / SAMPLE_RATE  # RTFx counts the audio of clips that ran
             report(ChildMessage.TICK, 1)
+            description, eta = pass_progress(index + 1, groups, entries, audio_total, time.perf_counter() - start)
+            report(ChildMessage.PROGRESS, description)
+            if eta is not None:
+                report(ChildMessage.ETA, eta)
         wall_s = time.perf_counter() - start
         if meter is not None:
             meter.pause()

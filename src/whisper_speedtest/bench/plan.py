@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..backends.base import Backend, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan, plan_native, plan_variant
-from ..errors import CorruptWeights, UserError
+from ..errors import CorruptWeights, QuantizationUnavailable, UserError
 from ..interrupts import signal_number
 from ..models import sources
 from ..models.locations import Scan
@@ -66,10 +66,10 @@ def plan_backend(
     activity = f"locating {model_name} weights for {cls.display_name}"
     try:
         if weights == WeightsMode.NATIVE:
-            from ..models.hub_remote import offline_setting
+            from ..models.hub_remote import offline_reason
 
             activity = f"locating {model_name} native weights for {cls.display_name}"
-            variant = plan_native(cls, model_name, may_fetch=offline_setting() is None, fallback=load_options.fallback,
+            variant = plan_native(cls, model_name, may_fetch=offline_reason() is None, fallback=load_options.fallback,
                                   quantization=load_options.quantization)
         else:
             if sources.needs_conversion(model_name, cls.model_format, scan=scan):
@@ -78,6 +78,8 @@ def plan_backend(
             variant = plan_variant(cls, model_name, load_options.quantization, fallback=load_options.fallback, on_note=on_note,
                                    scan=scan)
     except CorruptWeights as exc:
+        return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
+    except QuantizationUnavailable as exc:  # --no-fallback: the variant asked for cannot run, so its row fails
         return BackendPlan(cls, None, load_options, str(exc), skip_status=FAILED, weights=weights)
     except UserError as exc:
         return BackendPlan(cls, None, load_options, str(exc), weights=weights)

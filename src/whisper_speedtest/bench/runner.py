@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..results import CRASHED, FAILED, TIMEOUT, TOO_SLOW, BackendResult
 from ..child_messages import ChildMessage
-from .child import MessageCallback, run_child
+from .child import MessageCallback, run_child_logged
 from .job import WorkerFailure, WorkerJob
 from .machine_load import load_warnings, snapshot
 from .plan import BackendPlan
@@ -85,14 +85,17 @@ def _run_measured(plan: BackendPlan, request: BenchmarkRequest, on_progress: Pro
             loaded.append(payload)
         on_progress(plan.label, kind, payload)
 
+    log = ""
     if request.ray is not None and job.dataset is not None:
         kind, payload = run_ray(job, request.ray, on_message, timeout_s)
     else:
-        kind, payload = run_child(job, timeout_s, on_message, plan.label)
+        kind, payload, log = run_child_logged(job, timeout_s, on_message, plan.label)
     if kind == ChildMessage.RESULT:
-        return assemble_row(plan, job, payload)
-    if kind == ChildMessage.ERROR:
+        row = assemble_row(plan, job, payload)
+    elif kind == ChildMessage.ERROR:
         on_progress(plan.label, ChildMessage.TRACEBACK, payload.traceback)
-        return failed_row(plan, FAILED, payload.reason)
-    status = TIMEOUT if kind == ChildMessage.TIMEOUT else TOO_SLOW if kind == ChildMessage.TOO_SLOW else CRASHED
-    return failed_row(plan, status, payload, loaded[-1] if loaded else None)
+        row = failed_row(plan, FAILED, payload.reason)
+    else:
+        status = TIMEOUT if kind == ChildMessage.TIMEOUT else TOO_SLOW if kind == ChildMessage.TOO_SLOW else CRASHED
+        row = failed_row(plan, status, payload, loaded[-1] if loaded else None)
+    return replace(row, library_log=log) if log else row

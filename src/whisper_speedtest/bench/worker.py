@@ -135,8 +135,13 @@ def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tu
     return tuple(map(tuple, times)), tuple(t.text if t else "" for t in transcripts), decided.note
 
 
-def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:
-    """Entry point of the spawned process; with a ``lifeline`` it ends when its parent does."""
+def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None, log_path: str | None = None) -> None:
+    """Entry point of the spawned process; with a ``lifeline`` it ends when its parent does; with a
+    ``log_path`` what its libraries print goes there, not to the terminal."""
+    if log_path is not None:
+        from .child_output import redirect_output
+
+        redirect_output(log_path)
     if lifeline is not None:
         follow_parent(lifeline)
 

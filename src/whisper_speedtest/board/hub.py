@@ -28,6 +28,15 @@ def check_repo(repo: str) -> str:
     return repo
 
 
+def _require_hub(action: str, repo: str, offline_alternative: str) -> None:
+    """One line, before any request, when the Hub cannot be used (HF_HUB_OFFLINE, or no answer to
+    one short request): what could not be reached and what works offline."""
+    from ..models.hub_remote import offline_reason
+
+    if why := offline_reason():
+        raise HubError(f"cannot {action} dataset {repo}: {why}; offline, {offline_alternative}")
+
+
 def _hub_error(action: str, repo: str, exc: Exception) -> HubError:
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return HubError(f"could not {action} dataset {repo}: {first}")
@@ -51,6 +60,8 @@ def upload(publication: Publication) -> str:
     """Create the dataset repo if needed and commit the run; returns the commit URL."""
     from huggingface_hub import HfApi
 
+    _require_hub("publish to", publication.repo, "the run stays in the history and the JSON file; "
+                 "publish it later, or share the file (--dry-run shows what would be sent)")
     api = HfApi()
     try:
         api.create_repo(publication.repo, repo_type="dataset", exist_ok=True)
@@ -108,6 +119,7 @@ def fetch_runs(repo: str) -> BoardRuns:
     from huggingface_hub import HfApi, hf_hub_download
 
     check_repo(repo)
+    _require_hub("list", repo, "`whisper-speedtest report RUN.json ... -o page.html` makes one page from local results files")
     try:
         names = sorted(f for f in HfApi().list_repo_files(repo, repo_type="dataset") if f.startswith(RUNS_FOLDER) and f.endswith(".json"))
     except Exception as exc:

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
         """List every known backend: installed, available here (or why not), and its extra."""
         out = Console()  # made per call: the terminal's width now, not at import
         from rich.markup import escape
-        from rich.table import Table
+
+        from ..report.fit import FitColumn, fit_table, print_fitted
 
         from ..backends import all_backends
 
@@ -28,7 +29,9 @@ def register(app: typer.Typer) -> None:
                 {
                     "name": cls.name,
                     "display_name": cls.display_name,
-                    "installed": not cls.missing_requirements(),
+                    # Installed = importable and runnable here; a macOS bridge on Linux is not for this platform.
+                    "for_this_platform": cls.for_this_platform(),
+                    "installed": cls.for_this_platform() and not cls.missing_requirements(),
                     "available": availability.ok,
                     "reason": availability.reason,
                     "model_format": cls.model_format,
@@ -40,16 +43,18 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out.print_json(json.dumps(rows))
             return
-        table = Table(title="Backends")
-        for column in ("Backend", "Installed", "Available", "Format", "Install", "Reason"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(
+        # Names, formats and install commands never wrap (they are copied and typed); the reason wraps between words.
+        columns = [FitColumn("Backend"), FitColumn("Installed", wraps=True), FitColumn("Available"), FitColumn("Format"),
+                   FitColumn("Install"), FitColumn("Reason", wraps=True)]
+        cells = [
+            [
                 row["name"],
-                "yes" if row["installed"] else "no",
+                "yes" if row["installed"] else "no" if row["for_this_platform"] else "[dim]not for this platform[/dim]",
                 "[green]yes[/green]" if row["available"] else "[red]no[/red]",
                 row["model_format"],
                 escape(f"whisper-speedtest[{row['extra']}]") if row["extra"] else escape(row["install"]),
                 escape(row["reason"]),  # install hints such as pip install 'whisper-speedtest[lightning]' are not markup
-            )
-        out.print(table)
+            ]
+            for row in rows
+        ]
+        print_fitted(out, fit_table(out, "Backends", columns, cells))

@@ -48,6 +48,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     """Check every option (raising ``BadOption`` and friends) before any audio is read or recorded:
     the flags mapped onto ``BenchmarkRequest.build``, which holds every check."""
     from ..bench.request import BenchmarkRequest
+    from ..models import catalog
     from ..report.writers import check_output_paths
 
     o = options
@@ -56,6 +57,9 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     arguments.update(backends=tuple(split_csv(o.backends) + split_csv(o.implementations)), quant=tuple(split_csv(o.quant)))
     request = BenchmarkRequest.build(**arguments)
     _, notes = backend_choice(o.backends, o.implementations)
+    if arguments["language"] == "auto" and catalog.get(request.model).english_only:
+        notes = (*notes, f"note: {request.model} is English-only: with --language auto it decodes English, there is no language to "
+                         f"detect (a multilingual model such as {request.model.removesuffix('.en')} detects it)")
     return PreparedBenchmark(request, output_paths, notes)
 
 

@@ -41,14 +41,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Download every run of a shared board and write one self-contained page: per model and weights, machines × backends."""
         from ..board.hub import check_repo, fetch_runs
-        from ..errors import BadOption
         from ..report.board_page import render_board
         from ..report.writers import check_output_paths, write_output
 
         check_repo(repo)
-        (path,) = check_output_paths([output])
-        if path.suffix.lower() != ".html":
-            raise BadOption(f"board writes an .html page (got {output})")
+        (path,) = check_output_paths([output], (".html",), "board")
         fetched = fetch_runs(repo)
         for note in fetched.notes:
             err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)

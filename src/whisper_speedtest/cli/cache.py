@@ -19,11 +19,11 @@ _STYLE = {"complete": "green", "missing": "yellow", "incomplete": "yellow", "cor
 
 
 def _short_upstream(upstream: str) -> str:
-    """URLs shortened to host/…/file for the table (JSON keeps them whole)."""
+    """URLs named by host and file for the table, both whole (JSON keeps the URL)."""
     if "://" not in upstream:
         return upstream
     host, _, path = upstream.split("://", 1)[1].partition("/")
-    return f"{host}/…/{path.rsplit('/', 1)[-1]}"
+    return f"{host} · {path.rsplit('/', 1)[-1]}"
 
 
 def _resolve_models(values: list[str] | None) -> list[str]:
@@ -112,24 +112,26 @@ def _print_table(console, rows, deep: bool) -> None:
     if console.width < WIDE_TABLE:
         _print_compact_table(console, rows, deep)
         return
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title="Model caches")
-    columns = ["Backend", "Available", "Model", "Format", "Status", "Size", "Hub cache", "Store", "Package",
-               "Backend cache"]
-    for column in columns:
-        table.add_column(column, no_wrap=True)
-    for column in ["Upstream"] + (["Load"] if deep else []):
-        table.add_column(column, overflow="fold")
+    from ..report.fit import FitColumn, fit_table, print_fitted
+
+    columns = [FitColumn(name) for name in ("Backend", "Available", "Model", "Format")]
+    columns += [FitColumn("Status", wraps=True), FitColumn("Size")]
+    columns += [FitColumn(name, wraps=True) for name in ("Hub cache", "Store", "Package", "Backend cache")]
+    columns += [FitColumn("Upstream", wraps=True)] + ([FitColumn("Load", wraps=True)] if deep else [])
+    cells = []
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
-        cells = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
-                 human_bytes(row.size_bytes), *_location_cells(row), _short_upstream(row.upstream)]
+        line = [row.backend, "yes" if row.available else "[dim]no[/]", row.model, row.format, status,
+                human_bytes(row.size_bytes), *_location_cells(row), escape(_short_upstream(row.upstream))]
         if deep:
             seconds = f" in {row.load.seconds:.2f} s" if row.load and row.load.seconds is not None else ""
-            cells.append(f"{row.load.status} {row.load.detail}{seconds}".strip() if row.load else "")
-        table.add_row(*cells)
-    console.print(table)
+            line.append(escape(f"{row.load.status} {row.load.detail}{seconds}".strip()) if row.load else "")
+        cells.append(line)
+    print_fitted(console, fit_table(console, "Model caches", columns, cells))
+    if any("://" in row.upstream for row in rows):
+        console.print("[dim]Upstream URLs are named by host · file; --json gives each URL whole.[/]")
     if any(loc.complete for row in rows for loc in row.more_hub):
         console.print("[dim]Hub cache +N: N more Hub caches hold a complete copy too; --json lists each one.[/]")
 
@@ -146,23 +148,23 @@ def _print_compact_table(console, rows, deep: bool) -> None:
     one line per folder with the backends that use it; unavailable backends dimmed."""
     from rich.markup import escape
     from rich.padding import Padding
-    from rich.table import Table
     from rich.text import Text
+
+    from ..report.fit import FitColumn, fit_table, print_fitted
 
     models = sorted({row.model for row in rows})
     one_model = len(models) == 1
-    table = Table(title=f"Model caches: {models[0]}" if one_model else "Model caches")
-    table.add_column("Backend", overflow="fold", min_width=18)
-    for column in ((() if one_model else ("Model",)) + ("Format", "Status", "Size") + (("Load",) if deep else ())):
-        table.add_column(column, overflow="fold")
+    columns = [FitColumn("Backend", wraps=True)] + [FitColumn(name) for name in ((() if one_model else ("Model",)) + ("Format",))]
+    columns += [FitColumn("Status", wraps=True), FitColumn("Size")] + ([FitColumn("Load", wraps=True)] if deep else [])
+    cells = []
     for row in rows:
         status = _status_cell(row.status, " (convertible)" if row.ready and row.status is not CacheStatus.COMPLETE else "")
         backend = row.backend if row.available else f"[dim]{row.backend} (n/a)[/]"
-        cells = [backend, *(() if one_model else (row.model,)), row.format, status, human_bytes(row.size_bytes)]
+        line = [backend, *(() if one_model else (row.model,)), row.format, status, human_bytes(row.size_bytes)]
         if deep:
-            cells.append(f"{row.load.status} {row.load.detail}".strip() if row.load else "")
-        table.add_row(*cells)
-    console.print(table)
+            line.append(escape(f"{row.load.status} {row.load.detail}".strip()) if row.load else "")
+        cells.append(line)
+    print_fitted(console, fit_table(console, f"Model caches: {models[0]}" if one_model else "Model caches", columns, cells))
     copies = copies_by_folder(rows)
     if copies:
         console.print("Where the copies are:")
@@ -207,9 +209,10 @@ def _print_problems(console, rows) -> None:
 
 
 def _print_summary(console, summary) -> None:
-    converted = f" ({summary.ready_after_conversion} after conversion)" if summary.ready_after_conversion else ""
-    console.print(f"Ready: {summary.ready} of {summary.rows}{converted} · missing {summary.missing} · "
-                  f"incomplete {summary.incomplete} · corrupt {summary.corrupt}", highlight=False)
+    # Every row counted once: ready now + ready after conversion + each reason for not ready = rows.
+    parts = [f"ready {summary.ready_now}", f"ready after conversion {summary.ready_after_conversion}"]
+    parts += [f"{why} {count}" for why, count in summary.not_ready]
+    console.print(f"{summary.rows} rows: {' · '.join(parts)}", highlight=False)
     if summary.bytes_to_download is None:
         size = summary.download_note
     else:
@@ -225,6 +228,8 @@ def _print_summary(console, summary) -> None:
         copies = " · ".join(f"{c.format} in {KIND_NAMES[c.kind]} ({c.label or c.path})" for c in group.copies)
         same = "".join(f"; identical files: {', '.join(paths)}" for paths in group.identical)
         console.print(f"Duplicate copies of {group.model} ({human_bytes(group.bytes)} in all): {copies}{same}", highlight=False)
+    if summary.variants:
+        console.print(f"Quantized variants in the store (made from the baseline, not duplicates): {', '.join(summary.variants)}", highlight=False)
     say_offline(console, summary.offline_reason)
 
 
@@ -239,11 +244,25 @@ def _disk_report(hub) -> tuple:
     return tuple(DiskSpace(*disk_free(place)) for place in places)
 
 
+def _deep_loads(rows, classes, timeout_s: float, console) -> tuple:
+    """Each row's --deep load, one after another, each said on ``console`` as it starts and as it ends."""
+    checked = []
+    for n, row in enumerate(rows, 1):
+        counter = f"[{n}/{len(rows)}]"
+        if row.available and row.runs is not None:
+            console.print(f"{counter} loading {row.model} {row.format} with {row.backend} …", highlight=False, markup=False)
+        load = _load_check(classes[row.backend], row, timeout_s)
+        seconds = f" in {load.seconds:.2f} s" if load.seconds is not None else ""
+        console.print(f"{counter} {row.backend}: {load.status} {load.detail}{seconds}".rstrip(), highlight=False, markup=False)
+        checked.append(_with_load(row, load))
+    return tuple(checked)
+
+
 def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, duplicates: bool = True, weights: WeightsMode = WeightsMode.SAME):
     """Rows, summary and the download plan, shared by both commands."""
     from ..models.cache_check import BackendInfo, check_models
     from ..models.locations import Scan
-    from ..models.cache_summary import find_duplicates, summarize
+    from ..models.cache_summary import find_duplicates, quantized_variants, summarize
     from ..models.download_plan import plan_downloads
     from ..models import store
     from ..models.hub_cache import HubCache
@@ -253,14 +272,17 @@ def _check(models, classes, *, deep: bool = False, timeout_s: float = 300.0, dup
     checker = Scan(hub, full_hash=True, hash_large=deep, weights=weights)
     rows = check_models(models, [BackendInfo.of(c) for c in classes.values()], checker)
     if deep:
-        rows = tuple(_with_load(r, _load_check(classes[r.backend], r, timeout_s)) for r in rows)
+        from rich.console import Console
+
+        rows = _deep_loads(rows, classes, timeout_s, Console(stderr=True))
     remote = HubRemote()
     plan = plan_downloads(rows, remote, hub)
     summary = summarize(rows, bytes_to_download=plan.bytes_needed, download_note=plan.size_note(),
                         offline_reason=remote.offline_reason, disk=_disk_report(hub),
                         duplicates=find_duplicates(models, checker) if duplicates else (),
                         leftovers=tuple(store.leftovers()),
-                        unusable_entries=tuple(e for e in store.entries() if e.problem))
+                        unusable_entries=tuple(e for e in store.entries() if e.problem),
+                        variants=quantized_variants(models))
     return rows, summary, plan, hub, remote
 
 
@@ -288,16 +310,19 @@ def _progress(console):
 
 
 def _print_plan(console, plan) -> None:
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(title="To download")
-    for column in ("What", "Model", "Format", "For", "Why", "Size", "Into"):
-        table.add_column(column, overflow="fold")
+    from ..report.fit import FitColumn, fit_table, print_fitted
+
+    # Repo ids and folders are copied and typed: they never wrap (the layout moves them instead).
+    columns = [FitColumn("What"), FitColumn("Model"), FitColumn("Format"), FitColumn("For", wraps=True),
+               FitColumn("Why", wraps=True), FitColumn("Size"), FitColumn("Into")]
+    cells = []
     for fetch in plan.fetches:
         size = human_bytes(fetch.bytes_needed) if fetch.bytes_needed is not None else "unknown"
-        table.add_row(fetch.label, fetch.model, fetch.format, ", ".join(fetch.backends), _status_cell(fetch.reason),
-                      size, fetch.destination)
-    console.print(table)
+        cells.append([escape(fetch.label), fetch.model, fetch.format, escape(", ".join(fetch.backends)), _status_cell(fetch.reason),
+                      size, escape(fetch.destination)])
+    print_fitted(console, fit_table(console, "To download", columns, cells))
 
 
 def register(app: typer.Typer) -> None:

@@ -110,9 +110,13 @@ def register(app: typer.Typer) -> None:
         from ..models import catalog, store
 
         model = catalog.resolve(name)
-        planned = [e for e in store.entries() if e.name == model and (fmt is None or e.format == fmt)]
+        stored = [e for e in store.entries() if e.name == model]
+        planned = [e for e in stored if fmt is None or e.format == fmt]
         if not planned:
-            out.print(f"nothing of {model} in the store ({store.home()})")
+            others = sorted({f"{e.format}/{e.dtype}" for e in stored})
+            kept = f"; it holds {', '.join(others)} of {model}" if others else ""
+            what = f"no {fmt} copy of {model}" if fmt and others else f"nothing of {model}"
+            out.print(f"{what} in the store ({store.home()}){kept}", highlight=False, soft_wrap=True)
             return
         total = sum(e.size_bytes for e in planned)
         for entry in planned:

@@ -11,6 +11,8 @@ from rich.console import Console
 
 from .options import split_csv
 
+from ..report.fit import print_fitted
+
 from ..report.compare import FASTER, NOT_COMPARABLE, ONLY_IN_A, ONLY_IN_B, SLOWER, BackendComparison, RunComparison
 
 MERGED_OUTPUTS = (".html", ".png")
@@ -50,15 +52,16 @@ def _ratio_cell(row: BackendComparison) -> str:
     return f"{row.ratio:.2f}×" + (f" [{interval.low:.2f}–{interval.high:.2f}]" if interval else "")
 
 
-def comparison_table(comparison: RunComparison):
-    from rich.table import Table
+def comparison_table(comparison: RunComparison, console):
+    from ..report.fit import FitColumn, fit_table
 
-    table = Table(title="B compared with A", caption="B/A = B's time / A's time [95 % interval]; above 1 means B is slower")
-    for column in ("Row", "A median s", "B median s", "B/A", "A WER", "B WER", "ΔWER", "Verdict"):
-        table.add_column(column, justify="left" if column in ("Row", "Verdict") else "right", overflow="fold")
-    for row in comparison.rows:
-        table.add_row(row.backend, _seconds(row.a_median_s), _seconds(row.b_median_s), _ratio_cell(row), _wer(row.a_wer), _wer(row.b_wer), _delta_cell(row), _verdict_cell(row))
-    return table
+    columns = [FitColumn("Row", wraps=True)] + [
+        FitColumn(name, justify="right") for name in ("A median s", "B median s", "B/A", "A WER", "B WER", "ΔWER")
+    ] + [FitColumn("Verdict", wraps=True)]
+    rows = [[row.backend, _seconds(row.a_median_s), _seconds(row.b_median_s), _ratio_cell(row), _wer(row.a_wer), _wer(row.b_wer),
+             _delta_cell(row), _verdict_cell(row)] for row in comparison.rows]
+    return fit_table(console, "B compared with A", columns, rows,
+                     caption="B/A = B's time / A's time [95 % interval]; above 1 means B is slower")
 
 
 def pair_lines(comparison: RunComparison) -> list[str]:
@@ -88,7 +91,9 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
         """List recorded runs: id, date, machine, model, backends and the fastest one."""
-        from rich.table import Table
+        from rich.markup import escape
+
+        from ..report.fit import FitColumn, fit_table
 
         from .. import history
         from ..errors import BadOption
@@ -103,13 +108,16 @@ def register(app: typer.Typer) -> None:
         if not lines:
             err.print(f"no runs recorded yet (history: {history.database_path()})")
             return
-        table = Table(title=f"Results history ({history.database_path()})")
-        for column in ("Run", "Date", "Machine", "Model", "Backends", "Best (median)"):
-            table.add_column(column, overflow="fold")
+        # The run id is what users copy into ``compare``: it never wraps (nor the date); the rest wraps between words.
+        columns = [FitColumn("Run"), FitColumn("Date"), FitColumn("Machine", wraps=True), FitColumn("Model", wraps=True),
+                   FitColumn("Backends", wraps=True), FitColumn("Best (median)", wraps=True)]
+        rows = []
         for e in lines:
-            best = f"{e['best_backend']} ({e['best_median_s']:.3f} s)" if e["best_backend"] and e["best_median_s"] is not None else "[red]none succeeded[/red]"
-            table.add_row(e["run_id"], e["created"].replace("T", " ")[:16], e["machine"], e["model"], ", ".join(e["backends"]), best)
-        out.print(table)
+            best = (f"{escape(e['best_backend'])} ({e['best_median_s']:.3f} s)" if e["best_backend"] and e["best_median_s"] is not None
+                    else "[red]none succeeded[/red]")
+            rows.append([e["run_id"], e["created"].replace("T", " ")[:16], escape(e["machine"]), escape(e["model"]),
+                         escape(", ".join(e["backends"])), best])
+        print_fitted(out, fit_table(out, f"Results history ({history.database_path()})", columns, rows))
 
     @app.command("compare")
     def compare_command(
@@ -128,7 +136,7 @@ def register(app: typer.Typer) -> None:
         else:
             out.print(f"A: {comparison.a_label}", highlight=False, markup=False)
             out.print(f"B: {comparison.b_label}", highlight=False, markup=False)
-            out.print(comparison_table(comparison))
+            print_fitted(out, comparison_table(comparison, out))
             for line in pair_lines(comparison):
                 out.print(line, highlight=False, markup=False)
             for note in comparison.notes:
@@ -154,10 +162,7 @@ def register(app: typer.Typer) -> None:
         from ..history import load_run_ref
         from ..report.writers import check_output_paths, write_output
 
-        paths = check_output_paths(split_csv(output))
-        unsupported = [str(p) for p in paths if p.suffix.lower() not in MERGED_OUTPUTS]
-        if unsupported:
-            raise BadOption(f"report writes {' or '.join(MERGED_OUTPUTS)} files (got {', '.join(unsupported)})")
+        paths = check_output_paths(split_csv(output), MERGED_OUTPUTS, "report")
         runs = [load_run_ref(ref) for ref in results]
         seen: set[str] = set()
         duplicates = [r.run_id for r in runs if r.run_id in seen or seen.add(r.run_id)]

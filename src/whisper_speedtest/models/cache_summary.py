@@ -66,11 +66,23 @@ class CheckSummary:
     duplicates: tuple[DuplicateGroup, ...]
     leftovers: tuple[store.Leftover, ...] = ()  # unfinished staging folders in the store
     unusable_entries: tuple[store.StoreEntry, ...] = ()  # store entries no row covers whose manifest cannot be used
+    ready_now: int = 0  # ready without conversion; ready_now + ready_after_conversion == ready
+    not_ready: tuple[tuple[str, int], ...] = ()  # (why, rows) for the rows not ready; with ready, adds up to rows
+    variants: tuple[str, ...] = ()  # quantized store variants ("tiny.en ggml q4_0"): made on purpose, not duplicates
+
+
+def quantized_variants(models: list[str]) -> tuple[str, ...]:
+    """The store's quantized variants of ``models`` (dtype other than the format's baseline)."""
+    names = set(catalog.resolve(m) for m in models)
+    return tuple(f"{e.name} {e.format} {e.dtype}" for e in store.entries()
+                 if e.name in names and not e.problem and e.dtype != store.baseline_dtype(e.format))
 
 
 def _copies_of(model: str, scan: Scan) -> list[tuple[str, Location]]:
     found: list[tuple[str, Location]] = [(fmt, loc) for fmt in formats.on_hub() for loc in scan.hub_copies(model, fmt)]
-    found += [(entry.format, scan.store_entry(entry)) for entry in store.entries() if entry.name == model]
+    # Quantized variants are made from the baseline on purpose: listed apart (quantized_variants), never duplicates.
+    found += [(entry.format, scan.store_entry(entry)) for entry in store.entries()
+              if entry.name == model and entry.dtype == store.baseline_dtype(entry.format)]
     found.append(("ct2", scan.package(model, "ct2")))
     found += [(fmt, scan.backend_cache(model, fmt)) for fmt in formats.names()]
     seen: set[tuple] = set()
@@ -133,11 +145,17 @@ def summarize(
     duplicates: tuple[DuplicateGroup, ...],
     leftovers: tuple[store.Leftover, ...] = (),
     unusable_entries: tuple[store.StoreEntry, ...] = (),
+    variants: tuple[str, ...] = (),
 ) -> CheckSummary:
     counts = Counter(row.status for row in rows)
     shown = {row.store.path for row in rows}
+    # Not ready, by why: the status of the copy, or its failed --deep load when the copy is complete.
+    not_ready = Counter("load failed" if row.status is CacheStatus.COMPLETE else row.status.value for row in rows if not row.ready)
     return CheckSummary(
         rows=len(rows),
+        ready_now=sum(row.ready and row.status is CacheStatus.COMPLETE for row in rows),
+        not_ready=tuple(not_ready.items()),
+        variants=variants,
         ready=sum(row.ready for row in rows),
         ready_after_conversion=sum(row.ready and row.status is not CacheStatus.COMPLETE for row in rows),
         complete=counts[CacheStatus.COMPLETE],

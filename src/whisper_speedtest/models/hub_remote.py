@@ -1,7 +1,9 @@
 """What the Hub (or a plain URL) says about remote weights, asked with short timeouts.
 
-The first connection failure marks the whole session offline, so a machine without network
-pays for one failed request, not one per repository.
+Before anything reaches the Hub, :func:`offline_reason` decides for the whole command: ``HF_HUB_OFFLINE``,
+or one request to the endpoint with a short timeout (asked once per process). Every command that needs
+the Hub (check-models, download, ``--weights native``, board, publish) asks it first, so a machine
+without network pays for one failed request and gets one line, never a library's retries.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from .formats import registry as formats
 
 _TRUE = {"1", "ON", "YES", "TRUE"}
 DEFAULT_TIMEOUT_S = 10.0
+REACH_TIMEOUT_S = 2.0  # the one reachability check: a Hub that answers at all answers within this
+_reachability: dict[str, str | None] = {}  # endpoint -> None (it answered) or why not, for this process
 
 
 def hub_endpoint() -> str:
@@ -37,6 +41,38 @@ def offline_setting() -> str | None:
     else:
         offline = value.strip().upper() in _TRUE
     return "HF_HUB_OFFLINE is set" if offline else None
+
+
+def _probe(endpoint: str) -> str | None:
+    """None when ``endpoint`` answers an HTTP request (any status), else one line why not."""
+    request = urllib.request.Request(endpoint + "/api/whoami-v2", method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=REACH_TIMEOUT_S):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered: reachable (a 401 without a token, say)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        why = getattr(exc, "reason", exc)
+        if isinstance(why, TimeoutError) or "timed out" in str(why):
+            why = f"no answer within {REACH_TIMEOUT_S:g} s"
+        return f"cannot reach {endpoint} ({why})"
+
+
+def offline_reason() -> str | None:
+    """Why the Hub cannot be used by this command (``HF_HUB_OFFLINE``, or no answer to one short
+    request), or None. The request is made once per endpoint and process."""
+    setting = offline_setting()
+    if setting:
+        return setting
+    endpoint = hub_endpoint()
+    if endpoint not in _reachability:
+        _reachability[endpoint] = _probe(endpoint)
+    return _reachability[endpoint]
+
+
+def forget_reachability() -> None:
+    """Ask again next time (a test that starts or stops a Hub, or a long-lived process)."""
+    _reachability.clear()
 
 
 def metadata_timeout() -> float:
@@ -76,7 +112,7 @@ class HubRemote:
     def __init__(self) -> None:
         self.endpoint = hub_endpoint()
         self.timeout = metadata_timeout()
-        self.offline_reason: str | None = offline_setting()
+        self.offline_reason: str | None = offline_reason()
         self.errors: dict[str, str] = {}  # repo or URL -> one-line reason it could not be asked
         self._repos: dict[str, RemoteRepo | None] = {}
 

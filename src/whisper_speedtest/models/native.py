@@ -70,7 +70,8 @@ def _fetch(location: catalog.HubLocation) -> None:
         for name in names:
             hf_hub_download(location.repo, name, cache_dir=str(hub_cache_dir()), endpoint=remote.endpoint, etag_timeout=remote.timeout)
     except Exception as exc:
-        raise ModelNotAvailable(f"{location.describe()} could not be fetched: {' '.join(str(exc).split())[:160]}") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # the library's first line, whole
+        raise ModelNotAvailable(f"{location.describe()} could not be fetched: {first}") from None
 
 
 def _cached(location: catalog.HubLocation, fmt: str) -> Location:
@@ -98,8 +99,12 @@ def locate(location: catalog.HubLocation, fmt: str, *, may_fetch: bool) -> Nativ
             raise ModelNotAvailable(f"{location.filename} is not in {openai_whisper_dir()} (openai-whisper downloads it there)"
                                     + _why(found))
         if not may_fetch:
-            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and downloading is off"
-                                    + _why(found))
+            from .hub_remote import offline_reason
+
+            off = offline_reason()
+            raise ModelNotAvailable(f"{location.describe()} is not in the Hugging Face cache and "
+                                    + (f"cannot be fetched: {off}; offline, leave out --weights native (the shared weights "
+                                       "need no network)" if off else "downloading is off") + _why(found))
         _fetch(location)
         found, fetched = _cached(location, fmt), True
         if not found.complete:

@@ -12,8 +12,9 @@ h3 { font-size: 15px; margin: 18px 0 8px; }
 .sub, .note, .empty { color: var(--muted); }
 table { border-collapse: collapse; width: 100%; }
 th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-th { background: var(--panel); font-weight: 600; white-space: nowrap; }
+th { background: var(--panel); font-weight: 600; }  /* headers wrap between words, never inside one */
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num .note { display: block; }
 tr.failed td, tr.skipped td { color: var(--muted); }
 td.machine { min-width: 9em; }
 .table-scroll { overflow-x: auto; }
@@ -25,9 +26,12 @@ tr.caveat td:first-child { box-shadow: inset 4px 0 0 var(--warn); }
 .status-skip { color: var(--muted); font-weight: 600; }
 tr.failed td.reason { color: var(--bad); }
 .badge { display: inline-block; margin: 2px 0 0 4px; padding: 0 6px; border-radius: 9px; font-size: 11px;
-         font-weight: 600; color: var(--warn); background: var(--warn-bg); border: 1px solid #f0c48a; white-space: nowrap; }
+         font-weight: 600; color: var(--warn); background: var(--warn-bg); border: 1px solid #f0c48a; }
 code, .params { font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
-.params span { display: inline-block; margin: 0 4px 2px 0; padding: 0 4px; background: var(--panel); border-radius: 3px; }
+.params span { display: inline-block; margin: 0 4px 2px 0; padding: 0 4px; background: var(--panel); border-radius: 3px;
+                max-width: 100%; overflow-wrap: anywhere; }
+td.params { min-width: 12em; max-width: 26em; }
+td.model { min-width: 8em; }
 .charts figure { margin: 0 0 20px; }
 figcaption { color: var(--muted); margin-top: 4px; }
 svg.chart { max-width: 100%; height: auto; font: 12px system-ui, "DejaVu Sans", sans-serif; }

@@ -9,9 +9,22 @@ from ..results import BackendResult, BenchmarkRun
 from .labels import result_label
 
 
+SWEEP_ORDER = ("default", "native", "float32", "float16", "bfloat16", "int8", "int4")  # widest weights first
+
+
 def sort_results(results: tuple[BackendResult, ...] | list[BackendResult]) -> list[BackendResult]:
-    """Successful rows by median time, then the failed and skipped ones."""
-    return sorted(results, key=lambda r: (not r.ok, r.transcribe.median if r.transcribe else 0.0, r.backend))
+    """Successful rows, fastest backend first (by its fastest row), a backend's sweep rows together in
+    the order float16, int8, int4; then the failed and skipped ones."""
+    fastest: dict[str, float] = {}
+    for r in results:
+        if r.ok and r.transcribe:
+            fastest[r.backend] = min(fastest.get(r.backend, r.transcribe.median), r.transcribe.median)
+
+    def key(r: BackendResult):
+        variant = SWEEP_ORDER.index(r.variant) if r.variant in SWEEP_ORDER else len(SWEEP_ORDER)
+        return (not r.ok, fastest.get(r.backend, 0.0) if r.ok else 0.0, r.backend, variant, r.transcribe.median if r.transcribe else 0.0)
+
+    return sorted(results, key=key)
 
 
 def format_params(params: dict[str, Any]) -> str:
@@ -21,13 +34,27 @@ def format_params(params: dict[str, Any]) -> str:
 _SHORT_DTYPE = {"float16": "f16", "float32": "f32", "bfloat16": "bf16"}
 
 
+def computed_dtype(result: BackendResult) -> str:
+    """What the library computes with (ctranslate2's compute type, torch's dtype, MLX's bits), where it
+    differs from the stored weights' dtype; "" when they agree or the backend did not say."""
+    actual = result.actual_variant or ""
+    stored = result.model.dtype if result.model else ""
+    if not actual or actual in ("default", stored, _SHORT_DTYPE.get(stored, stored)):
+        return ""
+    return actual
+
+
 def model_label(result: BackendResult) -> str:
+    """``name format/stored-dtype``, then ``→computed`` when the library computes in another dtype, then
+    the requested variant: ``tiny.en ct2/f16→int8_float32 [int8]``."""
     if result.model is None:
         return ""
     m = result.model
     label = f"{m.name} {m.format}/{_SHORT_DTYPE.get(m.dtype, m.dtype)}"
+    if computed := computed_dtype(result):
+        label += f"→{computed}"
     if result.variant != "default":
-        label += f" [{result.variant}→{result.actual_variant}]" if result.did_fallback else f" [{result.variant}]"
+        label += f" [{result.variant}]"
     if m.family != "whisper":
         label += f" [{m.family}]"
     if m.synthetic:
@@ -36,8 +63,14 @@ def model_label(result: BackendResult) -> str:
 
 
 def preview(text: str, width: int = 60) -> str:
+    """The start of ``text`` up to ``width`` characters, cut between words (never inside one)."""
     text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    if text[width - 1] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip() + "…"
 
 
 def _num(value: float | None, digits: int) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from ..results import BenchmarkRun
+from .fit import FitColumn, FittedTable, fit_table, print_fitted
 from .rows import (
     NOT_AVAILABLE, cost_notes, dataset_split, decode_notes, flat_rows, interval_notes, quant_drift_notes, runs_notes, settings_line,
     warning_notes, weights_notes,
@@ -17,49 +17,57 @@ WIDE = 150  # below this width the transcripts go under the table instead of int
 NARROW = 100  # below this width the model goes under the backend's name instead of into a column
 
 
-def summary_table(run: BenchmarkRun, *, with_transcripts: bool, verbose: bool = False, model_column: bool = True) -> Table:
-    rows = [row for row in flat_rows(run, preview_width=None if verbose else 60) if row["status"] != "skipped"]
+def _median_cell(row: dict[str, str]) -> str:
+    """The median with its spread and count; a single timed pass has no spread to show."""
+    if row["n"] == "1":
+        return f"{row['median_s']} ×1"
+    return f"{row['median_s']} ± {row['stdev_s']} ×{row['n']}"
+
+
+def summary_columns(run: BenchmarkRun, rows: list[dict[str, str]], *, with_transcripts: bool, verbose: bool = False,
+                    model_column: bool = True) -> tuple[list[FitColumn], list[list[str]]]:
+    """The table's columns and cells; a column added here is laid out like the others (report/fit.py)."""
     # No energy reading in any row (the note under the table says why): the column is left out, so that
     # the figures that were measured keep their room in an 80-column terminal.
     energy = any(row["status"] == "ok" and row["energy_wh_per_audio_h"] != NOT_AVAILABLE for row in rows)
-    table = Table(title="whisper-speedtest results", box=box.SIMPLE_HEAVY, show_lines=with_transcripts, pad_edge=False)
-    table.add_column("Backend", style="bold", overflow="fold", min_width=14)
-    if model_column:
-        table.add_column("Model", overflow="fold")
-    table.add_column("Load s", justify="right", min_width=5)
-    table.add_column("Median s ± sd ×N", justify="right", no_wrap=True)
-    table.add_column("RTFx", justify="right", no_wrap=True)
-    table.add_column("WER", justify="right", no_wrap=True)
-    table.add_column("Peak MB", justify="right", no_wrap=True)
-    table.add_column("CPU-s/h", justify="right", no_wrap=True)  # per hour of audio, as the note under the table says
-    if energy:
-        table.add_column("Wh/h", justify="right", no_wrap=True)
     priced = run.price_per_hour is not None
+    columns = [FitColumn("Backend", wraps=True, style="bold")]
+    if model_column:
+        columns.append(FitColumn("Model", wraps=True))
+    columns += [FitColumn(name, justify="right") for name in ("Load s", "Median s ± sd ×N", "RTFx", "WER", "Peak MB", "CPU-s/h")]
+    if energy:
+        columns.append(FitColumn("Wh/h", justify="right"))
     if priced:
-        table.add_column("Cost/h", justify="right", no_wrap=True)
+        columns.append(FitColumn("Cost/h", justify="right"))
     if with_transcripts:
-        table.add_column("Params in effect", overflow="fold", ratio=1)
-        table.add_column("Transcript", overflow="fold", ratio=2)
-    for row in rows:  # skipped rows are listed under the table with the reason
+        columns += [FitColumn("Params in effect", wraps=True), FitColumn("Transcript", wraps=True)]
+    cells = []
+    for row in rows:
         names = [escape(row["backend"]), escape(row["model"])] if model_column else [f"{escape(row['backend'])}\n[dim]{escape(row['model'])}[/dim]"]
         if row["status"] != "ok":
-            cells = [*names, "", f"[red]{row['status']}[/red]", "", "", "", ""] + [""] * (energy + priced)
+            figures = ["", f"[red]{row['status']}[/red]", "", "", "", ""] + [""] * (energy + priced)
         else:
             peak = row["peak_rss_mb"] + (f" +{row['peak_vram_mb']} GPU" if row["peak_vram_mb"] else "")
-            cells = [
-                *names,
+            figures = [
                 row["load_s"] + (f" / {row['warm_load_s']}" if verbose and row["warm_load_s"] else ""),
-                f"{row['median_s']} ± {row['stdev_s']} ×{row['n']}",
+                _median_cell(row),
                 row["rtfx"] + (f" (model {row['dataset_model_rtfx']})" if row["dataset_model_rtfx"] else ""),
                 (row["wer"] or "–") + (f" ({row['wer_delta']})" if row["wer_delta"] else ""),
                 peak,
                 row["cpu_s_per_audio_h"],
             ] + [row["energy_wh_per_audio_h"]] * energy + [row["cost_per_audio_h"]] * priced
         if with_transcripts:
-            cells.append(escape(row["params"]) if row["status"] == "ok" else "")
-            cells.append(escape(row["transcript"]) if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
-        table.add_row(*cells)
-    return table
+            figures.append(escape(row["params"]) if row["status"] == "ok" else "")
+            figures.append(escape(row["transcript"]) if row["status"] == "ok" else f"[red]{escape(row['reason'])}[/red]")
+        cells.append(names + figures)
+    return columns, cells
+
+
+def summary_table(run: BenchmarkRun, console: Console, *, with_transcripts: bool, verbose: bool = False, model_column: bool = True) -> FittedTable:
+    rows = [row for row in flat_rows(run, preview_width=None if verbose else 60) if row["status"] != "skipped"]
+    columns, cells = summary_columns(run, rows, with_transcripts=with_transcripts, verbose=verbose, model_column=model_column)
+    return fit_table(console, "whisper-speedtest results", columns, cells, keys=2 if model_column else 1,
+                     box=box.SIMPLE_HEAVY, show_lines=with_transcripts, pad_edge=False, show_edge=False)
 
 
 def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False) -> None:
@@ -67,7 +75,7 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     if all(r.status == "skipped" for r in run.results):
         console.print("[yellow]No backend ran: every one was skipped (reasons below).[/yellow]", highlight=False)
     else:
-        console.print(summary_table(run, with_transcripts=wide, verbose=verbose, model_column=console.width >= NARROW))
+        print_fitted(console, summary_table(run, console, with_transcripts=wide, verbose=verbose, model_column=console.width >= NARROW))
     console.print(f"[dim]{settings_line(run)}[/dim]", highlight=False)
     for line in cost_notes(run):
         console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
@@ -95,6 +103,7 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     for level, message in weights_notes(run.results):
         console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)
     print_intervals_and_warnings(run, console, verbose=verbose)
+    print_library_logs(run, console, verbose=verbose)
 
 
 def print_intervals_and_warnings(run: BenchmarkRun, console: Console, *, verbose: bool) -> None:
@@ -108,3 +117,18 @@ def print_intervals_and_warnings(run: BenchmarkRun, console: Console, *, verbose
                       highlight=False)
     for message in warning_notes(run.results):
         console.print(f"[yellow]Warning: {escape(message)}[/yellow]", highlight=False)
+
+
+def print_library_logs(run: BenchmarkRun, console: Console, *, verbose: bool) -> None:
+    """What the backends' libraries printed in their children: whole with -v, else one line naming whose."""
+    logged = [r for r in run.results if r.library_log]
+    if not logged:
+        return
+    if not verbose:
+        names = ", ".join(f"{r.display_name} ({len(r.library_log.splitlines())} lines)" for r in logged)
+        console.print(f"[dim]Library output kept in the JSON (library_log), -v shows it: {escape(names)}[/dim]", highlight=False)
+        return
+    for r in logged:
+        console.print(f"[bold]{escape(r.display_name)}[/bold] [dim]library output:[/dim]", highlight=False)
+        for line in r.library_log.splitlines():
+            console.print(f"  {line}", markup=False, highlight=False)

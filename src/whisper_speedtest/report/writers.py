@@ -50,7 +50,7 @@ def render_markdown(run: BenchmarkRun) -> str:
     ]
     columns = [c for c in _MD_COLUMNS if c != "cost_per_audio_h" or run.price_per_hour is not None]
     lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in flat_rows(run, preview_width=80):
+    for row in flat_rows(run, preview_width=None):  # the whole transcript: a Markdown file has no width
         if row["status"] != "ok":
             row["transcript"] = row["reason"]
         lines.append("| " + " | ".join(_md_cell(row[c]) for c in columns) + " |")
@@ -85,13 +85,15 @@ WRITERS: dict[str, Callable[[BenchmarkRun], str | bytes]] = {
 WRITER_NEEDS: dict[str, tuple[str, str]] = {".png": ("matplotlib", "report")}
 
 
-def check_output_paths(paths: list[str]) -> list[Path]:
-    """Validate ``-o`` paths before any work starts: a known extension, in an existing writable folder."""
+def check_output_paths(paths: list[str], allowed: tuple[str, ...] | None = None, command: str = "benchmark") -> list[Path]:
+    """Validate ``-o`` paths before any work starts: an extension this command writes (``allowed``,
+    default every writer's), in an existing writable folder. The error lists exactly those extensions."""
+    allowed = allowed or tuple(WRITERS)
     checked = []
     for raw in paths:
         path = Path(raw)
-        if path.suffix.lower() not in WRITERS:
-            raise BadOption(f"unsupported output {raw!r}; use one of: {', '.join(WRITERS)}")
+        if path.suffix.lower() not in allowed:
+            raise BadOption(f"{command} cannot write {raw!r}; it writes {', '.join(allowed)}")
         if path.is_dir():
             raise BadOption(f"output path is a directory: {raw}")
         problem = unwritable_reason(path)

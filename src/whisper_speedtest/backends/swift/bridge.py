@@ -263,7 +263,16 @@ class SwiftBridgeBackend(Backend):
 
     @classmethod
     def install_hint(cls) -> str:
-        return f"build the bridge: {cls.bridge.build_command}"
+        return cls.bridge.build_command
+
+    @classmethod
+    def for_this_platform(cls) -> bool:
+        return sys.platform == "darwin" and platform.machine() == "arm64"
+
+    @classmethod
+    def missing_requirements(cls) -> list[str]:
+        """The bridge binary is what must be installed (built) for this backend."""
+        return [] if find_bridge(cls.bridge) is not None else [cls.bridge.name]
 
     @classmethod
     def available(cls) -> Availability:
