@@ -51,7 +51,7 @@ def test_no_fallback_fails_the_row_as_the_readme_says(tmp_path):
     assert result.returncode == 1, result.stderr  # no row succeeded
     (row,) = json.loads(out.read_text())["results"]
     assert row["status"] == "failed" and "int4" in row["reason"]
-    assert "`--no-fallback` | an unavailable variant fails its row" in (REPO / "README.md").read_text()
+    assert "`--no-fallback` | an unavailable variant fails its row" in (REPO / "docs" / "commands.md").read_text()
 
 
 def test_readme_names_the_schema_version_the_files_carry():

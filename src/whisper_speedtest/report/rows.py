@@ -9,7 +9,7 @@ from ..results import BackendResult, BenchmarkRun
 from .labels import result_label
 
 
-SWEEP_ORDER = ("default", "native", "float32", "float16", "bfloat16", "int8", "int4")  # widest weights first
+SWEEP_ORDER = ("default", WeightsMode.NATIVE.value, "float32", "float16", "bfloat16", "int8", "int4")  # widest weights first
 
 
 def sort_results(results: tuple[BackendResult, ...] | list[BackendResult]) -> list[BackendResult]:
