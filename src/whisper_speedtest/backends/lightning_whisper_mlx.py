@@ -18,7 +18,10 @@ import numpy as np
 
 from ..errors import ModelFormatError, QuantizationUnavailable
 from ..models.ref import ModelRef
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
+from .base import (
+    Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_device, mlx_peak_memory, mlx_quantized_layers,
+    mlx_reset_peak_memory,
+)
 
 DEFAULT_BATCH_SIZE = 12  # LightningWhisperMLX's default
 WEIGHT_FILES = ("weights.safetensors", "weights.npz")
@@ -80,6 +83,7 @@ class LightningWhisperMlxBackend(Backend):
         if quantization and not on_gpu:
             # The same limit as mlx-whisper: quantized kernels do not finish on the MLX CPU device.
             raise QuantizationUnavailable("MLX quantized kernels do not run on the CPU device; they need Metal or CUDA")
+        mlx_reset_peak_memory()
         built = whisper.Whisper(whisper.ModelDimensions(**config), mx.float16)
         if quantization:
             nn.quantize(built, **quantization)
@@ -90,7 +94,7 @@ class LightningWhisperMlxBackend(Backend):
         self._model, self._path = built, str(directory)
         self._batch_size = options.batch_size or DEFAULT_BATCH_SIZE
         actual = f"int{quantization['bits']}" if quantization else "float16"
-        self._params = {"device": f"mlx-{'gpu' if on_gpu else 'cpu'}", "dtype": actual, "batch_size": self._batch_size}
+        self._params = {**mlx_device(), "dtype": actual, "batch_size": self._batch_size, **mlx_quantized_layers(built)}
         return LoadResult(requested=options.quantization or "default", actual=actual)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
@@ -111,6 +115,8 @@ class LightningWhisperMlxBackend(Backend):
         self.record_params(beam_size=1, decoder="greedy", windows="fixed 30 s windows, decoded in batches")
         return Transcript(result["text"].strip(), segments_from_frames(result["segments"]), result.get("language"))
 
+    def peak_device_memory(self) -> int | None:
+        return mlx_peak_memory()
 
     def close(self) -> None:
         holder = _transcribe_module().ModelHolder if self._model is not None else None
