@@ -184,9 +184,18 @@ def main() -> None:
         print(f"{model}: store entries ready: {json.dumps(made)}", flush=True)
         records = [describe(row) for row in dataset_rows(backends, model, selection, args.batch, args.timeout)]
         compare_to_float16(records)
+        report["models"][model] = {"store": made, "rows": records}
+        print_table(model, records, {})
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2, default=str))
         loads = {}
         for name in backends:
-            row = variant_loads(name, model, sample.samples, sample.reference, args.rounds)
+            try:
+                row = variant_loads(name, model, sample.samples, sample.reference, args.rounds)
+            except Exception as exc:  # a variant that loads but cannot transcribe: the rows above say so
+                print(f"{model} {name}: load timing stopped: {' '.join(str(exc).split())[:300]}", flush=True)
+                loads[name] = {"error": str(exc)[:300]}
+                continue
             loads[name] = {"seconds": row.get("seconds", {}),
                            "actual": {q: r.actual for q, r in row.get("results", {}).items()},
                            "fallback": {q: r.fallback_reason for q, r in row.get("results", {}).items() if r.did_fallback},

@@ -23,10 +23,11 @@ class MlxWhisperBackend(Backend):
     model_format = "mlx"
     extra = "mlx"
     quantizations = {"int8": "MLX 8-bit affine, group 64 (made once in the store)", "int4": "MLX 4-bit affine, group 64 (made once in the store)"}
-    # A quarter of float16's bytes to read, as the original tool's mlx-community q4 defaults; on the Linux
-    # CPU device the load falls back to float16 and says why (its quantized kernels need Metal or CUDA:
-    # the mlx-cuda extra on Linux with an NVIDIA GPU).
-    fast_load_quantization = "int4"
+    # int8: measured on CUDA (benchmarks/results/mlx-cuda-h200-2026-12-04.md), int4 loads fastest (1.9-2.2x
+    # float16, weights evicted) but breaks the 2% WER rule on tiny.en (+0.115); int8 loads 1.2-1.4x faster and
+    # stays within it on tiny.en and base. On the Linux CPU device the load falls back to float16 and says why
+    # (MLX's quantized kernels need Metal or CUDA: the mlx-cuda extra).
+    fast_load_quantization = "int8"
 
     def __init__(self) -> None:
         super().__init__()

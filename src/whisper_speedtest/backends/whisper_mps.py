@@ -38,6 +38,14 @@ def own_cache_file(name: str) -> Path:
     return openai_whisper_dir() / catalog.upstream_location("openai", name).filename
 
 
+def quantize_linear_layers(model, bits: int) -> None:
+    """MLX affine quantization (group 64) of every Linear layer, in place; the token embedding stays
+    float16, since the library's decoder computes its logits as ``x @ token_embedding.weight.T``."""
+    import mlx.nn as nn
+
+    nn.quantize(model, group_size=MLX_GROUP_SIZE, bits=bits, class_predicate=lambda _, module: isinstance(module, nn.Linear))
+
+
 def _model_holder():
     # ``whisper_mps.whisper.transcribe`` is shadowed by the function of that name in the package.
     return importlib.import_module("whisper_mps.whisper.transcribe").ModelHolder
@@ -65,7 +73,6 @@ class WhisperMpsBackend(Backend):
         if not model.path or not Path(model.path).is_file():
             raise ModelFormatError(f"whisper-mps needs an openai-whisper checkpoint file, got {model.path!r}")
         import mlx.core as mx
-        import mlx.nn as nn
         import torch
         from whisper_mps.whisper import torch_whisper
         from whisper_mps.whisper.load_models import torch_to_mlx
@@ -82,8 +89,7 @@ class WhisperMpsBackend(Backend):
         del checkpoint, torch_model
         actual = "float16"
         if bits:
-            nn.quantize(self._model, group_size=MLX_GROUP_SIZE, bits=bits,
-                        class_predicate=lambda _, module: isinstance(module, nn.Linear))
+            quantize_linear_layers(self._model, bits)
             actual = f"int{bits}"
         mx.eval(self._model.parameters())
         holder = _model_holder()
