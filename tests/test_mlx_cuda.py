@@ -71,7 +71,6 @@ def test_whisper_mps_quantizes_its_linear_layers_and_keeps_a_float_embedding(bit
 
 
 def test_lightning_gets_a_float_token_embedding_from_quantized_store_weights():
-    pytest.importorskip("lightning_whisper_mlx")
     from whisper_speedtest.backends.lightning_whisper_mlx import _float_token_embedding
 
     weight = mx.array(np.random.default_rng(1).standard_normal((128, 64)).astype(np.float16))
