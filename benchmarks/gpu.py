@@ -180,6 +180,8 @@ def main() -> None:
     parser.add_argument("--backends", default="graph-decoder,transformers")
     parser.add_argument("--device", default="cuda", help="cpu only to try the script out (the graph decoder then runs eagerly)")
     parser.add_argument("--skip-ifw", action="store_true")
+    parser.add_argument("--ifw-clips", type=int, default=None,
+                        help="run the insanely-fast-whisper recipe on the first N clips only (its RTFx is a rate; the ratio says so)")
     parser.add_argument("--skip-timing-check", action="store_true")
     parser.add_argument("--out", default=None, help="write every figure (and the transcripts) as JSON here")
     args = parser.parse_args()
@@ -212,8 +214,12 @@ def main() -> None:
                   f"{record['decoder']} {record['fallback']}", flush=True)
     if not args.skip_ifw:
         path = sources.locate(args.model, "hf").path
-        ifw = ifw_recipe(path, entries, beam_size=1)
-        report["ifw"] = {k: v for k, v in ifw.items() if k != "texts"}
+        ifw_entries = entries[: args.ifw_clips] if args.ifw_clips else entries
+        ifw = ifw_recipe(path, ifw_entries, beam_size=1)
+        report["ifw"] = {k: v for k, v in ifw.items() if k != "texts"} | {"clips": len(ifw_entries)}
+        if len(ifw_entries) < len(entries):
+            print(f"(the recipe ran on the first {len(ifw_entries)} clips, "
+                  f"{sum(e.duration_s for e in ifw_entries) / 3600:.2f} h of the same set)", flush=True)
         print(f"{'ifw recipe':<16}{IFW_BATCH:>6}{ifw['rtfx']:>10.0f}{'':>11}{ifw['wer']:>8.4f}", flush=True)
         for row in report["rows"]:
             if row["status"] == "ok":

@@ -69,6 +69,63 @@ def mlx_port_transcribe_kwargs(options: DecodeOptions) -> dict[str, Any]:
     }
 
 
+def mlx_device() -> dict[str, Any]:
+    """Where MLX puts arrays, as MLX itself reports it: ``device`` is ``mlx/gpu`` (Metal on a Mac, CUDA
+    on Linux with the ``mlx-cuda`` extra) or ``mlx/cpu``, and ``mlx_gpu`` names the GPU backend."""
+    import mlx.core as mx
+
+    on_gpu = mx.default_device().type == mx.gpu
+    reading: dict[str, Any] = {"device": f"mlx/{'gpu' if on_gpu else 'cpu'}"}
+    if on_gpu:
+        if mx.metal.is_available():
+            reading["mlx_gpu"] = "metal"
+        elif hasattr(mx, "cuda") and mx.cuda.is_available():
+            reading["mlx_gpu"] = "cuda"
+        info = getattr(mx, "device_info", None)
+        try:
+            name = info().get("device_name") if info else None
+        except Exception:  # an older MLX without a device name: the device type above still stands
+            name = None
+        if name:
+            reading["mlx_gpu_name"] = str(name)
+    return reading
+
+
+def mlx_on_gpu() -> bool:
+    import mlx.core as mx
+
+    return mx.default_device().type == mx.gpu
+
+
+def mlx_peak_memory() -> int | None:
+    """MLX's own peak of GPU memory in bytes since the last reset, or None on the CPU device."""
+    import mlx.core as mx
+
+    if not mlx_on_gpu():
+        return None
+    peak = getattr(mx, "get_peak_memory", None) or mx.metal.get_peak_memory
+    return int(peak()) or None
+
+
+def mlx_quantized_layers(model) -> dict[str, Any]:
+    """How many layers of a loaded MLX model really hold quantized weights, and their bit widths, read
+    back from its modules (so an int4 row shows int4 weights, not merely an int4 request); {} for none."""
+    import mlx.nn as nn
+
+    kinds = (nn.QuantizedLinear, nn.QuantizedEmbedding)
+    quantized = [module for _, module in model.named_modules() if isinstance(module, kinds)]
+    if not quantized:
+        return {}
+    return {"quantized_layers": len(quantized), "quantized_bits": sorted({int(m.bits) for m in quantized})}
+
+
+def mlx_reset_peak_memory() -> None:
+    import mlx.core as mx
+
+    reset = getattr(mx, "reset_peak_memory", None) or mx.metal.reset_peak_memory
+    reset()
+
+
 class Backend(ABC):
     """One Whisper implementation. Heavy imports happen in :meth:`load`, never at import time."""
 

@@ -18,7 +18,10 @@ import numpy as np
 
 from ..errors import ModelFormatError, QuantizationUnavailable
 from ..models.ref import ModelRef
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
+from .base import (
+    Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_device, mlx_peak_memory, mlx_quantized_layers,
+    mlx_reset_peak_memory,
+)
 
 DEFAULT_BATCH_SIZE = 12  # LightningWhisperMLX's default
 WEIGHT_FILES = ("weights.safetensors", "weights.npz")
@@ -46,6 +49,25 @@ def segments_from_frames(raw_segments: list) -> tuple[dict[str, Any], ...]:
         {"start": round(start * SECONDS_PER_MEL_FRAME, 3), "end": round(end * SECONDS_PER_MEL_FRAME, 3), "text": text}
         for start, end, text in raw_segments
     )
+
+
+def _float_token_embedding(arrays: dict, quantization: dict) -> dict:
+    """The store's quantized MLX weights with the token embedding dequantized to float16.
+
+    lightning-whisper-mlx's decoder computes its logits as ``x @ token_embedding.weight.T`` itself,
+    which a quantized embedding (packed words, seen on CUDA: a shape error) cannot do; mlx-whisper
+    calls ``as_linear`` instead. Every Linear layer keeps its quantized weights."""
+    import mlx.core as mx
+
+    key = "decoder.token_embedding"
+    if f"{key}.scales" not in arrays:
+        return arrays
+    arrays = dict(arrays)
+    arrays[f"{key}.weight"] = mx.dequantize(
+        arrays[f"{key}.weight"], arrays.pop(f"{key}.scales"), arrays.pop(f"{key}.biases"),
+        group_size=quantization["group_size"], bits=quantization["bits"],
+    ).astype(mx.float16)
+    return arrays
 
 
 class LightningWhisperMlxBackend(Backend):
@@ -80,17 +102,22 @@ class LightningWhisperMlxBackend(Backend):
         if quantization and not on_gpu:
             # The same limit as mlx-whisper: quantized kernels do not finish on the MLX CPU device.
             raise QuantizationUnavailable("MLX quantized kernels do not run on the CPU device; they need Metal or CUDA")
+        mlx_reset_peak_memory()
         built = whisper.Whisper(whisper.ModelDimensions(**config), mx.float16)
+        arrays = mx.load(str(weights))
         if quantization:
-            nn.quantize(built, **quantization)
-        built.update(tree_unflatten(list(mx.load(str(weights)).items())))
+            arrays = _float_token_embedding(arrays, quantization)
+            nn.quantize(built, **quantization, class_predicate=lambda path, _: f"{path}.scales" in arrays)
+        built.update(tree_unflatten(list(arrays.items())))
         mx.eval(built.parameters())
         holder = _transcribe_module().ModelHolder
         holder.model, holder.model_path = built, str(directory)
         self._model, self._path = built, str(directory)
         self._batch_size = options.batch_size or DEFAULT_BATCH_SIZE
         actual = f"int{quantization['bits']}" if quantization else "float16"
-        self._params = {"device": f"mlx-{'gpu' if on_gpu else 'cpu'}", "dtype": actual, "batch_size": self._batch_size}
+        self._params = {**mlx_device(), "dtype": actual, "batch_size": self._batch_size, **mlx_quantized_layers(built)}
+        if quantization:
+            self._params["token_embedding"] = "float16 (dequantized: the library's logits need a plain embedding)"
         return LoadResult(requested=options.quantization or "default", actual=actual)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
@@ -111,6 +138,8 @@ class LightningWhisperMlxBackend(Backend):
         self.record_params(beam_size=1, decoder="greedy", windows="fixed 30 s windows, decoded in batches")
         return Transcript(result["text"].strip(), segments_from_frames(result["segments"]), result.get("language"))
 
+    def peak_device_memory(self) -> int | None:
+        return mlx_peak_memory()
 
     def close(self) -> None:
         holder = _transcribe_module().ModelHolder if self._model is not None else None

@@ -8,7 +8,10 @@ import numpy as np
 
 from ..errors import QuantizationUnavailable
 from ..models.ref import ModelRef
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_port_transcribe_kwargs
+from .base import (
+    Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_device, mlx_peak_memory, mlx_port_transcribe_kwargs,
+    mlx_quantized_layers, mlx_reset_peak_memory,
+)
 
 
 class MlxWhisperBackend(Backend):
@@ -20,9 +23,11 @@ class MlxWhisperBackend(Backend):
     model_format = "mlx"
     extra = "mlx"
     quantizations = {"int8": "MLX 8-bit affine, group 64 (made once in the store)", "int4": "MLX 4-bit affine, group 64 (made once in the store)"}
-    # A quarter of float16's bytes to read, as the original tool's mlx-community q4 defaults; on the Linux
-    # CPU device the load falls back to float16 and says why (its quantized kernels need Metal or CUDA).
-    fast_load_quantization = "int4"
+    # int8: measured on CUDA (benchmarks/results/mlx-cuda-h200-2026-12-04.md), int4 loads fastest (1.9-2.2x
+    # float16, weights evicted) but breaks the 2% WER rule on tiny.en (+0.115); int8 loads 1.2-1.4x faster and
+    # stays within it on tiny.en and base. On the Linux CPU device the load falls back to float16 and says why
+    # (MLX's quantized kernels need Metal or CUDA: the mlx-cuda extra).
+    fast_load_quantization = "int8"
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,17 +41,17 @@ class MlxWhisperBackend(Backend):
         # timed runs reuse this model instead of loading another copy.
         ModelHolder.model = None
         ModelHolder.model_path = None
+        bits = _quantized_bits(model.path)
+        actual = f"int{bits}" if bits else "float16"
+        device = mlx_device()
+        if bits and device["device"] != "mlx/gpu":
+            # Seen with mlx 0.32 on Linux: the CPU device never finishes a quantized encoder pass.
+            raise QuantizationUnavailable(f"MLX {actual} kernels do not run on the CPU device; they need Metal or CUDA")
+        mlx_reset_peak_memory()
         loaded = ModelHolder.get_model(model.path, mx.float16)
         mx.eval(loaded.parameters())
         self._path = model.path
-        device = mx.default_device()
-        bits = _quantized_bits(model.path)
-        actual = f"int{bits}" if bits else "float16"
-        if bits and device.type != mx.gpu:
-            self.close()
-            # Seen with mlx 0.32 on Linux: the CPU device never finishes a quantized encoder pass.
-            raise QuantizationUnavailable(f"MLX {actual} kernels do not run on the CPU device; they need Metal or CUDA")
-        self._params = {"device": f"mlx-{'gpu' if device.type == mx.gpu else 'cpu'}", "dtype": actual}
+        self._params = {**device, "dtype": actual, **mlx_quantized_layers(loaded)}
         if sys.platform == "darwin":
             self._params["metal"] = mx.metal.is_available()
         return LoadResult(requested=options.quantization or "default", actual=actual)
@@ -60,6 +65,8 @@ class MlxWhisperBackend(Backend):
         self.record_params(beam_size=1, decoder="greedy")
         return Transcript.from_whisper_result(result)
 
+    def peak_device_memory(self) -> int | None:
+        return mlx_peak_memory()
 
     def close(self) -> None:
         from mlx_whisper.transcribe import ModelHolder
@@ -76,3 +83,4 @@ def _quantized_bits(path: str) -> int | None:
     config = json.loads((Path(path) / "config.json").read_text())
     quantization = config.get("quantization") or {}
     return quantization.get("bits")
+

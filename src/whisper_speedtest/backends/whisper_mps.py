@@ -6,6 +6,11 @@ The library's own ``load_model`` only accepts model names and downloads them int
 the MLX model from our checkpoint with the library's own converter and hand it to ``ModelHolder``
 under the checkpoint's path, so the timed runs use exactly the weights we loaded and nothing is
 downloaded or loaded twice.
+
+int8/int4 are MLX affine quantization (group 64) of the model's Linear layers, applied with
+``mlx.nn.quantize`` right after the conversion, on an MLX GPU only (Metal, or CUDA through the
+``mlx-cuda`` extra). The token embedding stays float16: the library's decoder multiplies by
+``token_embedding.weight.T`` itself, which a quantized embedding would break.
 """
 
 from __future__ import annotations
@@ -15,16 +20,30 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelFormatError
+from ..errors import ModelFormatError, QuantizationUnavailable
 from ..models import catalog
 from ..models.backend_caches import openai_whisper_dir
 from ..models.ref import ModelRef
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_port_transcribe_kwargs
+from .base import (
+    Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, mlx_device, mlx_peak_memory, mlx_port_transcribe_kwargs,
+    mlx_quantized_layers, mlx_reset_peak_memory,
+)
+
+MLX_GROUP_SIZE = 64
+BITS = {"int8": 8, "int4": 4}
 
 
 def own_cache_file(name: str) -> Path:
     """Where whisper-mps itself would keep ``name``: the catalog's openai file name in ``~/.cache/whisper``."""
     return openai_whisper_dir() / catalog.upstream_location("openai", name).filename
+
+
+def quantize_linear_layers(model, bits: int) -> None:
+    """MLX affine quantization (group 64) of every Linear layer, in place; the token embedding stays
+    float16, since the library's decoder computes its logits as ``x @ token_embedding.weight.T``."""
+    import mlx.nn as nn
+
+    nn.quantize(model, group_size=MLX_GROUP_SIZE, bits=bits, class_predicate=lambda _, module: isinstance(module, nn.Linear))
 
 
 def _model_holder():
@@ -40,6 +59,10 @@ class WhisperMpsBackend(Backend):
     platforms = ("darwin", "linux")
     model_format = "openai"
     extra = "whisper-mps"
+    quantizations = {
+        "int8": "MLX 8-bit affine, group 64, of the Linear layers (mlx.nn.quantize while loading; MLX GPU only)",
+        "int4": "MLX 4-bit affine, group 64, of the Linear layers (mlx.nn.quantize while loading; MLX GPU only)",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,18 +77,26 @@ class WhisperMpsBackend(Backend):
         from whisper_mps.whisper import torch_whisper
         from whisper_mps.whisper.load_models import torch_to_mlx
 
+        bits = BITS.get(options.quantization or "")
+        device = mlx_device()
+        if bits and device["device"] != "mlx/gpu":
+            raise QuantizationUnavailable(f"MLX {options.quantization} kernels do not run on the CPU device; they need Metal or CUDA")
+        mlx_reset_peak_memory()
         checkpoint = torch.load(model.path, map_location="cpu", weights_only=True)
         torch_model = torch_whisper.Whisper(torch_whisper.ModelDimensions(**checkpoint["dims"]))
         torch_model.load_state_dict(checkpoint["model_state_dict"])
         self._model = torch_to_mlx(torch_model, mx.float16)  # the library's default dtype
         del checkpoint, torch_model
+        actual = "float16"
+        if bits:
+            quantize_linear_layers(self._model, bits)
+            actual = f"int{bits}"
         mx.eval(self._model.parameters())
         holder = _model_holder()
         holder.model, holder.model_name = self._model, model.path
         self._key = model.path
-        device = "gpu" if mx.default_device().type == mx.gpu else "cpu"
-        self._params = {"device": "mlx", "mlx_device": device, "dtype": "float16"}
-        return LoadResult(requested=options.quantization or "default", actual="float16")
+        self._params = {**device, "dtype": actual, **mlx_quantized_layers(self._model)}
+        return LoadResult(requested=options.quantization or "default", actual=actual)
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
         from whisper_mps.whisper.transcribe import transcribe
@@ -80,6 +111,8 @@ class WhisperMpsBackend(Backend):
         self.record_params(beam_size=1, decoder="greedy")
         return Transcript.from_whisper_result(result)
 
+    def peak_device_memory(self) -> int | None:
+        return mlx_peak_memory()
 
     def close(self) -> None:
         if self._key is not None:
@@ -87,3 +120,4 @@ class WhisperMpsBackend(Backend):
             if holder.model is self._model:
                 holder.model, holder.model_name = None, None
         self._model, self._key = None, None
+
