@@ -76,14 +76,14 @@ class BoardRuns:
 
 def parse_run_file(name: str, raw: bytes) -> tuple[BenchmarkRun | None, str]:
     """A run and "", or None and why the file is skipped."""
+    from ..safe_read import MAX_JSON_BYTES, parse_json
+
+    if len(raw) > MAX_JSON_BYTES:
+        return None, f"skipped {name}: {len(raw) / 2**20:.0f} MiB, over the {MAX_JSON_BYTES / 2**20:.0f} MiB this tool reads"
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"skipped {name}: not valid JSON ({exc})"
-    try:
-        run = run_from_dict(data)
+        run = run_from_dict(parse_json(raw, name, SchemaError), name)
     except SchemaError as exc:
-        return None, f"skipped {name}: {exc}"
+        return None, f"skipped {exc}"
     if run.schema_minor == 0:
         return run, f"{name} was written with schema {run.schema}: no cost figures"
     return run, ""

@@ -85,7 +85,7 @@ def compare_rows(a: BackendResult | None, b: BackendResult | None) -> BackendCom
     a_wer = a.score.wer if a.score else None
     b_wer = b.score.wer if b.score else None
     if not (a.ok and b.ok and a.transcribe and b.transcribe):
-        failed = [f"{r.status} in {name}" for name, r in (("A", a), ("B", b)) if not r.ok]
+        failed = [f"{r.status} in {name}" if not r.ok else f"timing n/a in {name}" for name, r in (("A", a), ("B", b)) if not (r.ok and r.transcribe)]
         return BackendComparison(label, NOT_COMPARABLE, a_wer=a_wer, b_wer=b_wer, detail=", ".join(failed))
     ratio = b.transcribe.median / a.transcribe.median if a.transcribe.median > 0 else None
     return BackendComparison(label, speed_verdict(a, b), a.transcribe.median, b.transcribe.median, ratio, a_wer, b_wer)

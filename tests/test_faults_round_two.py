@@ -1,0 +1,127 @@
+"""Issue 27: faults that slipped through (results read without a schema, store problems, odd text, options).
+
+Each test drives the real command (``cli.main`` in process, or a real child process where a process
+boundary or a signal is what is under test) with real files, and checks for one line and exit 2, or a
+failed row with the others complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import sys
+
+import pytest
+
+from tests.run_fixtures import make_run
+from whisper_speedtest import cli, history
+from whisper_speedtest.results import load_run, run_to_json
+
+
+def main(capsys, *args: str) -> tuple[int, str, str]:
+    """The real entry point in process: exit code, stdout, stderr."""
+    code = cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line(code: int, err: str) -> str:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "store"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path / "store"
+
+
+def _results(tmp_path, name: str, edit=None, run_id: str = "a1b2c3d4e5f6"):
+    data = json.loads(run_to_json(make_run(run_id)))
+    if edit:
+        edit(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+# 1. One schema for every results file -------------------------------------------------------------
+
+
+def test_fifo_is_refused_before_it_is_opened(tmp_path, home, capsys):
+    good = _results(tmp_path, "good.json")
+    fifo = tmp_path / "f.json"
+    os.mkfifo(fifo)
+    for args in (("compare", str(good), str(fifo)), ("report", str(fifo), "-o", str(tmp_path / "m.html"))):
+        line = one_line(*main(capsys, *args)[::2])
+        assert "FIFO" in line and str(fifo) in line
+
+
+@pytest.mark.parametrize(("field", "edit"), [
+    ("results[0].transcribe.median", lambda d: d["results"][0]["transcribe"].update(median="fast")),
+    ("settings.runs", lambda d: d["settings"].update(runs="many")),
+    ("created", lambda d: d.update(created=5)),
+])
+def test_a_wrong_type_names_the_file_and_the_field(tmp_path, home, capsys, field, edit):
+    good = _results(tmp_path, "good.json")
+    bad = _results(tmp_path, "bad.json", edit, run_id="ffff00001111")
+    line = one_line(*main(capsys, "compare", str(good), str(bad))[::2])
+    assert str(bad) in line and f"field {field}" in line
+
+
+def test_deeply_nested_json_is_one_line(tmp_path, home, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    line = one_line(*main(capsys, "compare", str(_results(tmp_path, "good.json")), str(deep))[::2])
+    assert "nested too deeply" in line
+
+
+def test_a_corrupt_history_row_is_one_line(tmp_path, home, capsys):
+    history.record(make_run())
+    with sqlite3.connect(history.database_path()) as db:
+        data = json.loads(db.execute("SELECT json FROM runs").fetchone()[0])
+        data["results"][0]["transcribe"]["median"] = "fast"
+        data["created"] = 5
+        db.execute("UPDATE runs SET json = ?", (json.dumps(data),))
+    line = one_line(*main(capsys, "history")[::2])
+    assert "in the history" in line and "field created" in line
+
+
+def test_unknown_fields_and_newer_minor_versions_load(tmp_path):
+    def newer(d):
+        d["schema_minor"] = 9
+        d["audio_fingerprint"] = "sha256:abc"
+        d["results"][0]["transcribe"]["samples"] = [0.5, 0.51]
+    assert load_run(_results(tmp_path, "new.json", newer)).schema == "1.9"
+    old = _results(tmp_path, "old.json", lambda d: d.pop("schema_minor"))
+    assert load_run(old).schema == "1.0"
+
+
+def test_nan_and_infinite_figures_are_na_in_every_output(tmp_path, home, capsys):
+    pytest.importorskip("matplotlib")
+
+    def nan(d):
+        for row in d["results"]:
+            if row.get("transcribe"):
+                row["transcribe"]["median"] = float("nan")
+    good = _results(tmp_path, "good.json")
+    nan_file = _results(tmp_path, "nan.json", nan, run_id="b1b2c3d4e5f6")
+    huge = tmp_path / "huge.json"
+    huge.write_text(run_to_json(make_run("c1b2c3d4e5f6")).replace('"median": 0.5,', '"median": 1e400,', 1))
+    assert any(r.transcribe is None for r in load_run(huge).results if r.ok)  # inf is absent, not a figure
+    assert all(r.transcribe is None for r in load_run(nan_file).results if r.ok)
+    html, png = tmp_path / "m.html", tmp_path / "m.png"
+    code, _, err = main(capsys, "report", str(good), str(nan_file), str(huge), "-o", str(html), "-o", str(png))
+    assert code == 0, err
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert not {"NaN", "nan", "Infinity", "inf s"} & set(html.read_text().replace("<", " ").replace(">", " ").split())
+    code, out, err = main(capsys, "compare", str(good), str(nan_file), "--json")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert all(r["ratio_b_over_a"] is None or math.isfinite(r["ratio_b_over_a"]) for r in rows)
+    assert any("timing n/a in B" in r["detail"] for r in rows)
