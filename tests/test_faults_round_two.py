@@ -125,3 +125,66 @@ def test_nan_and_infinite_figures_are_na_in_every_output(tmp_path, home, capsys)
     rows = json.loads(out)["rows"]
     assert all(r["ratio_b_over_a"] is None or math.isfinite(r["ratio_b_over_a"]) for r in rows)
     assert any("timing n/a in B" in r["detail"] for r in rows)
+
+
+# 2. A store problem is that backend's row; an unusable home is one line ------------------------------
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A real tmpfs of its own (root only); yields a function mounting one with the given options."""
+    import subprocess
+
+    mounted = []
+
+    def mount(name: str, options: str):
+        folder = tmp_path / name
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def _benchmark(*extra: str) -> list[str]:
+    return ["benchmark", "-m", "tiny.en", "-n", "1", "--warmup", "0", "--no-history", "-q", *extra]
+
+
+def test_a_home_with_a_file_in_the_way_is_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "f").write_text("x")
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "f" / "sub"))
+    line = one_line(*main(capsys, *_benchmark("-b", "whisper.cpp"))[::2])
+    assert "is a file" in line and "WHISPER_SPEEDTEST_HOME" in line
+
+
+def test_a_read_only_or_full_home_is_one_line(tmpfs, monkeypatch, capsys):
+    read_only = tmpfs("ro", "ro,size=1m")
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(read_only))
+    assert "read-only" in one_line(*main(capsys, *_benchmark("-b", "whisper.cpp"))[::2])
+    full = tmpfs("full", "size=1m")
+    with pytest.raises(OSError):
+        (full / "filler").write_bytes(b"\0" * 2 * 1024 * 1024)
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(full / "store"))
+    assert "is full" in one_line(*main(capsys, *_benchmark("-b", "whisper.cpp"))[::2])
+
+
+@pytest.mark.integration
+def test_no_space_for_a_conversion_fails_that_row_only(tmpfs, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("pywhispercpp")
+    pytest.importorskip("faster_whisper")
+    small = tmpfs("small", "size=30m")  # tiny.en in ggml (75 MB) cannot fit; faster-whisper needs no conversion
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(small))
+    out = tmp_path / "r.json"
+    code, stdout, err = main(capsys, "benchmark", "-m", "tiny.en", "-n", "1", "--warmup", "0", "-b", "whisper.cpp,faster-whisper", "-o", str(out))
+    assert code == 0, err  # one backend succeeded
+    rows = {r.backend: r for r in load_run(out).results}
+    assert rows["faster-whisper"].ok
+    assert rows["whisper.cpp"].status == "failed"
+    assert rows["whisper.cpp"].reason.startswith("no space left on device while converting tiny.en to ggml")
+    assert [e.run_id for e in history.list_runs()] == [load_run(out).run_id]  # recorded, on the same small disk
+    assert "Traceback" not in err

@@ -72,3 +72,8 @@ class LoadTimeout(Exception):
 
 class ModelNotReady(Exception):
     """Transcription was asked for before the model finished loading."""
+
+
+class StoreUnusable(UserError):
+    """``$WHISPER_SPEEDTEST_HOME`` cannot hold anything: a file in the way, read-only, or full."""
+

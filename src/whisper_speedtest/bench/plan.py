@@ -77,7 +77,16 @@ def plan_backend(
         return BackendPlan(cls, None, load_options, str(exc), weights=weights)
     except KeyboardInterrupt as exc:
         raise PlanningInterrupted(activity, signal_number(exc)) from None
+    except OSError as exc:  # the store is full or read-only: this backend's row fails, the others still run
+        return BackendPlan(cls, None, load_options, store_problem(exc, activity), skip_status=FAILED, weights=weights)
     return BackendPlan(cls, variant, load_options, weights=weights)
+
+
+def store_problem(exc: OSError, activity: str) -> str:
+    """An ``OSError`` met while weights were located or converted, as a row's one-line reason."""
+    what = (exc.strerror or str(exc) or type(exc).__name__).strip()
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{what[:1].lower()}{what[1:]} while {activity}{where}"
 
 
 class PlanningInterrupted(KeyboardInterrupt):

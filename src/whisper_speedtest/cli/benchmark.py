@@ -20,7 +20,7 @@ from rich.console import Console
 from ..bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
 from ..errors import BadOption, check_seconds
 from . import options as opt
-from .options import backend_choice, check_weights, split_csv
+from .options import backend_choice, check_not_empty, check_threads, check_weights, split_csv
 from .output import print_notes
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     from ..backends.transformers.options import CUDA_GRAPHS, SYNTHETIC_TOKENS
     from ..bench.session import BenchmarkRequest
     from ..models import catalog
+    from ..models.paths import check_home_usable
     from ..models.variants import check_quantization
     from ..report.writers import check_output_paths
     from ..results import DecodeSettings
@@ -115,8 +116,9 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         raise BadOption(f"--beam-size must be at least 1 (got {o.beam_size})")
     check_seconds("--timeout", o.timeout)
     check_price(o.price_per_hour)
-    if o.threads is not None and o.threads < 1:
-        raise BadOption(f"--threads must be at least 1 (got {o.threads})")
+    check_threads(o.threads)
+    check_not_empty("-o/--output", o.outputs)
+    check_not_empty("-b/--backends", o.backends)
     check_weights(o.weights)
     if o.weights == "native" and (o.quant or o.synthetic):
         raise BadOption("--weights native runs each backend's own download: it does not combine with --quant or --synthetic-weights")
@@ -165,6 +167,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         ray=ray,
         weights=o.weights,
     )
+    check_home_usable()
     return PreparedBenchmark(request, output_paths, notes)
 
 
