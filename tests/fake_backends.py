@@ -174,5 +174,21 @@ class MlxFilesBackend(_Fake):
         return LoadResult(requested="native", actual=actual)
 
 
+ODD_TEXT = "and so \ud800 my\x00 fellow \x1b[31mamericans\x07"
+
+
+class OddTextBackend(_Fake):
+    """A library that hands back text no writer takes as it is: a lone surrogate, NUL, ESC, BEL."""
+
+    name = "fake-odd-text"
+    display_name = "fake odd \udc80 text"
+
+    def transcribe(self, audio, options):
+        return Transcript(ODD_TEXT)
+
+    def params(self):
+        return {"device": "none", "note\x00": ODD_TEXT}
+
+
 ALL = (EchoBackend, MlxFilesBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
-       OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend)
+       OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend, OddTextBackend)

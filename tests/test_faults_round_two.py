@@ -188,3 +188,48 @@ def test_no_space_for_a_conversion_fails_that_row_only(tmpfs, tmp_path, monkeypa
     assert rows["whisper.cpp"].reason.startswith("no space left on device while converting tiny.en to ggml")
     assert [e.run_id for e in history.list_runs()] == [load_run(out).run_id]  # recorded, on the same small disk
     assert "Traceback" not in err
+
+
+# 3. Text is text --------------------------------------------------------------------------------------
+
+
+def test_odd_text_from_a_manifest_and_a_library_survives_every_writer(tmp_path, monkeypatch):
+    import csv
+    import shutil
+
+    from tests.conftest import JFK, run_fake_cli
+    from whisper_speedtest.plain_text import REPLACEMENT
+
+    shutil.copy(JFK, tmp_path / "jfk.wav")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"audio": "jfk.wav", "text": "and so \\ud800 my\\u0000 fellow \\u001b americans"}\n')
+    outputs = [tmp_path / f"r.{ext}" for ext in ("json", "csv", "md", "html")]
+    home = tmp_path / "store"
+    result = run_fake_cli("benchmark", "-a", str(manifest), "-b", "fake-odd-text,fake-echo", "-n", "1", "--warmup", "0",
+                          *[a for p in outputs for a in ("-o", str(p))], env={"WHISPER_SPEEDTEST_HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "recorded as run" in result.stderr
+    assert "\x1b[31m" not in result.stdout  # the library's escape sequence is not replayed on the terminal
+    texts = {p.suffix: p.read_text(encoding="utf-8") for p in outputs}  # strict UTF-8: no surrogate got through
+    run = load_run(outputs[0])
+    odd = next(r for r in run.results if r.backend == "fake-odd-text")
+    assert odd.ok and odd.text == f"and so {REPLACEMENT} my{REPLACEMENT} fellow {REPLACEMENT}[31mamericans{REPLACEMENT}"
+    assert run.clips[0].reference == f"and so {REPLACEMENT} my{REPLACEMENT} fellow {REPLACEMENT} americans"
+    assert list(csv.DictReader(texts[".csv"].splitlines()))[0]["backend"]
+    assert "\x00" not in "".join(texts.values())
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(home))
+    assert history.get_run(run.run_id) == run  # the SQLite row holds the same text
+
+
+def test_a_run_built_by_the_api_with_odd_text_is_still_written(tmp_path, home):
+    from dataclasses import replace
+
+    from whisper_speedtest.report.writers import write_outputs
+
+    base = make_run()
+    odd = replace(base, results=(replace(base.results[0], reason="lone \udfff and \x00"), *base.results[1:]))
+    paths = [tmp_path / f"r.{ext}" for ext in ("json", "csv", "md", "html")]
+    assert write_outputs(odd, paths).failures == ()
+    assert all(p.read_text(encoding="utf-8") for p in paths)
+    history.record(odd)
+    assert "\ufffd" in history.get_run(odd.run_id).results[0].reason

@@ -12,7 +12,7 @@ import pytest
 grimp = pytest.importorskip("grimp", reason="grimp comes with the test extra")
 
 LAYERS = ("cli", "board", "report", "bench", "backends", "models", "models.formats")
-LEAVES = ("audio", "results", "errors", "atomic", "version", "interrupts", "progress", "safe_read")
+LEAVES = ("audio", "results", "errors", "atomic", "version", "interrupts", "progress", "safe_read", "plain_text")
 MAX_FLOORS = 10
 
 

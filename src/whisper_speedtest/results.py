@@ -374,12 +374,17 @@ def run_from_dict(data: dict[str, Any], source: str = "results file") -> Benchma
         raise SchemaError(f"{source}: does not match results schema {SCHEMA_VERSION}.x: {_validation_message(exc)}") from None
     except RecursionError:
         raise SchemaError(f"{source}: nested too deeply to read") from None
+    from .plain_text import clean_strings
+
     fixed = _finite_or_absent(run)
-    return run if fixed is _UNFIXABLE else fixed
+    return clean_strings(run if fixed is _UNFIXABLE else fixed)
 
 
 def run_to_json(run: BenchmarkRun) -> str:
-    return json.dumps(to_dict(run), indent=2, ensure_ascii=False)
+    """The run as JSON; lone surrogates and control characters in its text become U+FFFD (``plain_text``)."""
+    from .plain_text import clean_strings
+
+    return json.dumps(clean_strings(to_dict(run)), indent=2, ensure_ascii=False)
 
 
 def load_run(path: str | Path) -> BenchmarkRun:

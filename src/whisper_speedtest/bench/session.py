@@ -10,6 +10,7 @@ from dataclasses import replace
 from ..audio import AudioClip
 from ..dataset.entries import DatasetSelection
 from ..interrupts import signal_number
+from ..plain_text import clean_strings
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
 from . import provenance
 from .plan import BackendPlan, PlanningInterrupted, plan_backend
@@ -60,10 +61,11 @@ def run_benchmark(
         except KeyboardInterrupt as exc:
             stopped_by = signal_number(exc)
             row = failed_row(plan, SKIPPED, INTERRUPTED_REASON)
+        row = clean_strings(row)  # a library's transcript or message, shown at once
         rows.append(row)
         on_row(row)
     packages = [dist for cls in request.backends for dist in cls.requires]
-    run = BenchmarkRun(
+    run = clean_strings(BenchmarkRun(  # every writer (JSON, CSV, MD, HTML, SQLite, terminal) can take its text
         run_id=uuid.uuid4().hex[:12],
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         provenance=provenance.collect(packages),
@@ -72,7 +74,7 @@ def run_benchmark(
         results=tuple(rows),
         interrupted=stopped_by is not None,
         price_per_hour=request.price_per_hour,
-    )
+    ))
     if stopped_by is not None:
         raise BenchmarkInterrupted(run, stopped_by)
     return run
