@@ -233,3 +233,37 @@ def test_a_run_built_by_the_api_with_odd_text_is_still_written(tmp_path, home):
     assert all(p.read_text(encoding="utf-8") for p in paths)
     history.record(odd)
     assert "\ufffd" in history.get_run(odd.run_id).results[0].reason
+
+
+# 4. Library output stays out of the one line ----------------------------------------------------------
+
+
+@pytest.fixture
+def bad_parquets(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    ints = tmp_path / "ints.parquet"
+    datasets.Dataset.from_dict({"audio": [1, 2], "text": ["a", "b"]}).to_parquet(str(ints))
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(ints.read_bytes()[: ints.stat().st_size // 2])
+    return ints, truncated
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_parquet_with_an_int_audio_column_is_one_line(bad_parquets, home, capfd, streaming):
+    args = _benchmark("-b", "faster-whisper", "--dataset", str(bad_parquets[0])) + (["--streaming"] if streaming else [])
+    code = cli.main(args)
+    line = one_line(code, capfd.readouterr().err)
+    assert "column 'audio' holds int64 values, not audio" in line
+
+
+def test_a_truncated_parquet_is_one_line_and_the_library_output_is_kept_for_debug(bad_parquets, tmp_path):
+    """A real process: datasets logs through its own handler to the real stderr, and pyarrow to descriptor 2."""
+    from tests.conftest import run_cli
+
+    args = _benchmark("-b", "faster-whisper", "--dataset", str(bad_parquets[1]))
+    env = {"WHISPER_SPEEDTEST_HOME": str(tmp_path / "store"), "HF_DATASETS_CACHE": str(tmp_path / "hf-datasets")}
+    result = run_cli(*args, env=env, timeout=120)
+    line = one_line(result.returncode, result.stderr)  # no "Failed to read schema", no "Generating train split" bar
+    assert "cannot load dataset" in line and "magic bytes" in line
+    debug = run_cli(*args, "--debug", env=env, timeout=120)
+    assert debug.returncode == 2 and "Traceback" in debug.stderr and "Failed to read schema" in debug.stderr

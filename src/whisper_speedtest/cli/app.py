@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         if _debug_enabled():
             traceback.print_exc()
+            if getattr(exc, "details", ""):  # what a library printed on the way (dataset.library_output)
+                err.print(exc.details, markup=False, highlight=False, soft_wrap=True)
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as exc:
