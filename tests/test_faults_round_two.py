@@ -267,3 +267,32 @@ def test_a_truncated_parquet_is_one_line_and_the_library_output_is_kept_for_debu
     assert "cannot load dataset" in line and "magic bytes" in line
     debug = run_cli(*args, "--debug", env=env, timeout=120)
     assert debug.returncode == 2 and "Traceback" in debug.stderr and "Failed to read schema" in debug.stderr
+
+
+# 5. check-models agrees with benchmark ------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_a_corrupt_import_is_not_convertible_and_check_models_says_not_ready(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "made"))
+    assert main(capsys, "models", "convert", "tiny.en", "--to", "hf")[0] == 0
+    folder = tmp_path / "hf-tiny.en"
+    shutil.copytree(tmp_path / "made" / "models" / "tiny.en" / "hf-float16" / "weights", folder)
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "store"))
+    assert main(capsys, "models", "import", str(folder), "--name", "tiny.en")[0] == 0
+    weights = tmp_path / "store" / "models" / "tiny.en" / "hf-float16" / "weights" / "model.safetensors"
+    with open(weights, "r+b") as handle:  # one byte, same size: only the full hash of --deep sees it
+        handle.seek(weights.stat().st_size // 2)
+        byte = handle.read(1)
+        handle.seek(-1, os.SEEK_CUR)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    code, out, err = main(capsys, "check-models", "-b", "transformers", "--deep")
+    assert code == 1, out + err
+    assert "convertible" not in out and "after conversion" not in out and "Ready: 0 of 1" in out
+    assert "Not ready: 1 backend(s) would not run: transformers tiny.en (corrupt)" in err
+    code, out, err = main(capsys, *_benchmark("-b", "transformers", "-o", str(tmp_path / "r.json")))
+    (row,) = load_run(tmp_path / "r.json").results
+    assert code == 1 and row.status == "failed" and row.reason.startswith("corrupt weights")

@@ -249,6 +249,8 @@ class Scan:
         kept = next(places)
         if kept.complete:
             return Choice(kept)
+        if kept.status in (CacheStatus.CORRUPT, CacheStatus.INCOMPLETE) and store.imported(kept.source):
+            return Choice()  # an imported copy gone bad: the benchmark refuses it (CorruptWeights) and converts nothing
         known = formats.FORMATS.get(fmt)
         if known is not None and fmt != "ct2":
             if known.exported:
