@@ -296,3 +296,63 @@ def test_a_corrupt_import_is_not_convertible_and_check_models_says_not_ready(tmp
     code, out, err = main(capsys, *_benchmark("-b", "transformers", "-o", str(tmp_path / "r.json")))
     (row,) = load_run(tmp_path / "r.json").results
     assert code == 1 and row.status == "failed" and row.reason.startswith("corrupt weights")
+
+
+# 6. Signals: Ctrl-C during a child's start ------------------------------------------------------------
+
+
+def _blocked_signals() -> int:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("SigBlk")).split()[1], 16)
+
+
+def test_a_signal_while_a_child_starts_is_held_until_it_has_its_job():
+    import signal
+    import subprocess
+
+    from whisper_speedtest.bench.child import held_stop_signals
+
+    inside = None
+    with pytest.raises(KeyboardInterrupt):
+        with held_stop_signals():
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, mid-start
+            child = subprocess.run([sys.executable, "-c", "print(open('/proc/self/status').read())"], capture_output=True, text=True)
+            inside = "still running"
+    assert inside == "still running"  # the interrupt came after the block, not in the middle of it
+    mask = int(next(line for line in child.stdout.splitlines() if line.startswith("SigBlk")).split()[1], 16)
+    assert mask & (1 << (signal.SIGINT - 1)) and mask & (1 << (signal.SIGTERM - 1))  # the child is born with them held
+    assert not _blocked_signals() & (1 << (signal.SIGINT - 1))  # and this process has them back
+
+
+def test_two_ctrl_c_as_the_backend_child_starts_give_130_and_no_traceback(tmp_path):
+    import signal
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    from tests.conftest import start_fake_cli
+
+    env = {"WHISPER_SPEEDTEST_HOME": str(tmp_path / "home"), "FAKE_SLOW_S": "60"}
+    process = start_fake_cli("benchmark", "-n", "1", "--warmup", "0", "--no-history", "-b", "fake-slow", env=env)
+    try:
+        parent, deadline = psutil.Process(process.pid), time.monotonic() + 120
+
+        def command_line(child) -> str:
+            try:
+                return " ".join(child.cmdline())
+            except psutil.Error:  # a short-lived helper already gone
+                return ""
+
+        while not any("spawn_main" in command_line(c) for c in parent.children()):  # the backend child, just forked
+            assert time.monotonic() < deadline, "no backend child started"
+            time.sleep(0.002)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted"), stderr

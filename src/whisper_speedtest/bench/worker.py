@@ -8,6 +8,7 @@ Messages go back to the parent on a queue as tuples: ("progress", text), ("loade
 
 from __future__ import annotations
 
+import signal
 import time
 import traceback
 from typing import Any
@@ -134,7 +135,13 @@ def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tu
 
 
 def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None) -> None:
-    """Entry point of the spawned process; with a ``lifeline`` it ends when its parent does."""
+    """Entry point of the spawned process; with a ``lifeline`` it ends when its parent does.
+
+    Ctrl-C is the parent's to handle (it stops this process): ignored here, and only now unblocked, as it
+    was blocked while the job came over (``child.held_stop_signals``). SIGTERM and SIGHUP end it as usual.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     if lifeline is not None:
         follow_parent(lifeline)
 

@@ -226,9 +226,10 @@ def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -
 
 def _keep_interrupted(stop: BenchmarkInterrupted, output_paths: Sequence[Path], err: Console, *, quiet: bool, keep_history: bool) -> None:
     """After Ctrl-C or SIGTERM: write and record the finished rows; with none, leave existing files alone."""
-    from ..interrupts import describe, exit_code
+    from ..interrupts import describe, exit_code, ignore_further_interrupts
     from ..report.writers import write_outputs
 
+    ignore_further_interrupts()
     finished = stop.finished_rows
     if not finished:
         kept = " (existing output files left as they were)" if output_paths else ""
