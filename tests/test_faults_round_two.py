@@ -356,3 +356,27 @@ def test_two_ctrl_c_as_the_backend_child_starts_give_130_and_no_traceback(tmp_pa
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Error" not in stderr, stderr
     assert stderr.strip().splitlines()[-1].startswith("interrupted"), stderr
+
+
+# 8. Privacy: publish sends audio file names only -----------------------------------------------------
+
+
+def test_publish_sends_audio_file_names_only_unless_asked(tmp_path, home, capsys):
+    import socket
+
+    folder = f"/srv/{socket.gethostname()}-secret-vm-folder/client-x"
+
+    def located(d):
+        d["clips"][0]["path"] = f"{folder}/jfk.wav"
+        d["results"][0]["dataset"] = {"clips": 1, "audio_s": 11.0, "wall_s": 1.0, "decode_s": 0.1, "inference_s": 0.5, "rtfx": 11.0,
+                                      "batch_size": 1, "mode": "dataset", "source": f"{folder}/set.parquet"}
+    results = _results(tmp_path, "r.json", located)
+    code, out, err = main(capsys, "publish", str(results), "--repo", "me/board", "--dry-run")
+    assert code == 0, err
+    sent = json.loads(out)
+    assert sent["clips"][0]["path"] == "jfk.wav" and sent["results"][0]["dataset"]["source"] == "set.parquet"
+    assert "secret-vm-folder" not in out and "client-x" not in out
+    code, out, err = main(capsys, "publish", str(results), "--repo", "me/board", "--dry-run", "--audio-paths")
+    assert code == 0, err
+    kept = json.loads(out)["clips"][0]["path"]
+    assert kept.endswith("secret-vm-folder/client-x/jfk.wav") and not kept.startswith("/")  # asked for: relative, still scrubbed

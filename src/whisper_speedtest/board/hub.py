@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..errors import BadOption, UserError
 from ..results import BenchmarkRun, SchemaError, run_from_dict, to_dict
 from ..report.board_page import well_formed_fingerprint
-from .privacy import repo_path, sanitize
+from .privacy import audio_names_only, repo_path, sanitize
 
 RUNS_FOLDER = "runs/"
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -42,8 +42,10 @@ class Publication:
     text: str
 
 
-def plan_publication(run: BenchmarkRun, repo: str) -> Publication:
-    data = sanitize(to_dict(run))
+def plan_publication(run: BenchmarkRun, repo: str, *, audio_paths: bool = False) -> Publication:
+    """The sanitized JSON of ``run``; the audio by file name only unless ``audio_paths`` (its folders too)."""
+    data = to_dict(run) if audio_paths else audio_names_only(to_dict(run))
+    data = sanitize(data)
     return Publication(check_repo(repo), repo_path(run), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
