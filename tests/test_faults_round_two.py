@@ -81,6 +81,15 @@ def test_deeply_nested_json_is_one_line(tmp_path, home, capsys):
     assert "nested too deeply" in line
 
 
+def test_a_deep_or_fifo_manifest_is_one_line(tmp_path, home, capsys):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"audio": "a.wav", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    assert "nested too deeply" in one_line(*main(capsys, *_benchmark("-b", "faster-whisper", "-a", str(deep)))[::2])
+    fifo = tmp_path / "m.jsonl"
+    os.mkfifo(fifo)
+    assert "FIFO" in one_line(*main(capsys, *_benchmark("-b", "faster-whisper", "-a", str(fifo)))[::2])
+
+
 def test_a_corrupt_history_row_is_one_line(tmp_path, home, capsys):
     history.record(make_run())
     with sqlite3.connect(history.database_path()) as db:
@@ -380,3 +389,56 @@ def test_publish_sends_audio_file_names_only_unless_asked(tmp_path, home, capsys
     assert code == 0, err
     kept = json.loads(out)["clips"][0]["path"]
     assert kept.endswith("secret-vm-folder/client-x/jfk.wav") and not kept.startswith("/")  # asked for: relative, still scrubbed
+
+
+# 7. Options -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("-o", ""), "-o/--output was given, but empty"),
+    (("-b", ""), "-b/--backends was given, but empty"),
+    (("-b", ",,"), "-b/--backends was given, but empty"),
+    (("--threads", "4096"), "--threads 4096 is more than the"),
+])
+def test_empty_or_impossible_options_are_one_line(home, capsys, args, message):
+    line = one_line(*main(capsys, *_benchmark(*args))[::2])
+    assert message in line
+
+
+def test_reference_naming_a_folder_says_so(tmp_path, home, capsys):
+    folder = tmp_path / "refs.txt"
+    folder.mkdir()
+    line = one_line(*main(capsys, *_benchmark("-b", "faster-whisper", "--reference", str(folder)))[::2])
+    assert "is a folder" in line and "not found" not in line
+
+
+def test_a_wav_with_streaming_sizes_is_read(tmp_path):
+    import struct
+
+    import soundfile as sf
+
+    from tests.conftest import JFK
+    from whisper_speedtest.audio import read_audio
+
+    data = bytearray(JFK.read_bytes())
+    chunk = data.index(b"data")
+    data[4:8] = data[chunk + 4:chunk + 8] = struct.pack("<I", 0xFFFFFFFF)  # what a writer to a pipe leaves
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(bytes(data))
+    samples, rate, _ = read_audio(streamed)
+    assert len(samples) == sf.info(str(JFK)).frames and rate == 16000
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(JFK.read_bytes()[: len(data) // 2])
+    with pytest.raises(Exception, match="truncated"):
+        read_audio(truncated)
+
+
+@pytest.mark.integration
+def test_a_history_that_cannot_be_written_is_a_warning_and_the_run_stands(tmp_path, home, capsys):
+    pytest.importorskip("faster_whisper")
+    (home / "history.sqlite").mkdir(parents=True)  # a folder where the database should be
+    out = tmp_path / "r.json"
+    code, _, err = main(capsys, "benchmark", "-m", "tiny.en", "-n", "1", "--warmup", "0", "-q", "-b", "faster-whisper", "-o", str(out))
+    assert code == 0, err
+    assert "warning: run not recorded in the history" in err and "Traceback" not in err
+    assert load_run(out).results[0].ok

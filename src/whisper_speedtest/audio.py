@@ -227,7 +227,7 @@ def collect_clips(inputs: list[str] | None, reference: str | None = None) -> lis
         if path.is_dir():
             clips.extend(load_clip(f) for f in audio_files_in(path))
         elif path.suffix.lower() == ".jsonl":
-            if not path.is_file():
+            if not path.exists():
                 raise AudioError(f"manifest not found: {path}")
             clips.extend(_clips_from_manifest(path))
         else:
