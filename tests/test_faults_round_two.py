@@ -79,11 +79,16 @@ def test_deeply_nested_json_is_one_line(tmp_path, home, capsys):
     deep.write_text("[" * 100_000 + "]" * 100_000)
     line = one_line(*main(capsys, "compare", str(_results(tmp_path, "good.json")), str(deep))[::2])
     assert "nested too deeply" in line
+    shallow_enough_to_parse = _results(tmp_path, "params.json", lambda d: d["results"][0]["params"].update(deep=json.loads("[" * 900 + "]" * 900)))
+    line = one_line(*main(capsys, "report", str(shallow_enough_to_parse), "-o", str(tmp_path / "r.html"))[::2])
+    assert "nested too deeply" in line  # bounded before any reader walks it
 
 
 def test_a_deep_or_fifo_manifest_is_one_line(tmp_path, home, capsys):
     deep = tmp_path / "deep.jsonl"
     deep.write_text('{"audio": "a.wav", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    assert "nested too deeply" in one_line(*main(capsys, *_benchmark("-b", "faster-whisper", "-a", str(deep)))[::2])
+    deep.write_text('{"audio": "a.wav", "text": ' + "[" * 900 + "]" * 900 + "}\n")  # parses, but too deep for the readers after
     assert "nested too deeply" in one_line(*main(capsys, *_benchmark("-b", "faster-whisper", "-a", str(deep)))[::2])
     fifo = tmp_path / "m.jsonl"
     os.mkfifo(fifo)

@@ -176,7 +176,7 @@ def _manifest_reference(entry: dict, where: str) -> str | None:
 
 def manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
     """(audio path, reference) per JSONL line; relative paths are relative to the manifest."""
-    from .safe_read import read_regular_file
+    from .safe_read import check_depth, read_regular_file
 
     data = read_regular_file(manifest, "manifest", AudioError)
     pairs = []
@@ -187,6 +187,7 @@ def manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
             continue
         try:
             entry = json.loads(line)
+            check_depth(entry, where, AudioError)
             audio = Path(entry["audio"])
         except RecursionError:
             raise AudioError(f"{where}: JSON nested too deeply to read") from None

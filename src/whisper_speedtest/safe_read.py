@@ -17,6 +17,7 @@ from .errors import UserError
 
 MAX_JSON_BYTES = 256 * 1024 * 1024  # a results file with raw samples of many clips stays far below this
 MAX_TEXT_BYTES = 64 * 1024 * 1024  # manifests, references
+MAX_JSON_DEPTH = 64  # a results file nests about 6 deep; every reader after the parse may then recurse freely
 
 
 def _kind(mode: int) -> str:
@@ -62,8 +63,21 @@ def read_regular_file(path: str | Path, what: str, error: type[UserError] = User
 def parse_json(text: str | bytes, where: str, error: type[UserError] = UserError) -> Any:
     """``json.loads`` with every failure, deep nesting included, as one ``error`` line naming ``where``."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except RecursionError:
         raise error(f"{where}: JSON nested too deeply to read") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{where}: not valid JSON ({exc})") from None
+    check_depth(data, where, error)
+    return data
+
+
+def check_depth(data: Any, where: str, error: type[UserError] = UserError, limit: int = MAX_JSON_DEPTH) -> None:
+    """One ``error`` line when parsed JSON nests deeper than ``limit`` (looked at without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise error(f"{where}: JSON nested too deeply to read (over {limit} levels)")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
