@@ -180,6 +180,8 @@ def test_a_read_only_or_full_home_is_one_line(tmpfs, monkeypatch, capsys):
     read_only = tmpfs("ro", "ro,size=1m")
     monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(read_only))
     assert "read-only" in one_line(*main(capsys, *_benchmark("-b", "whisper.cpp"))[::2])
+    code, out, err = main(capsys, "check-models", "-b", "whisper.cpp")  # the conversion could not be kept: not ready either
+    assert code == 1 and "after conversion" not in out and "whisper.cpp tiny.en" in err
     full = tmpfs("full", "size=1m")
     with pytest.raises(OSError):
         (full / "filler").write_bytes(b"\0" * 2 * 1024 * 1024)
