@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
+from ..errors import DatasetError, UserError
 from .entries import DatasetEntry, DatasetSelection, SampleLimits, choose, entry_from_audio, sample_note, take_in_order
 from .spec import DISK, HUB, PARQUET, TEXT_COLUMNS, DatasetSpec
 
@@ -122,10 +122,10 @@ def select_rows(spec: DatasetSpec, limits: SampleLimits) -> DatasetSelection:
     """
     from .library_output import held_back
 
-    with held_back(DatasetError):
+    with held_back(UserError):
         try:
             return _select_rows(spec, limits)
-        except DatasetError:
+        except UserError:  # ours already: an AudioError naming the clip, a DatasetError
             raise
         except Exception as exc:  # pyarrow's ArrowNotImplementedError (an int "audio" column), ArrowInvalid, OSError
             raise DatasetError(f"cannot read dataset {spec.describe()}: {_one_line(exc)}") from None
