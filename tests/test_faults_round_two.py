@@ -474,3 +474,14 @@ def test_no_space_while_importing_is_one_line(tmpfs, tmp_path, monkeypatch, caps
         shutil.copytree(big, small / "copy")
     line = os_error_line(caught.value)
     assert line.startswith("no space left on device") and "more file(s)" in line and "[Errno" not in line
+
+
+def test_a_board_file_of_the_wrong_shape_is_a_note_naming_the_field():
+    from whisper_speedtest.board.hub import parse_run_file
+
+    data = json.loads(run_to_json(make_run()))
+    data["results"][0]["transcribe"]["median"] = "fast"
+    run, note = parse_run_file("runs/m/x.json", json.dumps(data).encode())
+    assert run is None and note.startswith("skipped runs/m/x.json") and "results[0].transcribe.median" in note
+    run, note = parse_run_file("runs/m/deep.json", b"[" * 100_000 + b"]" * 100_000)
+    assert run is None and "nested too deeply" in note
