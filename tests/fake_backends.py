@@ -195,5 +195,21 @@ class ChattyBackend(_Fake):
         return super().load(model, options)
 
 
-ALL = (EchoBackend, ChattyBackend, MlxFilesBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend, SlowLocateBackend,
-       OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend)
+ODD_TEXT = "and so \ud800 my\x00 fellow \x1b[31mamericans\x07"
+
+
+class OddTextBackend(_Fake):
+    """A library that hands back text no writer takes as it is: a lone surrogate, NUL, ESC, BEL."""
+
+    name = "fake-odd-text"
+    display_name = "fake odd \udc80 text"
+
+    def transcribe(self, audio, options):
+        return Transcript(ODD_TEXT)
+
+    def params(self):
+        return {"device": "none", "note\x00": ODD_TEXT}
+
+
+ALL = (EchoBackend, ChattyBackend, MlxFilesBackend, KilledBackend, DiesOnceBackend, HangingBackend, RaisingBackend, MacOnlyBackend, SlowBackend,
+       SlowLocateBackend, OutOfMemoryKilledBackend, StuckAtMemoryLimitBackend, OddTextBackend)

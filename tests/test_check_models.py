@@ -106,9 +106,12 @@ def run(*args: str):
 
 
 def check_json(*args: str) -> dict:
+    """The report; the exit code says whether every row of an available backend is ready (0) or not (1)."""
     result = run("check-models", "--json", *args)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    unready = [r for r in report["rows"] if r["available"] and r["status"] != "not-applicable" and not r["ready"]]
+    assert result.exit_code == (1 if unready else 0), result.output
+    return report
 
 
 def rows_by_backend(report: dict) -> dict:
@@ -195,7 +198,7 @@ def test_json_agrees_with_the_table(env, ct2_files, mlx_dir, tmp_path, no_pip_mo
     args = ("-b", "fake-ct2,fake-mlx,fake-openai")
     report = check_json(*args)
     table = run("check-models", *args)
-    assert table.exit_code == 0, table.output
+    assert table.exit_code == (1 if any(r["available"] and r["status"] != "not-applicable" and not r["ready"] for r in report["rows"]) else 0), table.output
     lines = {line.split("│")[1].strip(): line for line in table.stdout.splitlines() if line.startswith("│ fake-")}
     statuses = {}
     for row in report["rows"]:
@@ -271,7 +274,7 @@ def test_narrow_terminal_gets_a_compact_table_that_agrees_with_json(env, ct2_fil
     report = check_json(*args)
     monkeypatch.setenv("COLUMNS", "80")
     table = run("check-models", *args)
-    assert table.exit_code == 0, table.output
+    assert table.exit_code == (1 if any(r["available"] and r["status"] != "not-applicable" and not r["ready"] for r in report["rows"]) else 0), table.output
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
     assert "Model caches: tiny.en" in table.stdout and "Where the copies are:" in table.stdout
     lines = {line.split("│")[1].strip(): line for line in table.stdout.splitlines() if line.startswith("│ fake-")}

@@ -59,8 +59,9 @@ def cli(env: dict, *args: str, timeout: float = 120, stdin: str = "") -> subproc
 
 def hub_row(env: dict) -> dict:
     result = cli(env, "check-models", "-b", "faster-whisper", "--json", "--no-pip-models")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    assert result.returncode == (0 if all(r["ready"] for r in report["rows"]) else 1), result.stderr  # 1: not ready
+    return report
 
 
 def test_cut_transfer_is_resumed_and_the_download_verifies(cli_env, ct2_files):
@@ -127,7 +128,7 @@ def test_download_asks_first_and_checks_nothing_twice(cli_env, ct2_files):
 def test_offline_reports_plainly_and_fast(cli_env):
     cli_env["HF_HUB_OFFLINE"] = "1"
     check = cli(cli_env, "check-models", "-b", "faster-whisper", "--no-pip-models", timeout=60)
-    assert check.returncode == 0 and "Still to download: unknown (offline)" in check.stdout
+    assert check.returncode == 1 and "Still to download: unknown (offline)" in check.stdout  # missing: not ready
     assert "Offline: downloading is not possible (HF_HUB_OFFLINE is set)." in check.stdout
     fetch = cli(cli_env, "download", "-b", "faster-whisper", "--yes", "--no-pip-models", timeout=60)
     assert fetch.returncode == 1 and "Offline: downloading is not possible" in fetch.stderr
@@ -145,7 +146,7 @@ def test_unreachable_or_silent_endpoint_counts_as_offline(cli_env):
         silent.listen(8)
         cli_env |= {"HF_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}", "HF_HUB_ETAG_TIMEOUT": "1"}
         check = cli(cli_env, "check-models", "-b", "faster-whisper", "--no-pip-models", timeout=60)
-    assert check.returncode == 0 and "Offline: downloading is not possible (cannot reach" in check.stdout
+    assert check.returncode == 1 and "Offline: downloading is not possible (cannot reach" in check.stdout  # missing: not ready
 
 
 def _fake_checkpoint() -> bytes:

@@ -13,7 +13,7 @@ import pytest
 grimp = pytest.importorskip("grimp", reason="grimp comes with the test extra")
 
 LAYERS = ("cli", "board", "report", "bench", "backends", "models", "models.formats")
-LEAVES = ("audio", "results", "errors", "atomic", "version", "interrupts", "progress", "child_messages")
+LEAVES = ("audio", "results", "errors", "atomic", "version", "interrupts", "progress", "child_messages", "safe_read", "plain_text")
 MAX_FLOORS = 10
 
 

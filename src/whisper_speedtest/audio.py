@@ -15,7 +15,8 @@ import numpy as np
 from .errors import AudioError, BadOption
 
 SAMPLE_RATE = 16_000
-_SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*\d+\s*\(should be", re.MULTILINE)
+_SHORT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be", re.MULTILINE)
+_STREAMING_SIZES = {0xFFFFFFFF, 0x7FFFFFFF}  # "size unknown", left by writers that stream to a pipe: not a promise
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +85,8 @@ def _decode(source, name: str) -> tuple[np.ndarray, int, int]:
     try:
         with _silenced_native_stderr():
             info = sf.info(source)
-            if _SHORT_CHUNK.search(info.extra_info or ""):
+            promised = _SHORT_CHUNK.search(info.extra_info or "")
+            if promised and int(promised.group(1)) not in _STREAMING_SIZES:
                 raise AudioError(f"audio file is truncated (its header promises more data than the file holds): {name}")
             if hasattr(source, "seek"):
                 source.seek(0)
@@ -136,10 +138,9 @@ def decode_utf8(data: bytes, where: str, error: type[Exception] = AudioError) ->
 
 def read_text_file(path: Path, what: str, error: type[Exception] = AudioError) -> str:
     """A UTF-8 text file's content, stripped; unreadable or binary files raise ``error`` with one line."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    from .safe_read import read_regular_file
+
+    data = read_regular_file(path, what, error)
     return decode_utf8(data, f"{what} {path}", error).strip()
 
 
@@ -175,10 +176,9 @@ def _manifest_reference(entry: dict, where: str) -> str | None:
 
 def manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
     """(audio path, reference) per JSONL line; relative paths are relative to the manifest."""
-    try:
-        data = manifest.read_bytes()
-    except OSError as exc:
-        raise AudioError(f"cannot read manifest {manifest}: {exc.strerror or exc}") from None
+    from .safe_read import check_depth, read_regular_file
+
+    data = read_regular_file(manifest, "manifest", AudioError)
     pairs = []
     for number, raw_line in enumerate(data.splitlines(), start=1):
         where = f"{manifest}:{number}"
@@ -187,7 +187,10 @@ def manifest_pairs(manifest: Path) -> list[tuple[Path, str | None]]:
             continue
         try:
             entry = json.loads(line)
+            check_depth(entry, where, AudioError)
             audio = Path(entry["audio"])
+        except RecursionError:
+            raise AudioError(f"{where}: JSON nested too deeply to read") from None
         except (json.JSONDecodeError, KeyError, TypeError):
             raise AudioError(f"{where}: expected a JSON object with an 'audio' path") from None
         pairs.append((audio if audio.is_absolute() else manifest.parent / audio, _manifest_reference(entry, where)))
@@ -206,7 +209,9 @@ def resolve_reference(reference: str | None) -> str | None:
         return None
     if reference.endswith(".txt"):
         path = Path(reference)
-        if not path.is_file():
+        if path.is_dir():
+            raise BadOption(f"--reference {path} is a folder; give a .txt file, or the reference text itself")
+        if not path.exists():
             raise BadOption(f"reference file not found: {path}")
         return read_text_file(path, "--reference file", BadOption)
     return reference
@@ -223,7 +228,7 @@ def collect_clips(inputs: list[str] | None, reference: str | None = None) -> lis
         if path.is_dir():
             clips.extend(load_clip(f) for f in audio_files_in(path))
         elif path.suffix.lower() == ".jsonl":
-            if not path.is_file():
+            if not path.exists():
                 raise AudioError(f"manifest not found: {path}")
             clips.extend(_clips_from_manifest(path))
         else:

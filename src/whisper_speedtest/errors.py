@@ -76,3 +76,24 @@ class LoadTimeout(Exception):
 
 class ModelNotReady(Exception):
     """Transcription was asked for before the model finished loading."""
+
+
+class StoreUnusable(UserError):
+    """``$WHISPER_SPEEDTEST_HOME`` cannot hold anything: a file in the way, read-only, or full."""
+
+
+
+def os_error_line(exc: OSError) -> str:
+    """An ``OSError`` as a short lower-case phrase: "no space left on device (path)".
+
+    ``shutil.copytree`` gathers one error per file into a ``shutil.Error``: the first one speaks for all.
+    """
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, list) and first and isinstance(first[0], tuple) and len(first[0]) == 3:
+        import re
+
+        text = re.sub(r"^\[Errno \d+\] ", "", str(first[0][2]))
+        return text[:1].lower() + text[1:] + (f" (and {len(first) - 1} more file(s))" if len(first) > 1 else "")
+    what = (exc.strerror or str(exc) or type(exc).__name__).strip()
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{what[:1].lower()}{what[1:]}{where}"

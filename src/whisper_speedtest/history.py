@@ -147,12 +147,10 @@ def get_run(run_id_or_prefix: str) -> BenchmarkRun:
 
 
 def _run_of(run_id: str, text: str) -> BenchmarkRun:
-    try:
-        return run_from_dict(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise HistoryError(f"run {run_id} in the history is corrupt ({exc})") from None
-    except SchemaError as exc:
-        raise SchemaError(f"run {run_id} in the history: {exc}") from None
+    from .safe_read import parse_json
+
+    where = f"run {run_id} in the history ({database_path()})"
+    return run_from_dict(parse_json(text, where, HistoryError), where)
 
 
 def load_run_ref(ref: str) -> BenchmarkRun:
@@ -167,7 +165,7 @@ def load_run_ref(ref: str) -> BenchmarkRun:
             message = str(exc)
             if str(path) not in message:
                 message = f"{path}: {message}"
-            if "schema_version" not in message:
+            if "not valid JSON" in message:
                 message += f"; expected a whisper-speedtest results file (schema_version {SCHEMA_VERSION})"
             raise SchemaError(message) from None
     return get_run(ref)

@@ -69,3 +69,10 @@ def stop_signals_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def ignore_further_interrupts() -> None:
+    """Once a stop is being handled (partial results written, the message printed), another Ctrl-C is
+    ignored: it would only cut the clean-up short and end the process by the signal instead of 130."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -359,49 +360,104 @@ def to_dict(record: Any) -> dict[str, Any]:
     return dataclasses.asdict(record)
 
 
-def _build(tp: Any, value: Any) -> Any:
-    """Rebuild a value of type ``tp`` from its JSON form."""
-    if value is None:
-        return None
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _build(inner[0], value) if len(inner) == 1 else value
-    if origin is tuple:
-        item_type = typing.get_args(tp)[0]
-        return tuple(_build(item_type, v) for v in value)
-    if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        known = {f.name for f in dataclasses.fields(tp)}
-        return tp(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
-    return value
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """``('results', 0, 'transcribe', 'median')`` as ``results[0].transcribe.median``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).startswith("function-"):  # pydantic's own validator steps
+            text += ("." if text else "") + str(part)
+    return text or "(top level)"
 
 
-def run_from_dict(data: dict[str, Any]) -> BenchmarkRun:
+def _validation_message(exc: Any) -> str:
+    """The first error of a pydantic ``ValidationError``: the field, what was wrong, and what was found."""
+    first = exc.errors(include_url=False)[0]
+    found = repr(first.get("input"))
+    found = found if len(found) <= 40 else found[:37] + "..."
+    extra = f" ({exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"field {_field_path(tuple(first['loc']))}: {first['msg']} (got {found}){extra}"
+
+
+def _optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+
+
+_UNFIXABLE = object()
+
+
+def _finite_or_absent(record: Any) -> Any:
+    """``record`` with every NaN or infinite figure made ``None`` where the field may be absent.
+
+    A record that needs a figure it holds as NaN (a ``Stats`` median) becomes absent itself where its
+    parent allows that (a row's ``transcribe``), so every reader shows "n/a" instead of computing with NaN.
+    """
+    if not dataclasses.is_dataclass(record):
+        return record
+    hints = typing.get_type_hints(type(record))
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        fixed = value
+        if isinstance(value, float) and not math.isfinite(value):
+            fixed = _UNFIXABLE
+        elif dataclasses.is_dataclass(value):
+            fixed = _finite_or_absent(value)
+        elif isinstance(value, tuple) and any(dataclasses.is_dataclass(v) for v in value):
+            fixed = tuple(v for v in (_finite_or_absent(v) for v in value) if v is not _UNFIXABLE)
+        if fixed is _UNFIXABLE:
+            if not _optional(hints[f.name]):
+                return _UNFIXABLE
+            fixed = None
+        if fixed is not value:
+            changes[f.name] = fixed
+    return dataclasses.replace(record, **changes) if changes else record
+
+
+def run_from_dict(data: dict[str, Any], source: str = "results file") -> BenchmarkRun:
+    """The one reader of a run, from any file, history row or board file: validated against the dataclasses.
+
+    pydantic checks every field against the types declared above (unknown fields of a newer 1.x file are
+    ignored); the first mismatch is one ``SchemaError`` line naming ``source`` and the field.
+    """
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
-        raise SchemaError(f"unsupported results schema_version {version!r} (this tool reads version {SCHEMA_VERSION})")
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise SchemaError(f"{source}: unsupported results schema_version {version!r} (this tool reads version {SCHEMA_VERSION})")
     if "schema_minor" not in data:
         data = {**data, "schema_minor": 0}
+    from pydantic import TypeAdapter, ValidationError
+
     try:
-        return _build(BenchmarkRun, data)
-    except (TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise SchemaError(f"results file does not match schema_version {SCHEMA_VERSION}: {exc}") from None
+        run = TypeAdapter(BenchmarkRun).validate_python(data)
+    except ValidationError as exc:
+        raise SchemaError(f"{source}: does not match results schema {SCHEMA_VERSION}.x: {_validation_message(exc)}") from None
+    except RecursionError:
+        raise SchemaError(f"{source}: nested too deeply to read") from None
+    from .plain_text import clean_strings
+
+    fixed = _finite_or_absent(run)
+    return clean_strings(run if fixed is _UNFIXABLE else fixed)
 
 
 def run_to_json(run: BenchmarkRun) -> str:
-    return json.dumps(to_dict(run), indent=2, ensure_ascii=False)
+    """The run as JSON; lone surrogates and control characters in its text become U+FFFD (``plain_text``)."""
+    from .plain_text import clean_strings
+
+    return json.dumps(clean_strings(to_dict(run)), indent=2, ensure_ascii=False)
 
 
 def load_run(path: str | Path) -> BenchmarkRun:
+    """A results file: a regular file (never a FIFO that would block), of bounded size and depth."""
+    from .safe_read import MAX_JSON_BYTES, parse_json, read_regular_file
+
     p = Path(path)
+    raw = read_regular_file(p, "results file", SchemaError, limit=MAX_JSON_BYTES)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"results file not found: {p}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise SchemaError(f"results file is not valid JSON: {p} ({exc})") from None
-    return run_from_dict(data)
+    return run_from_dict(parse_json(text, str(p), SchemaError), str(p))
 
 
 def write_atomic(path: str | Path, text: str) -> Path:

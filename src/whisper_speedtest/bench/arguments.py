@@ -125,7 +125,7 @@ def check_counts(a: BenchmarkArguments) -> WeightsMode:
     _at_least_one("beam_size", a.beam_size)
     check_seconds(FLAGS["timeout"], a.timeout)
     check_price(a.price_per_hour)
-    _at_least_one("threads", a.threads)
+    check_threads(a.threads)
     weights = check_weights(a.weights)
     if weights is WeightsMode.NATIVE and a.synthetic:
         raise BadOption(f"{FLAGS['weights']} {weights.value} runs each backend's own download: it does not combine with "
@@ -133,6 +133,16 @@ def check_counts(a: BenchmarkArguments) -> WeightsMode:
     if a.device not in DEVICES:
         raise BadOption(f"{FLAGS['device']} must be one of {', '.join(DEVICES)} (got {a.device!r})")
     return weights
+
+
+def check_threads(threads: int | None) -> None:
+    """Threads: at least 1, at most the machine's logical CPUs (more only slows every backend down)."""
+    import os
+
+    cpus = os.cpu_count() or 1
+    _at_least_one("threads", threads)
+    if threads is not None and threads > cpus:
+        raise BadOption(f"{FLAGS['threads']} {threads} is more than the {cpus} logical CPU(s) of this machine")
 
 
 def check_dataset_only(a: BenchmarkArguments) -> None:

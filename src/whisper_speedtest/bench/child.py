@@ -7,10 +7,12 @@ says how, with out-of-memory evidence where there is some.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import queue as queue_module
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +27,7 @@ from .run_policy import RunPolicy
 from .worker import child_main
 
 MessageCallback = Callable[[ChildMessage, Any], None]  # (kind, payload) as the child sent it
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _exit_reason(exitcode: int | None, evidence: str | None = None) -> str:
@@ -84,6 +87,7 @@ def run_child_logged(job: WorkerJob, timeout_s: float, on_message: MessageCallba
         messages.join_thread()
         log = collect(log_path)
     return kind, payload, log
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _collect(process, messages, timeout_s: float, on_message: MessageCallback, policy: RunPolicy):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..backends.base import Backend, LoadOptions, ModelRef
 from ..backends.loader import VariantPlan, plan_native, plan_variant
-from ..errors import CorruptWeights, QuantizationUnavailable, UserError
+from ..errors import CorruptWeights, QuantizationUnavailable, UserError, os_error_line
 from ..interrupts import signal_number
 from ..models import sources
 from ..models.locations import Scan
@@ -85,7 +85,16 @@ def plan_backend(
         return BackendPlan(cls, None, load_options, str(exc), weights=weights)
     except KeyboardInterrupt as exc:
         raise PlanningInterrupted(activity, signal_number(exc)) from None
+    except OSError as exc:  # the store is full or read-only: this backend's row fails, the others still run
+        return BackendPlan(cls, None, load_options, store_problem(exc, activity), skip_status=FAILED, weights=weights)
     return BackendPlan(cls, variant, load_options, weights=weights)
+
+
+def store_problem(exc: OSError, activity: str) -> str:
+    """An ``OSError`` met while weights were located or converted, as a row's one-line reason."""
+    line = os_error_line(exc)
+    cut = line.find(" (")
+    return f"{line} while {activity}" if cut < 0 else f"{line[:cut]} while {activity}{line[cut:]}"
 
 
 class PlanningInterrupted(KeyboardInterrupt):

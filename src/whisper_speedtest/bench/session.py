@@ -11,6 +11,7 @@ from ..audio import AudioClip
 from ..dataset.entries import DatasetSelection
 from ..interrupts import signal_number
 from ..models.locations import Scan
+from ..plain_text import clean_strings
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
 from . import audio_set, provenance
 from .plan import BackendPlan, PlanningInterrupted, plan_backend
@@ -65,10 +66,11 @@ def run_benchmark(
         except KeyboardInterrupt as exc:
             stopped_by = signal_number(exc)
             row = failed_row(plan, SKIPPED, INTERRUPTED_REASON)
+        row = clean_strings(row)  # a library's transcript or message, shown at once
         rows.append(row)
         on_row(row)
     packages = [dist for cls in request.backends for dist in cls.requires]
-    run = BenchmarkRun(
+    run = clean_strings(BenchmarkRun(  # every writer (JSON, CSV, MD, HTML, SQLite, terminal) can take its text
         run_id=uuid.uuid4().hex[:12],
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         provenance=provenance.collect(packages),
@@ -78,7 +80,7 @@ def run_benchmark(
         interrupted=stopped_by is not None,
         price_per_hour=request.price_per_hour,
         audio_set=audio_set.of_dataset(request.dataset) if request.dataset else audio_set.of_clips(request.clips),
-    )
+    ))
     if stopped_by is not None:
         raise BenchmarkInterrupted(run, stopped_by)
     return run

@@ -8,6 +8,7 @@ lists the kinds and their payloads): progress, loaded, variant, pass, total and 
 
 from __future__ import annotations
 
+import signal
 import time
 import traceback
 from typing import Any
@@ -137,7 +138,13 @@ def _clip_runs(backend: Backend, job: WorkerJob, report, meter: CostMeter) -> tu
 
 def child_main(job: WorkerJob, queue, lifeline: Lifeline | None = None, log_path: str | None = None) -> None:
     """Entry point of the spawned process; with a ``lifeline`` it ends when its parent does; with a
-    ``log_path`` what its libraries print goes there, not to the terminal."""
+    ``log_path`` what its libraries print goes there, not to the terminal.
+
+    Ctrl-C is the parent's to handle (it stops this process): ignored here, and only now unblocked, as it
+    was blocked while the job came over (``child.held_stop_signals``). SIGTERM and SIGHUP end it as usual.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
     if log_path is not None:
         from .child_output import redirect_output
 

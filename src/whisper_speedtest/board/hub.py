@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..errors import BadOption, UserError
 from ..results import BenchmarkRun, SchemaError, run_from_dict, to_dict
 from ..report.board_page import well_formed_fingerprint
-from .privacy import repo_path, sanitize
+from .privacy import audio_names_only, repo_path, sanitize
 
 RUNS_FOLDER = "runs/"
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -51,8 +51,10 @@ class Publication:
     text: str
 
 
-def plan_publication(run: BenchmarkRun, repo: str) -> Publication:
-    data = sanitize(to_dict(run))
+def plan_publication(run: BenchmarkRun, repo: str, *, audio_paths: bool = False) -> Publication:
+    """The sanitized JSON of ``run``; the audio by file name only unless ``audio_paths`` (its folders too)."""
+    data = to_dict(run) if audio_paths else audio_names_only(to_dict(run))
+    data = sanitize(data)
     return Publication(check_repo(repo), repo_path(run), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -87,14 +89,14 @@ class BoardRuns:
 
 def parse_run_file(name: str, raw: bytes) -> tuple[BenchmarkRun | None, str]:
     """A run and "", or None and why the file is skipped."""
+    from ..safe_read import MAX_JSON_BYTES, parse_json
+
+    if len(raw) > MAX_JSON_BYTES:
+        return None, f"skipped {name}: {len(raw) / 2**20:.0f} MiB, over the {MAX_JSON_BYTES / 2**20:.0f} MiB this tool reads"
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"skipped {name}: not valid JSON ({exc})"
-    try:
-        run = run_from_dict(data)
+        run = run_from_dict(parse_json(raw, name, SchemaError), name)
     except SchemaError as exc:
-        return None, f"skipped {name}: {exc}"
+        return None, f"skipped {exc}"
     if run.schema_minor == 0:
         return run, f"{name} was written with schema {run.schema}: no cost figures"
     return run, ""

@@ -1,6 +1,7 @@
 """What a published run may carry: no hostname, no user name, no absolute path; and where it goes in the repo.
 
-Paths become relative: to the model store, the Hugging Face cache or site-packages, to the working folder, or to the
+Audio is sent by file name only (``audio_names_only``): its folders stay here unless ``--audio-paths`` asks.
+Other paths become relative: to the model store, the Hugging Face cache or site-packages, to the working folder, or to the
 home folder; any other absolute path loses its leading slash (``/home/<name>`` and ``/Users/<name>``
 lose the name too). The hostname and the user name are replaced wherever they still appear as a
 word, except in transcripts and references, which are sent as they are (``--dry-run`` shows them).
@@ -85,6 +86,29 @@ def sanitize(data: Any, roots: list[Path] | None = None, words: dict[str, str] |
             return data
         return _scrub_text(data, roots, words)
     return data
+
+
+def _file_name(raw: str) -> str:
+    """The last part of a path (POSIX or Windows), or ``raw`` when it names no folder (an ``hf:`` set)."""
+    if raw.startswith("hf:") or not raw:
+        return raw
+    return PureWindowsPath(raw).name if re.match(r"^[A-Za-z]:\\", raw) else PurePosixPath(raw).name or raw
+
+
+def audio_names_only(data: dict[str, Any]) -> dict[str, Any]:
+    """A run's JSON form with each clip's path cut to its file name, and a local ``--dataset`` to its own name.
+
+    The folders audio sits in say who made it and where (a hostname inside a folder name, a client's name);
+    ``publish`` sends them only when asked (``--audio-paths``), and then through :func:`sanitize` as well.
+    """
+    clips = [{**clip, "path": _file_name(clip.get("path") or "")} for clip in data.get("clips", [])]
+    results = []
+    for row in data.get("results", []):
+        dataset = row.get("dataset")
+        if isinstance(dataset, dict) and dataset.get("source"):
+            row = {**row, "dataset": {**dataset, "source": _file_name(dataset["source"])}}
+        results.append(row)
+    return {**data, "clips": clips, "results": results}
 
 
 def _slug(text: str) -> str:

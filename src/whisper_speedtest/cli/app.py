@@ -89,8 +89,9 @@ def _carry_interrupts_of_every_command(typer_app: typer.Typer) -> None:
 
 def _interrupted(exc: BaseException) -> int:
     """Ctrl-C or SIGTERM outside a benchmark's own handling: one line saying what stopped, 128 + signal."""
-    from ..interrupts import describe, exit_code, signal_number
+    from ..interrupts import describe, exit_code, ignore_further_interrupts, signal_number
 
+    ignore_further_interrupts()
     cause = exc.__cause__ if isinstance(exc, typer.Abort) and exc.__cause__ is not None else exc
     signum = signal_number(cause)
     activity = getattr(cause, "activity", None)
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         if _debug_enabled():
             traceback.print_exc()
+            if getattr(exc, "details", ""):  # what a library printed on the way (dataset.library_output)
+                err.print(exc.details, markup=False, highlight=False, soft_wrap=True)
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as exc:

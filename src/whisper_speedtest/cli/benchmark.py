@@ -18,7 +18,7 @@ from rich.console import Console
 
 from ..bench.arguments import DEFAULTS, BenchmarkArguments, check_price  # noqa: F401  (check_price: kept where tests read it)
 from . import options as opt
-from .options import backend_choice, split_csv
+from .options import backend_choice, check_not_empty, split_csv
 from .output import print_notes
 
 if TYPE_CHECKING:
@@ -49,9 +49,12 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     the flags mapped onto ``BenchmarkRequest.build``, which holds every check."""
     from ..bench.request import BenchmarkRequest
     from ..models import catalog
+    from ..models.paths import check_home_usable
     from ..report.writers import check_output_paths
 
     o = options
+    check_not_empty("-o/--output", o.outputs)
+    check_not_empty("-b/--backends", o.backends)
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
     arguments = {f.name: getattr(o, f.name) for f in dataclasses.fields(BenchmarkArguments)}
     arguments.update(backends=tuple(split_csv(o.backends) + split_csv(o.implementations)), quant=tuple(split_csv(o.quant)))
@@ -60,6 +63,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     if arguments["language"] == "auto" and catalog.get(request.model).english_only:
         notes = (*notes, f"note: {request.model} is English-only: with --language auto it decodes English, there is no language to "
                          f"detect (a multilingual model such as {request.model.removesuffix('.en')} detects it)")
+    check_home_usable()
     return PreparedBenchmark(request, output_paths, notes)
 
 
@@ -78,9 +82,10 @@ def record_in_history(run: BenchmarkRun, err: Console, *, quiet: bool = False) -
 
 def _keep_interrupted(stop: BenchmarkInterrupted, output_paths: Sequence[Path], err: Console, *, quiet: bool, keep_history: bool) -> None:
     """After Ctrl-C or SIGTERM: write and record the finished rows; with none, leave existing files alone."""
-    from ..interrupts import describe, exit_code
+    from ..interrupts import describe, exit_code, ignore_further_interrupts
     from ..report.writers import write_outputs
 
+    ignore_further_interrupts()
     finished = stop.finished_rows
     if not finished:
         kept = " (existing output files left as they were)" if output_paths else ""

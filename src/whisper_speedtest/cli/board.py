@@ -19,13 +19,14 @@ def register(app: typer.Typer) -> None:
         run: Annotated[str, typer.Argument(help="A run id (or prefix) from the history, or a results .json file.")],
         repo: RepoOption,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent, and where; send nothing.")] = False,
+        audio_paths: Annotated[bool, typer.Option("--audio-paths", help="Also send the folders of the audio files (made relative, host and user names dropped); by default only their file names.")] = False,
     ) -> None:
         """Upload a run to a shared board (a Hugging Face dataset repo), without hostname, user name or absolute paths."""
         from ..board.hub import check_repo, plan_publication, upload
         from ..history import load_run_ref
 
         check_repo(repo)
-        publication = plan_publication(load_run_ref(run), repo)
+        publication = plan_publication(load_run_ref(run), repo, audio_paths=audio_paths)
         if dry_run:
             err.print(f"dry run: would upload {publication.path_in_repo} to dataset {publication.repo}:", markup=False, highlight=False, soft_wrap=True)
             out.print(publication.text, end="", markup=False, highlight=False, soft_wrap=True)

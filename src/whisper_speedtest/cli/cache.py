@@ -325,6 +325,13 @@ def _print_plan(console, plan) -> None:
     print_fitted(console, fit_table(console, "To download", columns, cells))
 
 
+def _not_ready(rows) -> list:
+    """Rows of backends that can run here whose weights a benchmark would not find (or convert): exit 1."""
+    from ..models.cache_check import CacheStatus
+
+    return [r for r in rows if r.available and r.status is not CacheStatus.NOT_APPLICABLE and not r.ready]
+
+
 def register(app: typer.Typer) -> None:
     """Add ``check-models`` and ``download`` to ``app``."""
 
@@ -361,6 +368,10 @@ def register(app: typer.Typer) -> None:
         if failed:
             names = ", ".join(f"{r.backend} ({r.load.status})" for r in failed)
             Console(stderr=True).print(f"Not ready: {len(failed)} load(s) failed or timed out with --deep: {names}", highlight=False, markup=False)
+            raise typer.Exit(1)
+        if unready := _not_ready(rows):
+            names = ", ".join(f"{r.backend} {r.model} ({r.status.value})" for r in unready)
+            Console(stderr=True).print(f"Not ready: {len(unready)} backend(s) would not run: {names}", highlight=False, markup=False)
             raise typer.Exit(1)
 
     @app.command("download")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
 
 from ..models.formats import registry as formats
+from ..models.paths import check_home_usable
 from .options import split_csv
 from .output import confirm, human_bytes, leftovers_line
 
@@ -21,6 +24,16 @@ def register(app: typer.Typer) -> None:
 
     def note(text: str) -> None:
         err.print(f"note: {text}", highlight=False, soft_wrap=True)
+
+    @contextlib.contextmanager
+    def store_writes(activity: str):
+        """A store write that fails (no space left, read-only) is one line naming what was being done."""
+        from ..errors import StoreUnusable, os_error_line
+
+        try:
+            yield
+        except OSError as exc:
+            raise StoreUnusable(f"{os_error_line(exc)} while {activity}") from None
 
     @models_app.command("list")
     def list_models() -> None:
@@ -60,7 +73,8 @@ def register(app: typer.Typer) -> None:
 
         from ..models import importing
 
-        with out.status(f"importing {source} …"):
+        check_home_usable()
+        with out.status(f"importing {source} …"), store_writes("importing " + source):
             path = Path(source)
             result = importing.import_path(path, name) if path.exists() else importing.import_package(source)
         entry = result.entry
@@ -79,7 +93,8 @@ def register(app: typer.Typer) -> None:
 
         model = catalog.resolve(name)
         targets = [formats.get(f).name for f in split_csv([to])]
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
+        check_home_usable()
+        with store_writes(f"converting {model}"), Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=out) as progress:
             task = progress.add_task(f"converting {model}", total=len(targets))
             refs = []
             for fmt in targets:

@@ -82,3 +82,11 @@ def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ())
         spelled = ",".join(chosen[name].name for name in originals)
         notes += (f"note: --implementations {','.join(originals)} is mac-whisper-speedtest's spelling; ours is -b {spelled}",)
     return tuple(dict.fromkeys(chosen.values())), notes
+
+
+def check_not_empty(option: str, values: Sequence[str] | None) -> None:
+    """An option given only empty values (``-o ''``, ``-b ',,'``) is a mistake, not "the default"."""
+    if values and not split_csv(values):
+        raise BadOption(f"{option} was given, but empty (got {', '.join(repr(v) for v in values)}); leave it out for the default")
+
+

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
+from ..errors import DatasetError, UserError
 from .entries import DatasetEntry, DatasetSelection, SampleLimits, choose, entry_from_audio, sample_note, take_in_order
 from .spec import DISK, HUB, PARQUET, TEXT_COLUMNS, DatasetSpec
 
@@ -87,6 +87,9 @@ def audio_column(table, spec: DatasetSpec) -> str:
     if len(typed) >= 1:
         return typed[0]
     if "audio" in _columns(table):
+        feature = features.get("audio")
+        if isinstance(feature, datasets.Value):  # numbers or text: neither encoded audio nor a {bytes, path} pair
+            raise DatasetError(f"dataset {spec.describe()}: column 'audio' holds {feature.dtype} values, not audio (bytes or a path per row)")
         return "audio"
     raise DatasetError(f"dataset {spec.describe()} has no audio column (columns: {', '.join(_columns(table)) or 'none'})")
 
@@ -111,7 +114,24 @@ def _reference(record: dict[str, Any], column: str | None, where: str) -> str | 
 
 
 def select_rows(spec: DatasetSpec, limits: SampleLimits) -> DatasetSelection:
-    """Open the set, find its columns, and choose the clips (headers read, audio left encoded)."""
+    """Open the set, find its columns, and choose the clips (headers read, audio left encoded).
+
+    What ``datasets`` and pyarrow print meanwhile (log lines, progress bars, C++ messages) is held back: shown
+    after a success, kept in the error's ``details`` (printed with ``--debug``) after a failure, so the failure
+    is one line. Any library exception becomes a ``DatasetError``.
+    """
+    from .library_output import held_back
+
+    with held_back(UserError):
+        try:
+            return _select_rows(spec, limits)
+        except UserError:  # ours already: an AudioError naming the clip, a DatasetError
+            raise
+        except Exception as exc:  # pyarrow's ArrowNotImplementedError (an int "audio" column), ArrowInvalid, OSError
+            raise DatasetError(f"cannot read dataset {spec.describe()}: {_one_line(exc)}") from None
+
+
+def _select_rows(spec: DatasetSpec, limits: SampleLimits) -> DatasetSelection:
     table, split = open_split(spec)  # first: it says so in one line when datasets is missing
     import datasets
 

@@ -109,7 +109,7 @@ def import_path(path: Path, name: str | None = None) -> ImportResult:
             shutil.copy2(path, target)
         return digest
 
-    entry = store.add(model, fmt, dtype, source=f"import:{path.resolve()}{described}", build=build)
+    entry = store.add(model, fmt, dtype, source=f"{store.IMPORTED}{path.resolve()}{described}", build=build)
     return ImportResult(entry, fmt)
 
 

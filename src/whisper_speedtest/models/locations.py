@@ -24,6 +24,7 @@ from . import catalog, integrity, packages, store
 from .backend_caches import backend_cache_file
 from .formats import registry as formats
 from .hub_cache import HubCache, extra_hub_cache_dirs
+from .paths import unusable_home_reason
 from .verify import CacheStatus, FilesVerdict, verify_directory, verify_single_file
 from .weights_mode import WeightsMode
 
@@ -250,8 +251,10 @@ class Scan:
         kept = next(places)
         if kept.complete:
             return Choice(kept)
+        if kept.status in (CacheStatus.CORRUPT, CacheStatus.INCOMPLETE) and store.imported(kept.source):
+            return Choice()  # an imported copy gone bad: the benchmark refuses it (CorruptWeights) and converts nothing
         known = formats.FORMATS.get(fmt)
-        if known is not None and fmt != "ct2":
+        if known is not None and fmt != "ct2" and unusable_home_reason() is None:  # a conversion must be written there
             if known.exported:
                 return Choice(convert_from=self.ct2_source(model), how="export (optimum) of the conversion")
             if known.convertible and (source := self.ct2_source(model)) is not None:

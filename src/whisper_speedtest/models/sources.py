@@ -68,7 +68,7 @@ def rebuildable(entry: store.StoreEntry) -> bool:
 
     An entry whose manifest is unreadable counts too: its place says which model and format it holds.
     """
-    return bool(entry.problem) or not entry.source.startswith("import:")
+    return bool(entry.problem) or not store.imported(entry.source)
 
 
 @dataclass(frozen=True)

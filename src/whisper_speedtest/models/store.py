@@ -25,6 +25,13 @@ from . import file_hash
 from .formats import registry as formats
 from .paths import home  # noqa: F401  (store.home() is where callers ask)
 
+IMPORTED = "import:"  # the source of an entry the user imported: nothing here can make it again
+
+
+def imported(source: str) -> bool:
+    """Whether an entry with this ``source`` was imported (so a corrupt copy cannot be made again here)."""
+    return source.startswith(IMPORTED)
+
 MANIFEST = "manifest.json"
 _STAGING = re.compile(r"^\.(?P<entry>[^/]+?)\.(?:(?P<pid>\d+)\.)?[^.]+\.partial$")
 

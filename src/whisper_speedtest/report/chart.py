@@ -105,7 +105,7 @@ def render_bar_png(runs: Sequence[BenchmarkRun]) -> bytes:
         labels = [p.label + (f"  [{p.caveat}]" if p.caveat else "") + (f" — {p.series}" if p.series else "") for p in points]
         rows = list(range(len(points)))
         medians = [p.median_s for p in points]
-        spread = [[p.median_s - p.min_s for p in points], [p.max_s - p.median_s for p in points]]
+        spread = [[max(0.0, p.median_s - p.min_s) for p in points], [max(0.0, p.max_s - p.median_s) for p in points]]  # a file may disagree
         bars = axes.barh(rows, medians, color=[p.color for p in points], height=0.6)
         for bar, point in zip(bars, points, strict=True):
             if point.caveat:  # orange stripes over the bar, as on the HTML page

@@ -116,7 +116,7 @@ def compare_rows(a: BackendResult | None, b: BackendResult | None, label: str = 
     if differs:
         return BackendComparison(label, NOT_COMPARABLE, a_wer=a_wer, b_wer=b_wer, detail="; ".join(differs))
     if not (a.ok and b.ok and a.transcribe and b.transcribe):
-        failed = [f"{r.status} in {name}" for name, r in (("A", a), ("B", b)) if not r.ok]
+        failed = [f"{r.status} in {name}" if not r.ok else f"timing n/a in {name}" for name, r in (("A", a), ("B", b)) if not (r.ok and r.transcribe)]
         return BackendComparison(label, NOT_COMPARABLE, a_wer=a_wer, b_wer=b_wer, detail=", ".join(failed))
     errors_a, errors_b = _word_errors(a), _word_errors(b)
     wer_change = wer_difference(errors_a, errors_b) if errors_a and len(errors_a) == len(errors_b) else None

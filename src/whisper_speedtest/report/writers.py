@@ -132,7 +132,10 @@ class WrittenOutputs:
 
 
 def write_outputs(run: BenchmarkRun, paths: list[Path]) -> WrittenOutputs:
-    """Write every output it can; a failed one does not stop the others."""
+    """Write every output it can; a failed one does not stop the others. Odd text never stops one (``plain_text``)."""
+    from ..plain_text import clean_strings
+
+    run = clean_strings(run)
     written, failures = [], []
     for path in paths:
         try:
