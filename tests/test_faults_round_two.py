@@ -8,6 +8,7 @@ failed row with the others complete.
 from __future__ import annotations
 
 import json
+import re
 import math
 import os
 import sqlite3
@@ -181,7 +182,7 @@ def test_a_read_only_or_full_home_is_one_line(tmpfs, monkeypatch, capsys):
     monkeypatch.setenv("WHISPER_SPEEDTEST_HOME", str(read_only))
     assert "read-only" in one_line(*main(capsys, *_benchmark("-b", "whisper.cpp"))[::2])
     code, out, err = main(capsys, "check-models", "-b", "whisper.cpp")  # the conversion could not be kept: not ready either
-    assert code == 1 and "after conversion" not in out and "whisper.cpp tiny.en" in err
+    assert code == 1 and not re.search(r"after conversion [1-9]", out) and "whisper.cpp tiny.en" in err
     full = tmpfs("full", "size=1m")
     with pytest.raises(OSError):
         (full / "filler").write_bytes(b"\0" * 2 * 1024 * 1024)

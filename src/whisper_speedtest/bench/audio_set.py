@@ -13,7 +13,7 @@ from ..results import AudioSet
 
 
 def _feed_text(digest, text: str | None) -> None:
-    data = (text or "").encode("utf-8")
+    data = (text or "").encode("utf-8", "surrogatepass")  # any str hashes, lone surrogates included
     digest.update(len(data).to_bytes(8, "little"))
     digest.update(data)
 

@@ -77,17 +77,48 @@ def run_child_logged(job: WorkerJob, timeout_s: float, on_message: MessageCallba
     process = context.Process(
         target=child_main, args=(job, messages, Lifeline.of_this_process(), str(log_path)), name=f"whisper-speedtest:{label}"
     )
-    process.start()
     kind, payload = ChildMessage.CRASHED, "interrupted"
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # now: starting it later, inside the hold, would unblock Ctrl-C and SIGTERM
     try:
+        with held_stop_signals():  # the job reaches the child whole: no half-written pickle for it to choke on
+            process.start()
         kind, payload = _collect(process, messages, timeout_s, on_message, job.policy)
     finally:
-        _stop(process, grace_s=10.0 if kind in FINAL else 0.0)
+        if process.pid is not None:
+            _stop(process, grace_s=10.0 if kind in FINAL else 0.0)
         messages.close()
         messages.join_thread()
         log = collect(log_path)
     return kind, payload, log
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def held_stop_signals():
+    """Hold Ctrl-C, SIGTERM and SIGHUP while the block runs, then act on the first that came.
+
+    They are blocked in this thread (a spawned child inherits the mask, so it cannot be interrupted
+    half-started either: ``worker.child_main`` unblocks them) and recorded if another thread takes one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {signum: signal.signal(signum, lambda number, _frame: caught.append(number)) for signum in HELD_SIGNALS}
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)  # a pending one is recorded now
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        handler = previous[caught[0]]
+        if callable(handler):
+            handler(caught[0], None)
+        elif handler is signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def _collect(process, messages, timeout_s: float, on_message: MessageCallback, policy: RunPolicy):

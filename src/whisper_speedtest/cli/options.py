@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from ..errors import BadOption
+
 
 if TYPE_CHECKING:
     from ..backends.base import Backend
