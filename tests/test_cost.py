@@ -245,6 +245,7 @@ def test_powermetrics_text_and_overlap():
     assert energy_between(windows, 0.5, 1.5) == pytest.approx(0.5 * 10 + 0.5 * 20)
 
 
+@pytest.mark.integration
 def test_benchmark_json_carries_cost_and_says_why_energy_is_missing(tmp_path):
     """A real child on this machine: CPU time is measured; an energy counter is a figure or says why not."""
     out = tmp_path / "run.json"
@@ -263,6 +264,7 @@ def test_benchmark_json_carries_cost_and_says_why_energy_is_missing(tmp_path):
     assert "Energy not read" in result.stdout or all(r["joules"] is not None for r in row["cost"]["energy"])
 
 
+@pytest.mark.integration
 def test_dataset_mode_measures_its_timed_pass(tmp_path):
     from .conftest import DATA
 

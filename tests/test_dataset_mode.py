@@ -9,6 +9,8 @@ import pytest
 from tests.conftest import DATA, run_cli
 from tests.test_integration_backends import _require
 
+pytestmark = pytest.mark.integration  # every test here loads a real model
+
 MANIFEST = DATA / "utterances" / "manifest.jsonl"
 
 

@@ -107,6 +107,7 @@ def test_an_unreadable_clip_up_front_is_an_error(forms, tmp_path):
     assert "cannot decode audio junk.flac" in str(caught.value)
 
 
+@pytest.mark.integration
 def test_a_bad_clip_in_the_middle_fails_alone_and_the_pass_goes_on(forms, tmp_path):
     """A WAV whose header promises more data than it holds reads up front and fails when decoded."""
     import numpy as np
@@ -147,6 +148,7 @@ def _served(forms) -> dict[str, dict[str, bytes]]:
     return {"me/varied": {"data/test-00000-of-00001.parquet": forms["parquet"].read_bytes()}}
 
 
+@pytest.mark.integration
 def test_a_hub_set_is_read_streamed_and_then_read_again_from_the_cache_offline(forms, tmp_path):
     """``hf:`` through datasets against a local stand-in for the Hub, then with the Hub gone."""
     from tests.hub_server import HubServer
@@ -166,6 +168,7 @@ def test_a_hub_set_is_read_streamed_and_then_read_again_from_the_cache_offline(f
     assert clips(_hub_env(None, tmp_path), "--dataset", "hf:me/varied:test") == names  # from HF_DATASETS_CACHE alone
 
 
+@pytest.mark.integration
 def test_save_to_disk_parquet_hub_audiofolder_and_manifest_give_the_same_wer(forms, tmp_path):
     from tests.hub_server import HubServer
 

@@ -46,6 +46,7 @@ def ggml_f16(tmp_path_factory):
     return convert(tiny_en_dir(), "ggml", tmp_path_factory.mktemp("ggml") / "ggml-tiny.en.bin")
 
 
+@pytest.mark.integration
 def test_whisper_cpp_transcribes_jfk(ggml_f16):
     text = whisper_cpp_transcribe(ggml_f16)
     assert wer(JFK_TEXT, text) <= MAX_WER, text
@@ -56,6 +57,7 @@ def test_fingerprint_survives_round_trip(ggml_f16):
     assert fingerprint(weights.tensors) == fingerprint(canonical_tensors(read_ct2(tiny_en_dir())))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("ggml_type", "size_ratio", "step"), [("q8_0", 0.6, 127), ("q4_0", 0.4, 8)])
 def test_quantized_file_transcribes_jfk(tmp_path, ggml_type, size_ratio, step):
     path = convert(tiny_en_dir(), "ggml", tmp_path / f"ggml-tiny.en-{ggml_type}.bin", ggml_dtype=ggml_type)

@@ -37,6 +37,7 @@ def test_fingerprint_survives_round_trip(hf_dir):
     assert fingerprint(read_hf(hf_dir).tensors) == fingerprint(canonical_tensors(read_ct2(tiny_en_dir())))
 
 
+@pytest.mark.integration
 def test_model_and_processor_load(hf_dir):
     torch = pytest.importorskip("torch", reason=REASON)
     transformers = pytest.importorskip("transformers", reason=REASON)
@@ -51,6 +52,7 @@ def test_model_and_processor_load(hf_dir):
     assert tokenizer.decode([50257, 50362, 843, 523], skip_special_tokens=True) == " And so"
 
 
+@pytest.mark.integration
 def test_asr_pipeline_transcribes_jfk_with_timestamps(hf_dir):
     """The pipeline loads the directory itself and runs the model's own generate()."""
     torch = pytest.importorskip("torch", reason=REASON)

@@ -10,6 +10,8 @@ from whisper_speedtest.models.formats.canonical import canonical_tensors
 from whisper_speedtest.models.formats.convert import convert
 from whisper_speedtest.models.formats.ct2 import read_ct2
 
+pytestmark = pytest.mark.integration  # every test here loads a real model
+
 
 @pytest.fixture(scope="module")
 def int8_dir(tmp_path_factory):

@@ -37,6 +37,7 @@ def test_fingerprint_survives_round_trip(mlx_dir):
     assert fingerprint(read_mlx(mlx_dir).tensors) == fingerprint(canonical_tensors(read_ct2(tiny_en_dir())))
 
 
+@pytest.mark.integration
 def test_mlx_whisper_transcribes_jfk(mlx_dir):
     pytest.importorskip("mlx.core", reason=REASON)
     mlx_whisper = pytest.importorskip("mlx_whisper", reason=REASON)

@@ -33,6 +33,7 @@ def test_fingerprint_survives_round_trip(checkpoint):
     assert fingerprint(weights.tensors) == fingerprint(original)
 
 
+@pytest.mark.integration
 def test_openai_whisper_transcribes_jfk(checkpoint):
     whisper = need("whisper", "openai-whisper")
     model = whisper.load_model(str(checkpoint), device="cpu")

@@ -39,6 +39,7 @@ def _content(row, eos: int) -> list[int]:
     return [token for token in row.tolist() if token < eos]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("model", ["tiny.en", "base"])
 def test_same_tokens_as_generate(model):
     import torch
@@ -64,6 +65,7 @@ def test_same_tokens_as_generate(model):
     assert "ask not what your country can do for you" in text.lower()
 
 
+@pytest.mark.integration
 def test_fixed_token_rules_decode_exactly_that_many():
     from whisper_speedtest.backends.transformers.graph_decoder import GraphDecoder, rules_for
     from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
@@ -93,6 +95,7 @@ def test_log_mel_matches_the_feature_extractor():
     np.testing.assert_allclose(ours, expected, atol=2e-4)
 
 
+@pytest.mark.integration
 def test_batches_of_any_size_share_one_state_padded_to_capacity():
     """A dataset's last, smaller batch reuses the buffers of the full ones (no new graphs to capture);
     padding rows finish at once and never change the real rows' tokens; a larger batch grows the state."""
@@ -116,6 +119,7 @@ def test_batches_of_any_size_share_one_state_padded_to_capacity():
     assert [_content(r, eos) for r in bigger] == alone
 
 
+@pytest.mark.integration
 def test_graph_decoder_backend_matches_the_pipeline_row_on_cpu():
     """Our decoder's backend and the stock pipeline backend give the same text on the same weights."""
     need("torch", "transformers")

@@ -10,6 +10,8 @@ from whisper_speedtest.backends.base import LoadOptions
 from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark, select_backends
 from whisper_speedtest.results import DecodeSettings
 
+pytestmark = pytest.mark.integration  # every test here loads a real model
+
 BACKENDS = ["transformers", "openai-whisper", "whisper.cpp", "mlx-whisper"]
 
 

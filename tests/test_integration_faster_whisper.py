@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import DATA, run_cli
 from whisper_speedtest.results import load_run
 
+pytestmark = pytest.mark.integration  # every test here loads a real model
+
 pytest.importorskip("faster_whisper", reason="faster-whisper extra not installed: pip install 'whisper-speedtest[faster-whisper]'")
 
 
