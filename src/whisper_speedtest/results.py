@@ -235,6 +235,7 @@ class BackendResult:
     cost: RegionCost | None = None  # the timed runs only (warm-ups and load excluded)
     load_cost: RegionCost | None = None  # the cold load, imports included
     runs_note: str = ""  # why this row got fewer timed runs than the minimum (the run budget)
+    environment: str = ""  # the managed environment it ran in (its folder under envs/), "" for the main one
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..environments.spawn import EnvironmentContext
 from ..results import TOO_SLOW
 from .job import WorkerJob
 from .lifeline import Lifeline
@@ -56,11 +57,12 @@ def quiet_resource_tracker() -> None:
         sys.warnoptions.append(QUIET_RESOURCE_TRACKER)
 
 
-def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
+def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str, python: str | None = None):
     """Run ``job`` in a spawned child; returns ("result"|"error"|"timeout"|"crashed"|"too slow", payload):
-    a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes."""
+    a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes.
+    ``python``: a managed environment's interpreter for the child (``environments.spawn``), else this one."""
     quiet_resource_tracker()
-    context = mp.get_context("spawn")
+    context = mp.get_context("spawn") if python is None else EnvironmentContext(python)
     messages = context.Queue()
     process = context.Process(
         target=child_main, args=(job, messages, Lifeline.of_this_process()), name=f"whisper-speedtest:{label}"

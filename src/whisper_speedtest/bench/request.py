@@ -37,6 +37,9 @@ class BenchmarkRequest:
     price_per_hour: float | None = None  # the machine's cost per hour, for a cost per audio hour
     ray: RaySettings | None = None  # dataset mode on Ray Data instead of one child process
     weights: str = "same"  # same: our shared copy for every backend; native: each backend's usual download
+    # Beside ``backends``, one each: a version of that backend's library to run in a managed environment of its
+    # own (``-b faster-whisper==1.1.1``), or None. Empty: none pinned.
+    versions: tuple[str | None, ...] = ()
 
     @classmethod
     def named(cls, model: str, backends: Sequence[str] | None, settings: DecodeSettings, load_options: LoadOptions,
@@ -45,6 +48,10 @@ class BenchmarkRequest:
         from ..models import catalog
 
         return cls(catalog.resolve(model), select_backends(backends), settings, load_options, **fields)
+
+    def entries(self) -> tuple[tuple[type[Backend], str | None], ...]:
+        """(backend, pinned version or None) for each backend to run, in order."""
+        return tuple(zip(self.backends, self.versions or (None,) * len(self.backends), strict=True))
 
     def with_clips(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         return replace(self, clips=tuple(clips))

@@ -29,13 +29,14 @@ def model_identity(model: ModelRef | None, family: str = "whisper") -> ModelIden
 
 def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
     return BackendResult(
-        backend=plan.backend.name,
+        backend=plan.row_name,
         display_name=plan.backend.display_name,
         status=status,
         reason=reason,
         model=model_identity(plan.model, plan.backend.family),
         requested=plan.requested,
         variant=plan.variant_label,
+        environment=plan.environment,
     )
 
 
@@ -105,7 +106,7 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
     load = result.load
     model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
-        backend=plan.backend.name,
+        backend=plan.row_name,
         display_name=plan.backend.display_name,
         status=OK,
         model=model_identity(model, plan.backend.family),
@@ -128,4 +129,5 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
         cost=result.cost,
         load_cost=result.load_cost,
         runs_note=result.runs_note,
+        environment=plan.environment,
     )

@@ -62,10 +62,10 @@ def run_backend(plan: BackendPlan, request: BenchmarkRequest, on_progress: Progr
     def on_message(kind: str, payload: Any) -> None:
         on_progress(plan.label, kind, payload)
 
-    if request.ray is not None and job.dataset is not None:
+    if request.ray is not None and job.dataset is not None and plan.python is None:
         kind, payload = run_ray(job, request.ray, on_message, timeout_s)
     else:
-        kind, payload = run_child(job, timeout_s, on_message, plan.label)
+        kind, payload = run_child(job, timeout_s, on_message, plan.label, plan.python)
     if kind == "result":
         return assemble_row(plan, job, payload)
     if kind == "error":

@@ -12,7 +12,8 @@ from ..dataset.entries import DatasetSelection
 from ..interrupts import signal_number
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
 from . import provenance
-from .plan import BackendPlan, PlanningInterrupted, plan_backend
+from .managed import plan_routed
+from .plan import BackendPlan, PlanningInterrupted
 from .rows import failed_row
 from .request import BenchmarkRequest, select_backends
 from .runner import ProgressCallback, run_backend
@@ -43,9 +44,9 @@ def run_benchmark(
 ) -> BenchmarkRun:
     """Run every planned backend; Ctrl-C keeps the rows finished so far and marks the rest."""
     plans = [
-        plan_backend(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic,
-                     request.weights)
-        for cls in request.backends
+        plan_routed(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic,
+                    request.weights, version)
+        for cls, version in request.entries()
         for quant in request.quantizations
     ]
     on_plan(plans)

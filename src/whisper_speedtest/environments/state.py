@@ -1,0 +1,94 @@
+"""Whether a managed environment is present, missing or broken, and why: read, never changed."""
+
+from __future__ import annotations
+
+import enum
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .spec import MARKER, EnvironmentSpec, ToolSource, python_of, this_tool
+
+# Run in the environment's interpreter: its own whisper-speedtest, read the way the parent reads its own.
+_SELF_CHECK = "import importlib.metadata as m, whisper_speedtest.version as v; print(m.version('whisper-speedtest'), v.__version__)"
+
+
+class EnvStatus(enum.Enum):
+    PRESENT = "present"
+    MISSING = "missing"
+    BROKEN = "broken"
+
+
+@dataclass(frozen=True)
+class EnvironmentState:
+    spec: EnvironmentSpec
+    folder: Path
+    status: EnvStatus
+    reason: str = ""  # why it is broken (or missing)
+    packages: tuple[tuple[str, str], ...] = ()  # (distribution, version) as recorded when it was made
+    installer: str = ""
+
+    @property
+    def python(self) -> Path:
+        return python_of(self.folder)
+
+    @property
+    def ready(self) -> bool:
+        return self.status is EnvStatus.PRESENT
+
+    def describe(self) -> str:
+        if self.ready:
+            return f"present ({self.folder})"
+        if self.status is EnvStatus.MISSING:
+            return f"missing: {self.spec.install_command()}"
+        return f"broken: {self.reason}; {self.spec.install_command()} makes it again"
+
+
+def read_marker(folder: Path) -> dict:
+    return json.loads((folder / MARKER).read_text())
+
+
+def inspect(spec: EnvironmentSpec, source: ToolSource | None = None, *, run_check: bool = True) -> EnvironmentState:
+    """The state of ``spec``'s environment. ``run_check`` also starts its interpreter once and asks it for
+    its whisper-speedtest (a deleted or damaged install shows up there)."""
+    source = source or this_tool()
+    folder = spec.folder(source)
+
+    def broken(reason: str) -> EnvironmentState:
+        return EnvironmentState(spec, folder, EnvStatus.BROKEN, reason)
+
+    if not folder.exists():
+        return EnvironmentState(spec, folder, EnvStatus.MISSING, "not made yet")
+    if not (folder / MARKER).is_file():
+        return broken("incomplete (no completion marker: its build was stopped or failed)")
+    try:
+        marker = read_marker(folder)
+        made_for = marker["tool"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return broken(f"unreadable marker {MARKER} ({type(exc).__name__})")
+    if made_for != source.as_json():
+        was = ToolSource(made_for.get("version", "?"), Path(made_for["tree"]) if made_for.get("tree") else None)
+        return broken(f"made for whisper-speedtest {was.describe()}, this is {source.describe()}")
+    if not python_of(folder).exists():
+        return broken(f"its interpreter {python_of(folder)} is missing")
+    if run_check:
+        problem = _self_check(python_of(folder), source.version)
+        if problem:
+            return broken(problem)
+    packages = tuple(sorted((marker.get("packages") or {}).items()))
+    return EnvironmentState(spec, folder, EnvStatus.PRESENT, packages=packages, installer=marker.get("installer", ""))
+
+
+def _self_check(python: Path, version: str) -> str | None:
+    try:
+        done = subprocess.run([str(python), "-I", "-c", _SELF_CHECK], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"its interpreter does not start ({type(exc).__name__}: {exc})"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"its whisper-speedtest does not import ({last})"
+    found = done.stdout.split()
+    if found[:1] != [version]:
+        return f"it holds whisper-speedtest {' / '.join(found) or '?'}, this is {version}"
+    return None
