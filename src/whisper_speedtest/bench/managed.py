@@ -34,6 +34,28 @@ def environment_for(cls: type[Backend], version: str | None = None) -> Environme
     return None
 
 
+def environments_named(names: list[str]) -> tuple[EnvironmentSpec, ...]:
+    """The environments ``backends install`` is asked for: extras (onnx, lightning), backend names
+    (onnxruntime), or ``backend==version``; unknown names raise ``UnknownBackend`` with the valid ones."""
+    from ..backends import all_backends, get_backend
+    from ..errors import UnknownBackend
+
+    managed = [cls for cls in all_backends().values() if cls.own_environment]
+    specs: dict[EnvironmentSpec, None] = {}
+    for name in names:
+        backend, _, version = name.partition("==")
+        if version.strip():
+            specs[environment_for(get_backend(backend), version.strip())] = None
+            continue
+        found = [cls for cls in managed if name in cls.own_environment or name.lower() == cls.name]
+        if not found:
+            known = sorted({extra for cls in managed for extra in cls.own_environment} | {cls.name for cls in managed})
+            raise UnknownBackend(f"no backend needs an environment called {name!r}; these do: {', '.join(known)} "
+                                 f"(or pin a version: faster-whisper==1.1.1)")
+        specs.update(dict.fromkeys(EnvironmentSpec.for_extras(cls.own_environment) for cls in found))
+    return tuple(specs)
+
+
 def _plan_child(queue, lifeline: Lifeline, arguments: tuple) -> None:
     follow_parent(lifeline)
     try:

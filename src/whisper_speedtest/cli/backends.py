@@ -1,4 +1,5 @@
-"""The ``backends`` command: every known backend, whether it can run here, and how to install it."""
+"""The ``backends`` command: every known backend, whether it can run here (or in its managed environment),
+and how to install it; ``backends install`` makes managed environments."""
 
 from __future__ import annotations
 
@@ -9,33 +10,57 @@ import typer
 from rich.console import Console
 
 
-def register(app: typer.Typer) -> None:
-    out = Console()
+def _environment_row(cls, states: dict) -> dict | None:
+    """The managed environment ``cls`` runs in, as ``backends`` shows it, or None when it runs here."""
+    from ..bench.managed import environment_for
+    from ..environments.state import inspect
 
-    @app.command("backends")
+    spec = environment_for(cls)
+    if spec is None:
+        return None
+    if spec not in states:
+        states[spec] = inspect(spec)
+    state = states[spec]
+    return {
+        "label": spec.label, "folder": str(state.folder), "status": state.status.value, "reason": state.reason,
+        "command": spec.install_command(), "describe": state.describe(), "packages": dict(state.packages),
+    }
+
+
+def register(app: typer.Typer) -> None:
+    out, err = Console(), Console(stderr=True)
+    group = typer.Typer(help="Backends: list them, and make the managed environments some of them run in.")
+
+    @group.callback(invoke_without_command=True)
     def list_backends(
+        ctx: typer.Context,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
-        """List every known backend: installed, available here (or why not), and its extra."""
+        """List every known backend: installed, available here or in its managed environment (or why not), and its extra."""
+        if ctx.invoked_subcommand is not None:
+            return
         from rich.markup import escape
         from rich.table import Table
 
         from ..backends import all_backends
 
-        rows = []
+        rows, states = [], {}
         for cls in sorted(all_backends().values(), key=lambda c: c.name):
             availability = cls.available()
+            environment = _environment_row(cls, states)
+            in_environment = environment is not None and environment["status"] == "present"
             rows.append(
                 {
                     "name": cls.name,
                     "display_name": cls.display_name,
                     "installed": not cls.missing_requirements(),
-                    "available": availability.ok,
-                    "reason": availability.reason,
+                    "available": availability.ok or in_environment,
+                    "reason": f"runs in its environment {environment['label']}" if in_environment else availability.reason,
                     "model_format": cls.model_format,
                     "family": cls.family,
                     "extra": cls.extra,
-                    "install": cls.install_hint(),
+                    "install": environment["command"] if environment else cls.install_hint(),
+                    "environment": environment,
                 }
             )
         if as_json:
@@ -45,12 +70,35 @@ def register(app: typer.Typer) -> None:
         for column in ("Backend", "Installed", "Available", "Format", "Install", "Reason"):
             table.add_column(column, overflow="fold")
         for row in rows:
+            environment = row["environment"]
             table.add_row(
                 row["name"],
-                "yes" if row["installed"] else "no",
+                "yes" if row["installed"] else ("env" if environment and environment["status"] == "present" else "no"),
                 "[green]yes[/green]" if row["available"] else "[red]no[/red]",
                 row["model_format"],
-                escape(f"whisper-speedtest[{row['extra']}]") if row["extra"] else escape(row["install"]),
+                escape(row["install"] if environment else (f"whisper-speedtest[{row['extra']}]" if row["extra"] else row["install"])),
                 escape(row["reason"]),  # install hints such as pip install 'whisper-speedtest[lightning]' are not markup
             )
         out.print(table)
+        described = {e["label"]: e for row in rows if (e := row["environment"])}
+        if described:
+            out.print("Managed environments (under $WHISPER_SPEEDTEST_HOME/envs):")
+            for label, e in described.items():
+                out.print(f"  {escape(label)}: {escape(e['describe'])}")
+
+    @group.command("install")
+    def install_environments(
+        names: Annotated[list[str], typer.Argument(help="Extras (onnx openvino lightning), backends (onnxruntime), or backend==version (faster-whisper==1.1.1).")],
+        again: Annotated[bool, typer.Option("--again", help="Make them again even when present.")] = False,
+        quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress lines.")] = False,
+    ) -> None:
+        """Make the managed environments the named backends run in (with uv; venv + pip where uv is missing)."""
+        from ..bench.managed import environments_named
+        from ..environments.build import EnvironmentBuildFailed
+        from .environments import install
+
+        failures = install(environments_named(names), err, quiet=quiet, again=again)
+        if failures:
+            raise EnvironmentBuildFailed("; ".join(failures))
+
+    app.add_typer(group, name="backends")

@@ -20,7 +20,7 @@ from rich.console import Console
 from ..bench.run_policy import DEFAULT_BUDGET_S, DEFAULT_MAX_RUNS, DEFAULT_MIN_RUNS
 from ..errors import BadOption, check_seconds
 from . import options as opt
-from .options import backend_choice, check_weights, split_csv
+from .options import backend_entries, check_weights, split_csv
 from .output import print_notes
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class BenchmarkOptions:
     ray_actors: int | None = None
     ray_cpus_per_actor: int = 1
     weights: str = "same"
+    install_missing: bool = False  # make missing managed environments before the run (never during it)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     quantizations = tuple(check_quantization(q) for q in split_csv(o.quant)) or (None,)
     model_name = catalog.resolve(o.model)
     check_language(o.language, model_name)
-    backends, notes = backend_choice(o.backends, o.implementations)
+    backends, versions, notes = backend_entries(o.backends, o.implementations)
     settings = DecodeSettings(
         language=None if o.language == "auto" else o.language,
         beam_size=o.beam_size,
@@ -164,6 +165,7 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
         price_per_hour=o.price_per_hour,
         ray=ray,
         weights=o.weights,
+        versions=versions,
     )
     return PreparedBenchmark(request, output_paths, notes)
 
@@ -318,6 +320,7 @@ def register(app: typer.Typer) -> None:
         cuda_graphs: opt.CudaGraphsOption = True,
         price_per_hour: opt.PriceOption = None,
         weights: opt.WeightsOption = "same",
+        install_missing: Annotated[bool, typer.Option("--install-missing", help="First make the managed environments the chosen backends need and lack (whisper-speedtest backends install), before anything is timed.")] = False,
         history: opt.HistoryOption = True,
         quiet: opt.QuietOption = False,
         verbose: opt.VerboseOption = False,
@@ -359,9 +362,14 @@ def register(app: typer.Typer) -> None:
                 ray_actors=ray_actors,
                 ray_cpus_per_actor=ray_cpus_per_actor,
                 weights=weights,
+                install_missing=install_missing,
             )
         )
         print_notes(prepared.notes, err)
+        if install_missing:
+            from .environments import install_for_request
+
+            install_for_request(prepared.request, err, quiet=quiet)
         clips = () if prepared.request.dataset is not None else collect_clips(audio, reference)
         run_and_report(
             prepared.request.with_clips(clips),

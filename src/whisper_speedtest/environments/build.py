@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from .spec import MARKER, EnvironmentSpec, ToolSource, envs_root, main_torch_constraint, python_of, this_tool
+from .spec import MARKER, EnvironmentSpec, ToolSource, failure_note, main_torch_constraint, python_of, this_tool
 from .state import EnvironmentState, inspect
 
 LineCallback = Callable[[str], None]
@@ -182,14 +182,16 @@ def build(spec: EnvironmentSpec, on_line: LineCallback = lambda line: None, *, s
         try:
             for step in steps:
                 if _run(step, on_line, tail) != 0:
+                    reason = installer_reason(tail)
+                    failure_note(final).write_text(reason + "\n")
                     raise EnvironmentBuildFailed(
-                        f"could not make the environment {spec.label}: {installer_reason(tail)}; "
-                        f"retry with: {spec.install_command()}"
+                        f"could not make the environment {spec.label}: {reason}; retry with: {spec.install_command()}"
                     )
             _write_marker(folder, spec, source, installer, requirements)
             if folder != final:
                 _remove(final)
                 folder.rename(final)
+            failure_note(final).unlink(missing_ok=True)
         except BaseException:
             if folder != final:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -142,6 +142,11 @@ class EnvironmentSpec:
         return f"whisper-speedtest backends install {self.asked_as or ' '.join(self.extras)}"
 
 
+def failure_note(folder: Path) -> Path:
+    """Where the last failed build of ``folder`` left its one-line reason (removed by a successful one)."""
+    return folder.parent / f".{folder.name}.failed"
+
+
 def envs_root() -> Path:
     return home() / "envs"
 

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .spec import MARKER, EnvironmentSpec, ToolSource, python_of, this_tool
+from .spec import MARKER, EnvironmentSpec, ToolSource, failure_note, python_of, this_tool
 
 # Run in the environment's interpreter: its own whisper-speedtest, read the way the parent reads its own.
 _SELF_CHECK = "import importlib.metadata as m, whisper_speedtest.version as v; print(m.version('whisper-speedtest'), v.__version__)"
@@ -41,7 +41,8 @@ class EnvironmentState:
         if self.ready:
             return f"present ({self.folder})"
         if self.status is EnvStatus.MISSING:
-            return f"missing: {self.spec.install_command()}"
+            last = f" ({self.reason})" if self.reason != "not made yet" else ""
+            return f"missing{last}: {self.spec.install_command()} makes it"
         return f"broken: {self.reason}; {self.spec.install_command()} makes it again"
 
 
@@ -59,7 +60,9 @@ def inspect(spec: EnvironmentSpec, source: ToolSource | None = None, *, run_chec
         return EnvironmentState(spec, folder, EnvStatus.BROKEN, reason)
 
     if not folder.exists():
-        return EnvironmentState(spec, folder, EnvStatus.MISSING, "not made yet")
+        note = failure_note(folder)
+        last = note.read_text().strip() if note.is_file() else ""
+        return EnvironmentState(spec, folder, EnvStatus.MISSING, f"its last install failed: {last}" if last else "not made yet")
     if not (folder / MARKER).is_file():
         return broken("incomplete (no completion marker: its build was stopped or failed)")
     try:
