@@ -1,7 +1,7 @@
 """The layers of DESIGN.md hold: nothing imports upward, no two modules import each other, few floors.
 
 Read with grimp (import-linter's graph builder), which sees every import, function-level and
-TYPE_CHECKING ones included. Layers, top to bottom: cli, board, report, bench, backends, models,
+TYPE_CHECKING ones included. Layers, top to bottom: cli, board, report, bench, backends, environments, models,
 models.formats; leaf modules import only other leaves.
 """
 
@@ -11,7 +11,7 @@ import pytest
 
 grimp = pytest.importorskip("grimp", reason="grimp comes with the test extra")
 
-LAYERS = ("cli", "board", "report", "bench", "backends", "models", "models.formats")
+LAYERS = ("cli", "board", "report", "bench", "backends", "environments", "models", "models.formats")
 LEAVES = ("audio", "results", "errors", "atomic", "version", "interrupts", "progress")
 MAX_FLOORS = 10
 

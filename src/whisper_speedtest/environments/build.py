@@ -74,18 +74,25 @@ def pip_find_links() -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_CAUSE = ("cause:", "Caused by:", "╰─▶", "├─▶")
+_TELLING = ("Failed to fetch", "No solution found", "Because ")  # the causes that say what was asked for
+
+
 def installer_reason(lines: list[str]) -> str:
-    """The installer's own reason in one line: uv's ``error:``/``×`` line with its innermost cause, or pip's last ``ERROR:``."""
+    """The installer's own reason in one line: uv's ``error:``/``×`` line with the cause that names what it
+    fetched or could not resolve and its innermost cause, or pip's last ``ERROR:`` line."""
     text = [line.strip() for line in lines if line.strip()]
     for index, line in enumerate(text):
         if line.startswith(("error:", "×")):
-            head = line.removeprefix("error:").removeprefix("×").strip()
-            causes = [c for c in text[index + 1:] if c.startswith(("Caused by:", "╰─▶", "help:"))]
-            causes = [c for c in causes if not c.startswith("help:")] or causes
-            if causes:
-                cause = causes[-1].removeprefix("Caused by:").removeprefix("╰─▶").strip()
-                return f"{head.rstrip(':')}: {cause}"
-            return head
+            head = line.removeprefix("error:").removeprefix("×").strip().rstrip(":")
+            causes = []
+            for cause in text[index + 1:]:
+                if cause.startswith(_CAUSE):
+                    for prefix in _CAUSE:
+                        cause = cause.removeprefix(prefix)
+                    causes.append(cause.strip().rstrip(":"))
+            telling = [c for c in causes if c.startswith(_TELLING)][:1]
+            return ": ".join(dict.fromkeys([head, *telling, *causes[-1:]]))
     errors = [line for line in text if line.startswith("ERROR:")]
     if errors:
         return errors[-1].removeprefix("ERROR:").strip()
