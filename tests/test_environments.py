@@ -31,7 +31,7 @@ from whisper_speedtest.environments.spawn import EnvironmentContext
 from whisper_speedtest.environments.spec import MARKER, EnvironmentSpec, this_tool
 from whisper_speedtest.environments.state import EnvStatus, inspect
 
-OLD_FASTER_WHISPER = "1.1.1"
+OLD_FASTER_WHISPER = "1.2.0"  # an older release than the main environment's 1.2.1
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
