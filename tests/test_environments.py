@@ -235,6 +235,11 @@ def test_two_versions_of_faster_whisper_side_by_side(tmp_path, capsys):
     assert old["environment"] == state.folder.name and new["environment"] == ""
     assert old["model"]["fingerprint"] == new["model"]["fingerprint"]  # the same weights
     assert "fellow americans" in old["clips"][0]["text"].lower()
+    assert old["display_name"] == f"faster-whisper=={OLD_FASTER_WHISPER}"
+    code, shown, err = cli(capsys, "compare", str(out), "--rows", f"faster-whisper,faster-whisper=={OLD_FASTER_WHISPER}", "--json")
+    assert code == 0, err
+    (pair,) = json.loads(shown)["rows"]
+    assert pair["verdict"] in ("faster", "slower", "within spread") and pair["ratio_b_over_a"] > 0
     # a deleted environment is reported, and made again by install
     import shutil
 

@@ -39,6 +39,10 @@ class BackendPlan:
         return self.variant.model or self.variant.fallback_model
 
     @property
+    def row_display_name(self) -> str:
+        return self.backend.display_name + (f"=={self.version}" if self.version else "")
+
+    @property
     def label(self) -> str:
         return self.row_name + (f"@{self.variant_label}" if self.variant_label != "default" else "")
 

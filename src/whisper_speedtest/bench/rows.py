@@ -30,7 +30,7 @@ def model_identity(model: ModelRef | None, family: str = "whisper") -> ModelIden
 def failed_row(plan: BackendPlan, status: str, reason: str) -> BackendResult:
     return BackendResult(
         backend=plan.row_name,
-        display_name=plan.backend.display_name,
+        display_name=plan.row_display_name,
         status=status,
         reason=reason,
         model=model_identity(plan.model, plan.backend.family),
@@ -107,7 +107,7 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
     model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
         backend=plan.row_name,
-        display_name=plan.backend.display_name,
+        display_name=plan.row_display_name,
         status=OK,
         model=model_identity(model, plan.backend.family),
         load_s=result.load_s,
