@@ -80,11 +80,15 @@ def register(app: typer.Typer) -> None:
                 escape(row["reason"]),  # install hints such as pip install 'whisper-speedtest[lightning]' are not markup
             )
         out.print(table)
-        described = {e["label"]: e for row in rows if (e := row["environment"])}
+        from ..environments.state import made_environments
+
+        described = {e["folder"]: (e["label"], e["describe"]) for row in rows if (e := row["environment"])}
+        for state in made_environments():  # pinned versions, and folders left over from other requirements
+            described.setdefault(str(state.folder), (state.folder.name, state.describe()))
         if described:
             out.print("Managed environments (under $WHISPER_SPEEDTEST_HOME/envs):")
-            for label, e in described.items():
-                out.print(f"  {escape(label)}: {escape(e['describe'])}")
+            for label, text in described.values():
+                out.print(f"  {escape(label)}: {escape(text)}")
 
     @group.command("install")
     def install_environments(

@@ -146,7 +146,7 @@ def _write_marker(folder: Path, spec: EnvironmentSpec, source: ToolSource, insta
     packages = json.loads(listed.stdout) if listed.returncode == 0 else {}
     marker = {
         "tool": source.as_json(), "label": spec.label, "extras": list(spec.extras), "pins": list(spec.pins),
-        "requirements": list(requirements), "installer": installer, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "asked_as": spec.asked_as, "requirements": list(requirements), "installer": installer, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": sys.version.split()[0], "packages": packages,
     }
     staging = folder / f".{MARKER}.tmp"

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .spec import MARKER, EnvironmentSpec, ToolSource, failure_note, python_of, this_tool
+from .spec import MARKER, EnvironmentSpec, ToolSource, envs_root, failure_note, python_of, this_tool
 
 # Run in the environment's interpreter: its own whisper-speedtest, read the way the parent reads its own.
 _SELF_CHECK = "import importlib.metadata as m, whisper_speedtest.version as v; print(m.version('whisper-speedtest'), v.__version__)"
@@ -95,3 +95,25 @@ def _self_check(python: Path, version: str) -> str | None:
     if found[:1] != [version]:
         return f"it holds whisper-speedtest {' / '.join(found) or '?'}, this is {version}"
     return None
+
+
+def made_environments(source: ToolSource | None = None) -> tuple[EnvironmentState, ...]:
+    """Every environment folder under ``envs/`` (pinned versions included), read from its marker: its state
+    when its spec still names that folder, else broken (made from other requirements)."""
+    found = []
+    root = envs_root()
+    for folder in sorted(root.iterdir()) if root.is_dir() else ():
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            marker = read_marker(folder)
+            spec = EnvironmentSpec(marker["label"], tuple(marker["extras"]), tuple(marker["pins"]), marker.get("asked_as", ""))
+        except (OSError, ValueError, KeyError, TypeError):
+            spec = EnvironmentSpec(folder.name, ())
+            found.append(EnvironmentState(spec, folder, EnvStatus.BROKEN, "no readable completion marker"))
+            continue
+        if spec.folder(source) != folder:
+            found.append(EnvironmentState(spec, folder, EnvStatus.BROKEN, "made from other requirements (left over; safe to delete)"))
+            continue
+        found.append(inspect(spec, source))
+    return tuple(found)
