@@ -247,3 +247,16 @@ def test_two_versions_of_faster_whisper_side_by_side(tmp_path, capsys):
     assert inspect(_pinned()).status is EnvStatus.MISSING
     code, _, err = cli(capsys, "backends", "install", "-q", f"faster-whisper=={OLD_FASTER_WHISPER}")
     assert code == 0 and inspect(_pinned()).ready, err
+
+
+def test_backend_pins_are_parsed_beside_plain_names_and_variants_keep_their_at():
+    from whisper_speedtest.backends import get_backend
+    from whisper_speedtest.cli.options import backend_entries
+    from whisper_speedtest.errors import BadOption
+
+    fw = get_backend("faster-whisper")
+    classes, versions, _ = backend_entries(["faster-whisper,faster-whisper==1.2.0", "whisper.cpp"])
+    assert classes == (fw, fw, get_backend("whisper.cpp")) and versions == (None, "1.2.0", None)
+    assert backend_entries(["faster-whisper"])[1] == ()  # nothing pinned: the request is as before
+    with pytest.raises(BadOption, match="give a version after =="):
+        backend_entries(["faster-whisper=="])
