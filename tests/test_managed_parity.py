@@ -65,12 +65,14 @@ def test_onnx_and_openvino_tests_pass_in_their_managed_environment(optimum_envir
     env["WHISPER_SPEEDTEST_PARITY_ONLY"] = "onnxruntime,openvino"  # test_parity's rows: these two only
     done = subprocess.run(
         [str(optimum_environment.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *OWN_TESTS,
-         "-k", "onnxruntime or openvino"],  # every test of test_onnx_openvino.py (by its module's name), their parity cases
+         # every test of test_onnx_openvino.py (by its module's name) and their per-clip parity cases; their
+         # dataset-mode cases are left to a machine with them installed, to keep CI's time (the rows run clip by clip there too)
+         "-k", "(onnxruntime or openvino) and not dataset"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=3000,
     )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
     print(f"in {optimum_environment.folder.name}: {summary}")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     passed = int(re.search(r"(\d+) passed", summary).group(1))
-    assert passed >= 12, summary  # test_onnx_openvino.py's 9, and their tiny.en parity cases in both modes
+    assert passed >= 11, summary  # test_onnx_openvino.py's 9, and their tiny.en per-clip parity cases
     assert "cannot run here" not in done.stdout, done.stdout[-3000:]  # nothing skipped for want of the libraries

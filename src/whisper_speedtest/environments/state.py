@@ -14,6 +14,9 @@ from .spec import MARKER, EnvironmentSpec, ToolSource, envs_root, failure_note, 
 _SELF_CHECK = "import importlib.metadata as m, whisper_speedtest.version as v; print(m.version('whisper-speedtest'), v.__version__)"
 
 
+LEFT_OVER = "left over"
+
+
 class EnvStatus(enum.Enum):
     PRESENT = "present"
     MISSING = "missing"
@@ -43,6 +46,8 @@ class EnvironmentState:
         if self.status is EnvStatus.MISSING:
             last = f" ({self.reason})" if self.reason != "not made yet" else ""
             return f"missing{last}: {self.spec.install_command()} makes it"
+        if self.reason.startswith(LEFT_OVER):
+            return f"{self.reason} ({self.folder})"
         return f"broken: {self.reason}; {self.spec.install_command()} makes it again"
 
 
@@ -113,7 +118,7 @@ def made_environments(source: ToolSource | None = None) -> tuple[EnvironmentStat
             found.append(EnvironmentState(spec, folder, EnvStatus.BROKEN, "no readable completion marker"))
             continue
         if spec.folder(source) != folder:
-            found.append(EnvironmentState(spec, folder, EnvStatus.BROKEN, "made from other requirements (left over; safe to delete)"))
+            found.append(EnvironmentState(spec, folder, EnvStatus.BROKEN, f"{LEFT_OVER}: made from other requirements, no longer used (safe to delete)"))
             continue
         found.append(inspect(spec, source))
     return tuple(found)
