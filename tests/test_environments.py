@@ -222,6 +222,8 @@ def test_two_versions_of_faster_whisper_side_by_side(tmp_path, capsys):
     assert code == 0, err
     state = inspect(_pinned())
     assert state.ready and dict(state.packages)["faster-whisper"] == OLD_FASTER_WHISPER
+    code, listed, _ = cli(capsys, "backends")
+    assert code == 0 and f"{state.folder.name}: present" in listed
     out = tmp_path / "run.json"
     code, _, err = cli(capsys,
         "benchmark", "-b", f"faster-whisper,faster-whisper=={OLD_FASTER_WHISPER}", "-n", "1", "--warmup", "0",
