@@ -1,7 +1,7 @@
 """The layers of ARCHITECTURE.md hold: nothing imports upward, no two modules import each other, few floors.
 
 Read with grimp (import-linter's graph builder), which sees every import, function-level and
-TYPE_CHECKING ones included. Layers, top to bottom: cli, board, report, bench, backends, models,
+TYPE_CHECKING ones included. Layers, top to bottom: cli, board, report, bench, backends, environments, models,
 models.formats; leaf modules import only other leaves. ARCHITECTURE.md's last section lists these
 rules; keep the two in step.
 """
@@ -12,7 +12,7 @@ import pytest
 
 grimp = pytest.importorskip("grimp", reason="grimp comes with the test extra")
 
-LAYERS = ("cli", "board", "report", "bench", "backends", "models", "models.formats")
+LAYERS = ("cli", "board", "report", "bench", "backends", "environments", "models", "models.formats")
 LEAVES = ("audio", "results", "errors", "atomic", "version", "interrupts", "progress", "child_messages", "safe_read", "plain_text")
 MAX_FLOORS = 10
 

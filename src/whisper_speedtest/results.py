@@ -285,6 +285,7 @@ class BackendResult:
     machine_load: tuple[LoadSnapshot, ...] = ()  # 1.4: at the start and the end of the backend
     warnings: tuple[str, ...] = ()  # 1.4: outliers, high spread, a busy machine (hyperfine's warnings)
     library_log: str = ""  # what the backend's libraries printed in its child (progress bars, warnings), kept off the screen
+    environment: str = ""  # the managed environment it ran in (its folder under envs/), "" for the main one
 
     @property
     def ok(self) -> bool:

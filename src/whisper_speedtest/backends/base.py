@@ -144,6 +144,11 @@ class Backend(ABC):
     # The variant ``load(preset="fast")`` asks for: the one measured to load fastest while its transcripts
     # stay within 2% WER of float16 (benchmarks/loading.py). None: float16 already loads fastest.
     fast_load_quantization: ClassVar[str | None] = None
+    # Extras whose pins conflict with the main environment's: where this backend is not available here, it runs
+    # in a managed environment of its own holding this tool with these extras (`whisper-speedtest backends install`).
+    own_environment: ClassVar[tuple[str, ...]] = ()
+    # Distributions besides ``requires`` whose versions its row records (what its environment pins).
+    reported_packages: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def model_places(cls, name: str) -> tuple:
@@ -231,7 +236,7 @@ class Backend(ABC):
 
     def package_versions(self) -> dict[str, str]:
         versions = {}
-        for dist in self.requires:
+        for dist in (*self.requires, *self.reported_packages):
             try:
                 versions[dist] = metadata.version(dist)
             except metadata.PackageNotFoundError:

@@ -78,6 +78,8 @@ class LightningWhisperMlxBackend(Backend):
     platforms = ("darwin", "linux")
     model_format = "mlx"
     extra = "lightning"
+    own_environment = ("lightning",)  # it pins tiktoken==0.3.3, which openai-whisper's extra refuses
+    reported_packages = ("tiktoken", "mlx-cpu", "numba")
     quantizations = {"int8": "MLX 8-bit affine, group 64 (our store's MLX variant)", "int4": "MLX 4-bit affine, group 64 (our store's MLX variant)"}
 
     def __init__(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..child_messages import FINAL, ChildMessage
+from ..environments.spawn import EnvironmentContext
 from ..results import TOO_SLOW
 from .child_output import collect, new_log_path
 from .job import WorkerJob
@@ -61,17 +62,18 @@ def quiet_resource_tracker() -> None:
         sys.warnoptions.append(QUIET_RESOURCE_TRACKER)
 
 
-def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
+def run_child(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str, python: str | None = None):
     """Run ``job`` in a spawned child; returns (a final ``ChildMessage``: RESULT, ERROR, TIMEOUT, CRASHED or TOO_SLOW, payload):
-    a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes."""
-    kind, payload, _ = run_child_logged(job, timeout_s, on_message, label)
+    a ``WorkerResult``, a ``WorkerFailure``, or the one-line reason of the other outcomes.
+    ``python``: a managed environment's interpreter for the child (``environments.spawn``), else this one."""
+    kind, payload, _ = run_child_logged(job, timeout_s, on_message, label, python)
     return kind, payload
 
 
-def run_child_logged(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str):
+def run_child_logged(job: WorkerJob, timeout_s: float, on_message: MessageCallback, label: str, python: str | None = None):
     """``run_child``, plus what the child's libraries printed (kept off the screen): (kind, payload, log)."""
     quiet_resource_tracker()
-    context = mp.get_context("spawn")
+    context = mp.get_context("spawn") if python is None else EnvironmentContext(python)
     messages = context.Queue()
     log_path = new_log_path(label)
     process = context.Process(

@@ -2,7 +2,9 @@
 
 Both are frozen and picklable. The backend travels as its class: pickle sends it by reference
 (module and qualified name), and a spawned child starts with its parent's ``sys.path``, so a
-third-party backend found through an entry point imports there as it did in the parent.
+third-party backend found through an entry point imports there as it did in the parent. A child in a
+managed environment (``environments.spawn``) keeps that interpreter's own ``sys.path`` instead: there the
+classes import from the same whisper-speedtest (the same version, or the same source tree), never half-compatible.
 """
 
 from __future__ import annotations

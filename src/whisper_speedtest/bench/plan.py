@@ -25,6 +25,14 @@ class BackendPlan:
     skip_reason: str | None = None
     skip_status: str = SKIPPED  # FAILED when the weights are there but must not run (corrupt)
     weights: WeightsMode = WeightsMode.SAME
+    python: str | None = None  # a managed environment's interpreter for the child (bench.managed), None: this one
+    version: str | None = None  # the pinned version of the backend's library (-b faster-whisper==1.1.1)
+    environment: str = ""  # the managed environment's folder name, "" for this one
+
+    @property
+    def row_name(self) -> str:
+        """The row's backend name: with a pinned version, ``name==version``."""
+        return self.backend.name + (f"=={self.version}" if self.version else "")
 
     @property
     def model(self) -> ModelRef | None:
@@ -33,8 +41,12 @@ class BackendPlan:
         return self.variant.model or self.variant.fallback_model
 
     @property
+    def row_display_name(self) -> str:
+        return self.backend.display_name + (f"=={self.version}" if self.version else "")
+
+    @property
     def label(self) -> str:
-        return self.backend.name + (f"@{self.variant_label}" if self.variant_label != "default" else "")
+        return self.row_name + (f"@{self.variant_label}" if self.variant_label != "default" else "")
 
     @property
     def variant_label(self) -> str:

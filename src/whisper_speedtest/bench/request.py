@@ -41,6 +41,9 @@ class BenchmarkRequest:
     price_per_hour: float | None = None  # the machine's cost per hour, for a cost per audio hour
     ray: RaySettings | None = None  # dataset mode on Ray Data instead of one child process
     weights: WeightsMode = WeightsMode.SAME
+    # Beside ``backends``, one each: a version of that backend's library to run in a managed environment of its
+    # own (``-b faster-whisper==1.1.1``), or None. Empty: none pinned.
+    versions: tuple[str | None, ...] = ()
 
     @classmethod
     def build(cls, arguments: BenchmarkArguments | None = None, /, *, clips: Sequence[AudioClip] = (),
@@ -57,6 +60,10 @@ class BenchmarkRequest:
         base = arguments if arguments is not None else BenchmarkArguments()
         a = replace(base, **changes) if changes else base
         return _checked(a).with_clips(clips)
+
+    def entries(self) -> tuple[tuple[type[Backend], str | None], ...]:
+        """(backend, pinned version or None) for each backend to run, in order."""
+        return tuple(zip(self.backends, self.versions or (None,) * len(self.backends), strict=True))
 
     def with_clips(self, clips: Sequence[AudioClip]) -> BenchmarkRequest:
         return replace(self, clips=tuple(clips))

@@ -41,8 +41,8 @@ def failed_row(plan: BackendPlan, status: str, reason: str, load: LoadResult | N
         )
     model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
-        backend=plan.backend.name,
-        display_name=plan.backend.display_name,
+        backend=plan.row_name,
+        display_name=plan.row_display_name,
         status=status,
         reason=reason,
         model=model_identity(model, plan.backend.family),
@@ -51,6 +51,7 @@ def failed_row(plan: BackendPlan, status: str, reason: str, load: LoadResult | N
         actual_variant=load.actual,
         did_fallback=load.did_fallback,
         fallback_reason=load.detail if load.did_fallback else "",
+        environment=plan.environment,
     )
 
 
@@ -141,8 +142,8 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
     load = result.load
     model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(
-        backend=plan.backend.name,
-        display_name=plan.backend.display_name,
+        backend=plan.row_name,
+        display_name=plan.row_display_name,
         status=OK,
         model=model_identity(model, plan.backend.family),
         load_s=result.load_s,
@@ -167,4 +168,5 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
         samples=samples,
         intervals=row_intervals(samples, clip_rows, dataset),
         warnings=tuple(stats.sample_warnings(samples)),
+        environment=plan.environment,
     )

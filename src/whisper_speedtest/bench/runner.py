@@ -86,10 +86,10 @@ def _run_measured(plan: BackendPlan, request: BenchmarkRequest, on_progress: Pro
         on_progress(plan.label, kind, payload)
 
     log = ""
-    if request.ray is not None and job.dataset is not None:
+    if request.ray is not None and job.dataset is not None and plan.python is None:
         kind, payload = run_ray(job, request.ray, on_message, timeout_s)
     else:
-        kind, payload, log = run_child_logged(job, timeout_s, on_message, plan.label)
+        kind, payload, log = run_child_logged(job, timeout_s, on_message, plan.label, plan.python)
     if kind == ChildMessage.RESULT:
         row = assemble_row(plan, job, payload)
     elif kind == ChildMessage.ERROR:

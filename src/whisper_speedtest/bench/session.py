@@ -14,7 +14,8 @@ from ..models.locations import Scan
 from ..plain_text import clean_strings
 from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
 from . import audio_set, provenance
-from .plan import BackendPlan, PlanningInterrupted, plan_backend
+from .managed import plan_routed
+from .plan import BackendPlan, PlanningInterrupted
 from .rows import failed_row
 from .request import BenchmarkRequest, select_backends
 from .runner import ProgressCallback, run_backend
@@ -49,9 +50,9 @@ def run_benchmark(
     backend instead, since a fetch changes what is there."""
     scan = Scan()
     plans = [
-        plan_backend(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic,
-                     request.weights, scan)
-        for cls in request.backends
+        plan_routed(cls, request.model, replace(request.load_options, quantization=quant), on_note, request.synthetic,
+                    request.weights, version, scan)
+        for cls, version in request.entries()
         for quant in request.quantizations
     ]
     on_plan(plans)

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from ..bench.arguments import DEFAULTS, BenchmarkArguments, check_price  # noqa: F401  (check_price: kept where tests read it)
 from . import options as opt
-from .options import backend_choice, check_not_empty, split_csv
+from .options import backend_entries, check_not_empty, split_csv
 from .output import print_notes
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class BenchmarkOptions(BenchmarkArguments):
 
     implementations: tuple[str, ...] = ()  # mac-whisper-speedtest's --implementations, added to backends
     outputs: tuple[str, ...] = ()
+    install_missing: bool = False  # make missing managed environments before the run (never during it)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,11 @@ def prepare(options: BenchmarkOptions) -> PreparedBenchmark:
     check_not_empty("-b/--backends", o.backends)
     output_paths = tuple(check_output_paths(split_csv(o.outputs)))
     arguments = {f.name: getattr(o, f.name) for f in dataclasses.fields(BenchmarkArguments)}
-    arguments.update(backends=tuple(split_csv(o.backends) + split_csv(o.implementations)), quant=tuple(split_csv(o.quant)))
+    backends, versions, notes = backend_entries(o.backends, o.implementations)  # -b faster-whisper==1.1.1: a pinned version
+    arguments.update(backends=tuple(dict.fromkeys(backends)), quant=tuple(split_csv(o.quant)))
     request = BenchmarkRequest.build(**arguments)
-    _, notes = backend_choice(o.backends, o.implementations)
+    if versions:  # one class may run twice, at two versions: the pairs as backend_entries made them
+        request = dataclasses.replace(request, backends=backends, versions=versions)
     if arguments["language"] == "auto" and catalog.get(request.model).english_only:
         notes = (*notes, f"note: {request.model} is English-only: with --language auto it decodes English, there is no language to "
                          f"detect (a multilingual model such as {request.model.removesuffix('.en')} detects it)")
@@ -178,6 +181,7 @@ def register(app: typer.Typer) -> None:
         cuda_graphs: opt.CudaGraphsOption = DEFAULTS.cuda_graphs,
         price_per_hour: opt.PriceOption = None,
         weights: opt.WeightsOption = DEFAULTS.weights.value,
+        install_missing: Annotated[bool, typer.Option("--install-missing", help="First make the managed environments the chosen backends need and lack (whisper-speedtest backends install), before anything is timed.")] = False,
         history: opt.HistoryOption = True,
         quiet: opt.QuietOption = False,
         verbose: opt.VerboseOption = False,
@@ -219,9 +223,14 @@ def register(app: typer.Typer) -> None:
                 ray_actors=ray_actors,
                 ray_cpus_per_actor=ray_cpus_per_actor,
                 weights=weights,
+                install_missing=install_missing,
             )
         )
         print_notes(prepared.notes, err)
+        if install_missing:
+            from .environments import install_for_request
+
+            install_for_request(prepared.request, err, quiet=quiet)
         clips = () if prepared.request.dataset is not None else collect_clips(audio, reference)
         run_and_report(
             prepared.request.with_clips(clips),

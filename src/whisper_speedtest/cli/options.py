@@ -68,6 +68,35 @@ def check_weights(weights: str) -> WeightsMode:
     return checked(weights)
 
 
+PIN = "=="  # -b faster-whisper==1.1.1: that version of the backend's library, in a managed environment of its own
+
+
+def split_pin(name: str) -> tuple[str, str | None]:
+    """``faster-whisper==1.1.1`` -> (``faster-whisper``, ``1.1.1``); a name without a pin -> (name, None)."""
+    backend, pin, version = name.partition(PIN)
+    if pin and not version.strip():
+        raise BadOption(f"{name!r}: give a version after == (e.g. faster-whisper==1.1.1)")
+    return backend.strip(), version.strip() or None
+
+
+def backend_entries(backends: Sequence[str], implementations: Sequence[str] = ()):
+    """Like :func:`backend_choice`, with pins: (classes, versions beside them, notes). ``-b faster-whisper,faster-whisper==1.1.1``
+    gives the class twice, with versions (None, "1.1.1"); versions is () when nothing is pinned."""
+    from ..backends import get_backend
+
+    pinned = [split_pin(name) for name in split_csv(backends)]
+    if not any(version for _, version in pinned):
+        classes, notes = backend_choice(backends, implementations)
+        return classes, (), notes
+    plain = [name for name, version in pinned if version is None]
+    originals = split_csv(implementations)
+    notes = backend_choice(plain, originals)[1] if plain or originals else ()
+    entries = dict.fromkeys(
+        [(get_backend(name), version) for name, version in pinned] + [(get_backend(name), None) for name in originals]
+    )
+    return tuple(cls for cls, _ in entries), tuple(version for _, version in entries), notes
+
+
 def backend_choice(backends: Sequence[str], implementations: Sequence[str] = ()) -> tuple[tuple[type[Backend], ...], tuple[str, ...]]:
     """The backend classes ``-b`` and ``--implementations`` name (every registered one when none is named;
     unknown names raise before any audio is decoded), and one note per mac-whisper-speedtest name or option used."""

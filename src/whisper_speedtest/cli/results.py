@@ -122,7 +122,8 @@ def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare_command(
         run_a: Annotated[str, typer.Argument(help="Baseline: a run id (or prefix) from the history, or a results .json file.")],
-        run_b: Annotated[str, typer.Argument(help="Candidate: a run id (or prefix), or a results .json file.")],
+        run_b: Annotated[Optional[str], typer.Argument(help="Candidate: a run id (or prefix), or a results .json file (not with --rows).")] = None,
+        rows: Annotated[Optional[str], typer.Option("--rows", help="Compare two rows of RUN_A instead: A,B (e.g. faster-whisper,faster-whisper==1.2.0).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
         fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit with status 1 when a backend regressed.")] = False,
     ) -> None:
@@ -130,7 +131,18 @@ def register(app: typer.Typer) -> None:
         from ..history import load_run_ref
         from ..report.compare import MIN_RELATIVE_CHANGE, compare_runs, comparison_to_dict
 
-        comparison = compare_runs(load_run_ref(run_a), load_run_ref(run_b))
+        from ..errors import BadOption
+        from ..report.compare import compare_rows_of_one_run
+
+        if (rows is None) == (run_b is None):
+            raise BadOption("compare takes RUN_A RUN_B, or one run with --rows A,B")
+        if rows is not None:
+            pair = [name.strip() for name in rows.split(",") if name.strip()]
+            if len(pair) != 2:
+                raise BadOption(f"--rows takes two row names, A,B (got {rows!r})")
+            comparison = compare_rows_of_one_run(load_run_ref(run_a), *pair)
+        else:
+            comparison = compare_runs(load_run_ref(run_a), load_run_ref(run_b))
         if as_json:
             out.print_json(json.dumps(comparison_to_dict(comparison)))
         else:

@@ -177,6 +177,26 @@ def _interval(interval: Interval | None) -> dict | None:
     return None if interval is None else {"low": interval.low, "high": interval.high, "confidence": interval.confidence, "method": interval.method}
 
 
+def compare_rows_of_one_run(run: BenchmarkRun, first: str, second: str) -> RunComparison:
+    """Two rows of one run (``faster-whisper`` and ``faster-whisper==1.2.0``: the same audio, the same
+    weights) compared as two runs' rows are: A is ``first``, B is ``second``."""
+    import dataclasses
+
+    from ..errors import BadOption
+
+    def row(label: str) -> BackendResult:
+        for result in run.results:
+            if result_label(result) == label or result.backend == label:
+                return result
+        known = ", ".join(result_label(r) for r in run.results)
+        raise BadOption(f"no row {label!r} in run {run.run_id}; its rows: {known}")
+
+    a, b = row(first), row(second)
+    shared = dataclasses.replace(b, backend=a.backend, variant=a.variant)
+    comparison = compare_runs(dataclasses.replace(run, results=(a,)), dataclasses.replace(run, results=(shared,)))
+    return dataclasses.replace(comparison, a_label=f"{first} in {comparison.a_label}", b_label=f"{second} in {comparison.b_label}")
+
+
 def comparison_to_dict(comparison: RunComparison) -> dict:
     """Plain data for ``compare --json``."""
     return {

@@ -18,6 +18,10 @@ from ..transformers.pipeline_backend import CHUNK_SECONDS, generate_kwargs
 
 class OptimumSeq2SeqBackend(Backend):
     """A backend whose model is an optimum seq2seq model plus a transformers ``WhisperProcessor``."""
+    # optimum-onnx 0.1 pins transformers<4.58, which the transformers extra (5.x) refuses: both optimum backends
+    # run in one environment of their own (transformers 4.57) where they are not installed here.
+    own_environment = ("onnx", "openvino")
+    reported_packages = ("optimum", "optimum-onnx", "optimum-intel", "onnxruntime", "openvino", "tokenizers")
 
     def __init__(self) -> None:
         super().__init__()
