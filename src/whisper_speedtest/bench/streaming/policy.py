@@ -1,0 +1,144 @@
+"""LocalAgreement-2 over a growing buffer: the streaming policy of whisper_streaming (Macháček, Dabre
+and Bojar, 2023, "Turning Whisper into Real-Time Transcription System"), written for any backend
+that times words.
+
+Pure: no clock and no library. Each ``step`` hands the policy more audio; it transcribes the whole
+buffer with the committed text as prompt, commits the longest prefix on which this hypothesis and the
+previous one agree (two in a row: LocalAgreement-2), and trims the buffer at the end of a completed
+segment once it is longer than ``trim_s``. ``finish`` commits what is left when the audio ends.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...audio import SAMPLE_RATE
+from ...backends.base import TimedWord, WordTranscript
+
+POLICY_NAME = "LocalAgreement-2"
+TRIM_S = 15.0  # whisper_streaming's default --buffer_trimming_sec (trimming at segment ends)
+WINDOW_S = 30.0  # Whisper's window: a buffer never grows past it
+PROMPT_CHARS = 200  # committed text handed back as prompt, as whisper_streaming does
+
+Transcriber = Callable[[np.ndarray, str], WordTranscript]  # (buffer samples, prompt) -> words in buffer time
+
+
+def word_key(text: str) -> str:
+    """A word as agreement compares it: lower case, letters, digits and apostrophes only."""
+    return re.sub(r"[^\w']+", "", text.lower())
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    committed: tuple[TimedWord, ...]  # newly committed at this step, in audio time
+    tentative: tuple[TimedWord, ...]  # the unconfirmed tail a live display would show after the committed text
+
+
+class HypothesisBuffer:
+    """The words of the last hypothesis not yet committed, and the agreement of two hypotheses in a row."""
+
+    def __init__(self) -> None:
+        self.committed_in_buffer: list[TimedWord] = []
+        self.previous: list[TimedWord] = []
+        self.new: list[TimedWord] = []
+        self.last_committed_end = 0.0
+
+    def insert(self, words: list[TimedWord]) -> None:
+        """Take a new hypothesis (audio time), without the words that end before the committed text,
+        and without a repeat of the last committed words (up to five) at its start."""
+        fresh = [w for w in words if w.start > self.last_committed_end - 0.1]
+        if fresh and abs(fresh[0].start - self.last_committed_end) < 1 and self.committed_in_buffer:
+            for n in range(min(len(self.committed_in_buffer), len(fresh), 5), 0, -1):
+                tail = [word_key(w.text) for w in self.committed_in_buffer[-n:]]
+                if tail == [word_key(w.text) for w in fresh[:n]]:
+                    fresh = fresh[n:]
+                    break
+        self.new = fresh
+
+    def flush(self) -> list[TimedWord]:
+        """Commit the longest common prefix of the new hypothesis and the previous one."""
+        commit: list[TimedWord] = []
+        while self.new and self.previous and word_key(self.new[0].text) == word_key(self.previous[0].text):
+            word = self.new.pop(0)
+            self.previous.pop(0)
+            commit.append(word)
+            self.last_committed_end = word.end
+        self.previous = self.new
+        self.new = []
+        self.committed_in_buffer.extend(commit)
+        return commit
+
+    def pop_committed(self, before_s: float) -> None:
+        while self.committed_in_buffer and self.committed_in_buffer[0].end <= before_s:
+            self.committed_in_buffer.pop(0)
+
+
+class LocalAgreement:
+    """The streaming state for one stream: audio buffer, hypothesis buffer and committed words."""
+
+    def __init__(self, transcribe: Transcriber, trim_s: float = TRIM_S) -> None:
+        self._transcribe = transcribe
+        self._trim_s = trim_s
+        self.buffer = np.zeros(0, dtype=np.float32)
+        self.offset_s = 0.0  # audio time of the buffer's first sample
+        self.hypothesis = HypothesisBuffer()
+        self.committed: list[TimedWord] = []
+
+    def prompt(self) -> str:
+        """Committed text that has left the buffer, at most ``PROMPT_CHARS`` of it, ending with the latest."""
+        before = [w.text.strip() for w in self.committed if w.end <= self.offset_s]
+        text = ""
+        for word in reversed(before):
+            if len(text) + len(word) + 1 > PROMPT_CHARS:
+                break
+            text = word + (" " + text if text else "")
+        return text
+
+    def step(self, samples: np.ndarray) -> StepOutput:
+        """Add ``samples`` (16 kHz float32), transcribe the buffer, commit what two hypotheses agree on."""
+        self.buffer = np.concatenate([self.buffer, samples.astype(np.float32, copy=False)])
+        result = self._transcribe(self.buffer, self.prompt())
+        words = [TimedWord(w.text, w.start + self.offset_s, w.end + self.offset_s) for w in result.words]
+        self.hypothesis.insert(words)
+        commit = self.hypothesis.flush()
+        self.committed.extend(commit)
+        self._trim([e + self.offset_s for e in result.segment_ends])
+        return StepOutput(tuple(commit), tuple(self.hypothesis.previous))
+
+    def finish(self) -> StepOutput:
+        """The audio ended: the unconfirmed tail is committed as it stands."""
+        rest = tuple(self.hypothesis.previous)
+        self.hypothesis.previous = []
+        self.committed.extend(rest)
+        return StepOutput(rest, ())
+
+    @property
+    def buffer_s(self) -> float:
+        return len(self.buffer) / SAMPLE_RATE
+
+    def _trim(self, segment_ends: list[float]) -> None:
+        """Past ``trim_s``: cut at the last completed segment end (the one before the last) that the
+        committed text has reached. Past Whisper's window: cut at the committed text's end."""
+        if not self.committed:
+            if self.buffer_s > WINDOW_S:  # nothing agreed in 30 s: keep the last window (whisper_streaming would overflow)
+                self._cut_at(self.offset_s + self.buffer_s - WINDOW_S + self._trim_s)
+            return
+        committed_end = self.committed[-1].end
+        if self.buffer_s > self._trim_s:
+            ends = [e for e in segment_ends[:-1] if e <= committed_end]
+            if ends:
+                self._cut_at(ends[-1])
+        if self.buffer_s > WINDOW_S - 2:
+            self._cut_at(committed_end)
+
+    def _cut_at(self, time_s: float) -> None:
+        drop = int(round((time_s - self.offset_s) * SAMPLE_RATE))
+        if drop <= 0:
+            return
+        self.hypothesis.pop_committed(time_s)
+        self.buffer = self.buffer[drop:]
+        self.offset_s = time_s
