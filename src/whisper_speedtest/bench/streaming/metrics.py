@@ -20,7 +20,7 @@ from ...backends.base import TimedWord
 from .policy import word_key
 from .records import LatencySummary, StreamPass
 
-KEPT_UP_CHUNKS = 2.0  # real clock: kept up when the last step finished within two chunks of the audio's end
+KEPT_UP_CHUNKS = 2.0  # real clock: kept up when the lag grew by at most two chunks from the first step to the last
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,11 @@ def compute_s(stream: StreamPass) -> float:
     return sum(step.compute_s for step in stream.steps)
 
 
-def lag_at_end(stream: StreamPass) -> float | None:
-    """Real clock: the last transcribing step's finish minus the audio it had; None for the simulated clock."""
-    steps = [s for s in stream.steps if not s.final]
-    if not steps:
-        return None
-    return steps[-1].clock_s - steps[-1].audio_end_s
+def lags(stream: StreamPass) -> list[float]:
+    """Real clock: for each transcribing step, its finish minus the audio it had (how far behind speech it was)."""
+    return [s.clock_s - s.audio_end_s for s in stream.steps if not s.final]
 
 
-def kept_up(lag_end_s: float, chunk_s: float) -> bool:
-    return lag_end_s <= KEPT_UP_CHUNKS * chunk_s
+def kept_up(stream_lags: list[float], chunk_s: float) -> bool:
+    """Whether the lag stayed put: a backend slower than speech lags more with every step."""
+    return not stream_lags or stream_lags[-1] - stream_lags[0] <= KEPT_UP_CHUNKS * chunk_s

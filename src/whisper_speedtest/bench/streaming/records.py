@@ -59,7 +59,8 @@ class StreamFigures:
     aware: LatencySummary | None  # real clock
     rtf: float | None  # compute seconds / audio seconds (real clock when run, else simulated)
     kept_up: bool | None
-    lag_end_s: float | None  # real clock: how far behind the audio the last step finished
+    lag_start_s: float | None  # real clock: how far behind the audio the first step finished
+    lag_end_s: float | None  # ... and the last
     revisions_per_min: float
     final_wer: float | None  # committed text vs the reference text
     offline_wer: float | None  # the same backend's plain transcribe() on the same audio

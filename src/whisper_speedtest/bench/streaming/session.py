@@ -36,6 +36,7 @@ class StreamRequest:
     clocks: tuple[Clock, ...] = (Clock.SIMULATED,)
     timeout_s: float = 900.0
     in_process: bool = False  # run each job in this process (tests of what has no process boundary)
+    alignment: Alignment | None = None  # given word end times instead of the aligner's (scripted tests)
 
     def __post_init__(self) -> None:
         check_chunk_sizes(self.chunk_sizes, self.clip.duration_s)
@@ -119,14 +120,15 @@ def figures_of(passes: tuple[StreamPass, ...], offline_text: str, request: Strea
         score = scoring.score(ref, hyp)
         return score.wer if score else None
 
-    lag = metrics.lag_at_end(real) if real else None
+    lags = metrics.lags(real) if real else []
     rtf = metrics.compute_s(real or simulated) / audio_s
     return StreamFigures(
         unaware=metrics.latency_summary(simulated, words) if simulated and alignment else None,
         aware=metrics.latency_summary(real, words) if real and alignment else None,
         rtf=rtf,
-        kept_up=metrics.kept_up(lag, chunk_s) if lag is not None else rtf <= 1.0,
-        lag_end_s=lag,
+        kept_up=metrics.kept_up(lags, chunk_s) if real else rtf <= 1.0,
+        lag_start_s=lags[0] if lags else None,
+        lag_end_s=lags[-1] if lags else None,
         revisions_per_min=metrics.revisions(main) / (audio_s / 60),
         final_wer=wer(reference, committed),
         offline_wer=wer(reference, offline_text),
@@ -189,7 +191,10 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
     stopped_by: int | None = None
     alignment, note = None, "interrupted before the reference alignment"
     try:
-        alignment, note = reference_alignment(request, on_progress)
+        if request.alignment is not None:
+            alignment, note = request.alignment, f"word end times: {request.alignment.source}"
+        else:
+            alignment, note = reference_alignment(request, on_progress)
         on_note(note)
         plans = [plan_backend(cls, request.model, request.load_options, on_note) for cls in request.backends]
     except KeyboardInterrupt as exc:
