@@ -28,8 +28,13 @@ Transcriber = Callable[[np.ndarray, str], WordTranscript]  # (buffer samples, pr
 
 
 def word_key(text: str) -> str:
-    """A word as agreement compares it: lower case, letters, digits and apostrophes only."""
+    """A word as the figures match it to the reference: lower case, letters, digits and apostrophes only."""
     return re.sub(r"[^\w']+", "", text.lower())
+
+
+def same_word(a: TimedWord, b: TimedWord) -> bool:
+    """Agreement as whisper_streaming judges it: the same text, case and punctuation included."""
+    return a.text.strip() == b.text.strip()
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,7 @@ class HypothesisBuffer:
         fresh = [w for w in words if w.start > self.last_committed_end - 0.1]
         if fresh and abs(fresh[0].start - self.last_committed_end) < 1 and self.committed_in_buffer:
             for n in range(min(len(self.committed_in_buffer), len(fresh), 5), 0, -1):
-                tail = [word_key(w.text) for w in self.committed_in_buffer[-n:]]
-                if tail == [word_key(w.text) for w in fresh[:n]]:
+                if all(same_word(a, b) for a, b in zip(self.committed_in_buffer[-n:], fresh[:n])):
                     fresh = fresh[n:]
                     break
         self.new = fresh
@@ -62,7 +66,7 @@ class HypothesisBuffer:
     def flush(self) -> list[TimedWord]:
         """Commit the longest common prefix of the new hypothesis and the previous one."""
         commit: list[TimedWord] = []
-        while self.new and self.previous and word_key(self.new[0].text) == word_key(self.previous[0].text):
+        while self.new and self.previous and same_word(self.new[0], self.previous[0]):
             word = self.new.pop(0)
             self.previous.pop(0)
             commit.append(word)

@@ -1,0 +1,55 @@
+"""The stream command's bad input (one line, exit 2) and its isolation: a hung backend is a failed row
+with the steps it streamed, the others go on."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests import stream_fakes
+from whisper_speedtest.audio import AudioClip
+from whisper_speedtest.backends.base import LoadOptions
+from whisper_speedtest.bench.streaming.records import Alignment
+from whisper_speedtest.bench.streaming.session import StreamRequest, run_stream
+from whisper_speedtest.cli.app import main
+from whisper_speedtest.results import DecodeOptions
+
+
+def _one_line_error(capsys, argv, expected):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("chunk, expected", [("0", "positive number of seconds"), ("-1", "positive"), ("abc", "must be seconds")])
+def test_a_chunk_of_zero_or_less_is_one_line(capsys, chunk, expected):
+    _one_line_error(capsys, ["stream", "--chunk", chunk], expected)
+
+
+def test_a_file_shorter_than_one_chunk_is_one_line(capsys, tmp_path):
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(8_000, dtype=np.float32), 16_000)
+    _one_line_error(capsys, ["stream", "-a", str(short), "--chunk", "0.5,1"], "shorter than one chunk (1 s)")
+
+
+def test_an_output_stream_cannot_write_is_one_line(capsys, tmp_path):
+    _one_line_error(capsys, ["stream", "-o", str(tmp_path / "chart.png")], "stream writes")
+
+
+def test_a_backend_without_word_times_is_skipped_with_the_reason():
+    clip = AudioClip("ramp", "ramp", stream_fakes.ramp())
+    request = StreamRequest("tiny.en", (stream_fakes.NoWordTimesBackend,), DecodeOptions(), LoadOptions(), clip, in_process=True,
+                            alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    (row,) = run_stream(request).rows
+    assert row.status == "skipped" and "gives no word timestamps" in row.reason and row.figures is None
+
+
+def test_a_backend_that_hangs_mid_stream_times_out_and_keeps_its_steps():
+    clip = AudioClip("ramp", "ramp", stream_fakes.ramp())
+    request = StreamRequest("tiny.en", (stream_fakes.HangsMidStreamBackend, stream_fakes.ScriptedStreamBackend), DecodeOptions(),
+                            LoadOptions(), clip, timeout_s=20, alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    hung, fine = run_stream(request).rows
+    assert hung.status == "timeout" and "--timeout 20" in hung.reason
+    assert [s.index for s in hung.passes[0].steps] == [0, 1] and not hung.passes[0].completed
+    assert fine.status == "ok" and fine.figures.unaware.median_s == pytest.approx(1.5)
