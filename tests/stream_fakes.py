@@ -12,7 +12,7 @@ from whisper_speedtest.audio import SAMPLE_RATE
 from whisper_speedtest.backends.base import Backend, LoadResult, TimedWord, Transcript, WordTranscript
 
 # (word, start, end) in seconds of a 5 s stream
-WORDS = (("one", 0.2, 0.6), ("two", 0.9, 1.4), ("three", 1.6, 2.3), ("four", 2.5, 3.1), ("five", 3.4, 3.9), ("six", 4.2, 4.8))
+WORDS = ((" one", 0.2, 0.6), (" two", 0.9, 1.4), (" three", 1.6, 2.3), (" four", 2.5, 3.1), (" five", 3.4, 3.9), (" six", 4.2, 4.8))
 AUDIO_S = 5.0
 
 
@@ -36,7 +36,7 @@ class ScriptedStreamBackend(Backend):
         return LoadResult(requested="default", actual="scripted")
 
     def transcribe(self, audio, options):
-        return Transcript(" ".join(text for text, _, end in WORDS if end <= len(audio) / SAMPLE_RATE))
+        return Transcript("".join(text for text, _, end in WORDS if end <= len(audio) / SAMPLE_RATE).strip())
 
     def heard(self, text: str, start: float, end: float, buffer_end: float) -> str:
         return text
@@ -57,7 +57,7 @@ class MishearsFirstBackend(ScriptedStreamBackend):
     word_timestamps = "scripted, with one word misheard at first"
 
     def heard(self, text, start, end, buffer_end):
-        return "won" if text == "one" and buffer_end < 1.5 else text
+        return " won" if text == " one" and buffer_end < 1.5 else text
 
 
 class HallucinatingBackend(ScriptedStreamBackend):

@@ -62,7 +62,7 @@ class Transcript:
 class TimedWord:
     """One word of a transcript with its start and end in the audio, in seconds, as the library timed it."""
 
-    text: str
+    text: str  # as the tokenizer spelled it: a leading space where a new word begins (" o", "'clock")
     start: float
     end: float
 
@@ -76,7 +76,7 @@ class WordTranscript:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text.strip() for w in self.words).strip()
+        return "".join(w.text for w in self.words).strip()
 
 
 class WordTimestampsUnsupported(Exception):

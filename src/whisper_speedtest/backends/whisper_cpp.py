@@ -104,7 +104,7 @@ class WhisperCppBackend(Backend):
             max_len=1,
             split_on_word=True,
         )
-        words = tuple(TimedWord(s.text, s.t0 / 100, s.t1 / 100) for s in segments if s.text.strip())
+        words = tuple(TimedWord(" " + s.text.strip(), s.t0 / 100, s.t1 / 100) for s in segments if s.text.strip())  # whole words
         self._model._set_params({"token_timestamps": False, "max_len": 0, "split_on_word": False, "initial_prompt": ""})
         self.record_params(beam_size=options.beam_size, segments="one per word (max_len=1)")
         return WordTranscript(words, tuple(w.end for w in words))

@@ -41,7 +41,7 @@ def committed_words(stream: StreamPass) -> list[tuple[TimedWord, int, float]]:
 
 
 def committed_text(stream: StreamPass) -> str:
-    return " ".join(w.text.strip() for w, _, _ in committed_words(stream)).strip()
+    return "".join(w.text for w, _, _ in committed_words(stream)).strip()
 
 
 def match_in_order(hypothesis: Sequence[str], reference: Sequence[str]) -> list[tuple[int, int]]:

@@ -57,7 +57,7 @@ class HypothesisBuffer:
         and without a repeat of the last committed words (up to five) at its start."""
         fresh = [w for w in words if w.start > self.last_committed_end - 0.1]
         if fresh and abs(fresh[0].start - self.last_committed_end) < 1 and self.committed_in_buffer:
-            for n in range(min(len(self.committed_in_buffer), len(fresh), 5), 0, -1):
+            for n in range(1, min(len(self.committed_in_buffer), len(fresh), 5) + 1):  # the shortest repeat, as whisper_streaming
                 if all(same_word(a, b) for a, b in zip(self.committed_in_buffer[-n:], fresh[:n])):
                     fresh = fresh[n:]
                     break
@@ -94,13 +94,13 @@ class LocalAgreement:
 
     def prompt(self) -> str:
         """Committed text that has left the buffer, at most ``PROMPT_CHARS`` of it, ending with the latest."""
-        before = [w.text.strip() for w in self.committed if w.end <= self.offset_s]
+        before = [w.text for w in self.committed if w.end <= self.offset_s]
         text = ""
         for word in reversed(before):
-            if len(text) + len(word) + 1 > PROMPT_CHARS:
+            if len(text) + len(word) > PROMPT_CHARS:
                 break
-            text = word + (" " + text if text else "")
-        return text
+            text = word + text
+        return text.strip()
 
     def step(self, samples: np.ndarray) -> StepOutput:
         """Add ``samples`` (16 kHz float32), transcribe the buffer, commit what two hypotheses agree on."""
