@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--clock", choices=["simulated", "real", "both"], default="simulated")
     parser.add_argument("--backends", default=BACKENDS)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--agreement", type=int, default=2, help="LocalAgreement-n")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("-o", "--output", action="append", default=[])
@@ -52,7 +53,7 @@ def main() -> None:
         model=args.model, backends=tuple(get_backend(name) for name in args.backends.split(",")),
         decode=DecodeOptions(),
         load_options=LoadOptions(threads=args.threads), clip=load_clip(args.audio), chunk_sizes=(args.chunk,),
-        clocks=clocks, timeout_s=args.timeout,
+        clocks=clocks, timeout_s=args.timeout, agreement=args.agreement,
     )
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, load {os.getloadavg()[0]:.1f} at start")
     run = run_stream(request, on_row=lambda row: print(f"  {row.backend}: {row.status} {row.reason}", flush=True))

@@ -109,3 +109,12 @@ def test_json_events_reproduce_the_row_latencies():
     assert figures["first_s"] == pytest.approx(latencies[0])
     assert row["figures"]["revisions_per_min"] == pytest.approx(1 / (5 / 60))
     assert row["figures"]["final_wer"] == 0.0
+
+
+def test_local_agreement_3_waits_for_a_third_hypothesis():
+    stream = play(_transcriber(stream_fakes.ScriptedStreamBackend), ramp(), 1.0, Clock.SIMULATED, agreement=3)
+    matched, _ = metrics.commit_latencies(stream, stream_fakes.alignment_words())
+    # in the hypotheses of steps ceil(e), +1 and +2: committed at clock ceil(e) + 2, or at the end (5 s)
+    expected = {"one": 3 - 0.6, "two": 4 - 1.4, "three": 5 - 2.3, "four": 5 - 3.1, "five": 5 - 3.9, "six": 5 - 4.8}
+    assert {m.word: round(m.latency_s, 6) for m in matched} == pytest.approx(expected)
+    assert metrics.committed_text(stream) == "one two three four five six"

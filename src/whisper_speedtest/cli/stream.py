@@ -83,6 +83,7 @@ def register(app: typer.Typer) -> None:
         model: opt.ModelOption = "tiny.en",
         backends: opt.BackendsOption = None,
         chunk: Annotated[Optional[list[str]], typer.Option("--chunk", help="Seconds of audio per step, e.g. 1 or 0.5,1,2 (one row each).")] = None,
+        agreement: Annotated[int, typer.Option("--agreement", help="LocalAgreement-n: how many hypotheses in a row must agree before a word is committed (2: whisper_streaming's).")] = 2,
         clock: Annotated[ClockChoice, typer.Option("--clock", help="simulated: fast and reproducible (computation-unaware latency); real: at the speed of speech (computation-aware); both.")] = ClockChoice.simulated,
         language: opt.LanguageOption = "en",
         beam_size: opt.BeamOption = 1,
@@ -118,6 +119,7 @@ def register(app: typer.Typer) -> None:
         request = StreamRequest(
             model=model_name, backends=classes, decode=DecodeOptions(language=None if language == "auto" else language, beam_size=beam_size),
             load_options=LoadOptions(device=device, threads=threads), clip=clip, chunk_sizes=chunks, clocks=clocks, timeout_s=timeout,
+            agreement=agreement,
         )
         for note in notes:
             err.print(note, markup=False, highlight=False)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ...audio import SAMPLE_RATE
-from .policy import LocalAgreement, StepOutput, Transcriber
+from .policy import DEFAULT_AGREEMENT, LocalAgreement, StepOutput, Transcriber
 from .records import Clock, StreamPass, StreamStep
 
 StepCallback = Callable[[StreamStep], None]
@@ -27,15 +27,16 @@ def play(
     *,
     now: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
+    agreement: int = DEFAULT_AGREEMENT,
 ) -> StreamPass:
-    """Feed ``samples`` to a fresh LocalAgreement policy, ``chunk_s`` seconds at a time.
+    """Feed ``samples`` to a fresh LocalAgreement-``agreement`` policy, ``chunk_s`` seconds at a time.
 
     Simulated clock: one step per chunk, its clock the audio time at the chunk's end. Real clock: the
     audio arrives at the speed of speech; each step takes all audio arrived so far (at least one
     chunk, unless the audio has ended) and its clock is the wall time since the stream began, so a
     backend slower than real time gets ever later.
     """
-    policy = LocalAgreement(transcribe)
+    policy = LocalAgreement(transcribe, agreement=agreement)
     chunk = max(1, int(round(chunk_s * SAMPLE_RATE)))
     steps: list[StreamStep] = []
 

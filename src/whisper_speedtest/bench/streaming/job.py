@@ -44,6 +44,7 @@ class StreamJob:
     samples: np.ndarray
     chunk_s: float
     clocks: tuple[Clock, ...]
+    agreement: int = 2
 
     def run(self, report: Report) -> StreamOutcome:
         """Load, transcribe offline once (also the warm-up), then one stream per clock."""
@@ -66,7 +67,8 @@ class StreamJob:
             passes = []
             for index, clock in enumerate(self.clocks):
                 report("progress", f"{clock.value} clock · {self.chunk_s:g} s chunks")
-                passes.append(play(transcribe, self.samples, self.chunk_s, clock, lambda step, i=index: report("step", (i, step))))
+                passes.append(play(transcribe, self.samples, self.chunk_s, clock, lambda step, i=index: report("step", (i, step)),
+                                   agreement=self.agreement))
             params = backend.params()
             backend.close()
         finally:

@@ -1,11 +1,12 @@
-"""LocalAgreement-2 over a growing buffer: the streaming policy of whisper_streaming (Macháček, Dabre
+"""LocalAgreement-n over a growing buffer: the streaming policy of whisper_streaming (Macháček, Dabre
 and Bojar, 2023, "Turning Whisper into Real-Time Transcription System"), written for any backend
 that times words.
 
 Pure: no clock and no library. Each ``step`` hands the policy more audio; it transcribes the whole
 buffer with the committed text as prompt, commits the longest prefix on which this hypothesis and the
-previous one agree (two in a row: LocalAgreement-2), and trims the buffer at the end of a completed
-segment once it is longer than ``trim_s``. ``finish`` commits what is left when the audio ends.
+``n - 1`` before it agree (n = 2, the paper's LocalAgreement-2, by default), and trims the buffer at
+the end of a completed segment once it is longer than ``trim_s``. ``finish`` commits what is left of
+the last hypothesis when the audio ends.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import numpy as np
 from ...audio import SAMPLE_RATE
 from ...backends.base import TimedWord, WordTranscript
 
-POLICY_NAME = "LocalAgreement-2"
+DEFAULT_AGREEMENT = 2  # LocalAgreement-2, whisper_streaming's policy
+
+
+def policy_name(agreement: int = DEFAULT_AGREEMENT) -> str:
+    return f"LocalAgreement-{agreement}"
+
+
 TRIM_S = 15.0  # whisper_streaming's default --buffer_trimming_sec (trimming at segment ends)
 WINDOW_S = 30.0  # Whisper's window: a buffer never grows past it
 PROMPT_CHARS = 200  # committed text handed back as prompt, as whisper_streaming does
@@ -44,13 +51,24 @@ class StepOutput:
 
 
 class HypothesisBuffer:
-    """The words of the last hypothesis not yet committed, and the agreement of two hypotheses in a row."""
+    """The uncommitted words of the last hypotheses, and the agreement of ``agreement`` hypotheses in a row."""
 
-    def __init__(self) -> None:
+    def __init__(self, agreement: int = DEFAULT_AGREEMENT) -> None:
+        if agreement < 2:
+            raise ValueError("agreement needs at least two hypotheses")
         self.committed_in_buffer: list[TimedWord] = []
-        self.previous: list[TimedWord] = []
+        self.earlier: list[list[TimedWord]] = []  # the uncommitted words of up to agreement - 1 earlier hypotheses, oldest first
         self.new: list[TimedWord] = []
         self.last_committed_end = 0.0
+        self._agreement = agreement
+
+    @property
+    def previous(self) -> list[TimedWord]:
+        """The latest hypothesis's uncommitted words: what a live display shows after the committed text."""
+        return self.earlier[-1] if self.earlier else []
+
+    def clear(self) -> None:
+        self.earlier = []
 
     def insert(self, words: list[TimedWord]) -> None:
         """Take a new hypothesis (audio time), without the words that end before the committed text,
@@ -64,14 +82,16 @@ class HypothesisBuffer:
         self.new = fresh
 
     def flush(self) -> list[TimedWord]:
-        """Commit the longest common prefix of the new hypothesis and the previous one."""
+        """Commit the longest prefix common to the new hypothesis and the ``agreement - 1`` before it."""
         commit: list[TimedWord] = []
-        while self.new and self.previous and same_word(self.new[0], self.previous[0]):
-            word = self.new.pop(0)
-            self.previous.pop(0)
-            commit.append(word)
-            self.last_committed_end = word.end
-        self.previous = self.new
+        if len(self.earlier) == self._agreement - 1:
+            while self.new and all(h and same_word(self.new[0], h[0]) for h in self.earlier):
+                word = self.new.pop(0)
+                for hypothesis in self.earlier:
+                    hypothesis.pop(0)
+                commit.append(word)
+                self.last_committed_end = word.end
+        self.earlier = (self.earlier + [self.new])[-(self._agreement - 1):]
         self.new = []
         self.committed_in_buffer.extend(commit)
         return commit
@@ -84,12 +104,12 @@ class HypothesisBuffer:
 class LocalAgreement:
     """The streaming state for one stream: audio buffer, hypothesis buffer and committed words."""
 
-    def __init__(self, transcribe: Transcriber, trim_s: float = TRIM_S) -> None:
+    def __init__(self, transcribe: Transcriber, trim_s: float = TRIM_S, agreement: int = DEFAULT_AGREEMENT) -> None:
         self._transcribe = transcribe
         self._trim_s = trim_s
         self.buffer = np.zeros(0, dtype=np.float32)
         self.offset_s = 0.0  # audio time of the buffer's first sample
-        self.hypothesis = HypothesisBuffer()
+        self.hypothesis = HypothesisBuffer(agreement)
         self.committed: list[TimedWord] = []
 
     def prompt(self) -> str:
@@ -116,7 +136,7 @@ class LocalAgreement:
     def finish(self) -> StepOutput:
         """The audio ended: the unconfirmed tail is committed as it stands."""
         rest = tuple(self.hypothesis.previous)
-        self.hypothesis.previous = []
+        self.hypothesis.clear()
         self.committed.extend(rest)
         return StepOutput(rest, ())
 

@@ -18,7 +18,7 @@ from ..plan import BackendPlan, plan_backend
 from . import metrics
 from .child import run_stream_child
 from .job import AlignJob, StreamJob, StreamOutcome
-from .policy import POLICY_NAME, TRIM_S
+from .policy import DEFAULT_AGREEMENT, TRIM_S, policy_name
 from .records import Alignment, Clock, StreamFigures, StreamPass, StreamRow, StreamRun, StreamStep
 
 ALIGNER = "faster-whisper"
@@ -37,9 +37,16 @@ class StreamRequest:
     timeout_s: float = 900.0
     in_process: bool = False  # run each job in this process (tests of what has no process boundary)
     alignment: Alignment | None = None  # given word end times instead of the aligner's (scripted tests)
+    agreement: int = DEFAULT_AGREEMENT  # LocalAgreement-n: hypotheses in a row that must agree before a word is committed
 
     def __post_init__(self) -> None:
         check_chunk_sizes(self.chunk_sizes, self.clip.duration_s)
+        if self.agreement < 2:
+            raise BadOption(f"--agreement must be at least 2 hypotheses (got {self.agreement})")
+
+    @property
+    def policy(self) -> str:
+        return policy_name(self.agreement)
 
 
 def check_chunk_sizes(chunk_sizes: tuple[float, ...], audio_s: float | None = None) -> None:
@@ -136,13 +143,13 @@ def figures_of(passes: tuple[StreamPass, ...], offline_text: str, request: Strea
     )
 
 
-def _row(plan: BackendPlan, chunk_s: float, status: str, reason: str = "", **fields) -> StreamRow:
+def _row(plan: BackendPlan, chunk_s: float, policy: str, status: str, reason: str = "", **fields) -> StreamRow:
     cls = plan.backend
     model = plan.model
     return StreamRow(
         backend=plan.label, display_name=cls.display_name, status=status, reason=reason,
         model=f"{model.name} ({model.format} {model.dtype})" if model else "", chunk_s=chunk_s,
-        policy=f"{POLICY_NAME}, trim at segment ends past {TRIM_S:g} s, committed text as prompt",
+        policy=f"{policy}, trim at segment ends past {TRIM_S:g} s, committed text as prompt",
         word_timestamps=cls.word_timestamps_support().reason, **fields,
     )
 
@@ -151,11 +158,12 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
                    on_progress: Progress) -> StreamRow:
     """One backend at one chunk size; a failure keeps the steps measured before it."""
     if plan.skip_reason or plan.variant is None:
-        return _row(plan, chunk_s, plan.skip_status, plan.skip_reason or "no model available")
+        return _row(plan, chunk_s, request.policy, plan.skip_status, plan.skip_reason or "no model available")
     support = plan.backend.word_timestamps_support()
     if not support.ok:
-        return _row(plan, chunk_s, SKIPPED, support.reason)
-    job = StreamJob(plan.backend, plan.variant, plan.load_options, request.decode, request.clip.samples, chunk_s, request.clocks)
+        return _row(plan, chunk_s, request.policy, SKIPPED, support.reason)
+    job = StreamJob(plan.backend, plan.variant, plan.load_options, request.decode, request.clip.samples, chunk_s, request.clocks,
+                    request.agreement)
     label = f"{plan.label}@{chunk_s:g}s"
     steps: dict[int, list[StreamStep]] = {}
 
@@ -167,12 +175,12 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
     try:
         kind, payload = _execute(job, request, on_message, label)
     except KeyboardInterrupt as exc:
-        exc.partial_row = _row(plan, chunk_s, SKIPPED, INTERRUPTED_REASON, passes=_passes_from_steps(steps, request.clocks))
+        exc.partial_row = _row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, passes=_passes_from_steps(steps, request.clocks))
         raise
     if kind == "result":
         outcome: StreamOutcome = payload
         return _row(
-            plan, chunk_s, OK, params=outcome.params, load_s=outcome.load_s, peak_rss_mb=outcome.peak_rss / 2**20,
+            plan, chunk_s, request.policy, OK, params=outcome.params, load_s=outcome.load_s, peak_rss_mb=outcome.peak_rss / 2**20,
             offline_text=outcome.offline_text, committed_text=metrics.committed_text(outcome.passes[0]),
             passes=outcome.passes, figures=figures_of(outcome.passes, outcome.offline_text, request, alignment, chunk_s),
         )
@@ -181,7 +189,7 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
         status, reason = FAILED, payload.reason
     else:
         status, reason = (TIMEOUT if kind == "timeout" else CRASHED), payload
-    return _row(plan, chunk_s, status, reason, passes=_passes_from_steps(steps, request.clocks))
+    return _row(plan, chunk_s, request.policy, status, reason, passes=_passes_from_steps(steps, request.clocks))
 
 
 def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: None,
@@ -202,13 +210,13 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
     for plan in plans:
         for chunk_s in request.chunk_sizes:
             if stopped_by is not None:
-                rows.append(_row(plan, chunk_s, SKIPPED, INTERRUPTED_REASON))
+                rows.append(_row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON))
                 continue
             try:
                 row = stream_backend(plan, chunk_s, request, alignment, on_progress)
             except KeyboardInterrupt as exc:
                 stopped_by = signal_number(exc)
-                row = getattr(exc, "partial_row", None) or _row(plan, chunk_s, SKIPPED, INTERRUPTED_REASON)
+                row = getattr(exc, "partial_row", None) or _row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON)
             rows.append(row)
             on_row(row)
     run = StreamRun(
@@ -218,7 +226,7 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
         reference=request.clip.reference, alignment=alignment, alignment_note=note,
         settings={"model": request.model, "chunk_sizes": list(request.chunk_sizes), "clocks": [c.value for c in request.clocks],
                   "language": request.decode.language, "beam_size": request.decode.beam_size,
-                  "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": POLICY_NAME},
+                  "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": request.policy},
         rows=tuple(rows), interrupted=stopped_by is not None,
     )
     if stopped_by is not None:
