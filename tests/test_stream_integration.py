@@ -20,11 +20,16 @@ pytest.importorskip("faster_whisper", reason="faster-whisper extra not installed
 pytestmark = pytest.mark.integration
 
 VARIED = ("clips/v033.flac", "clips/v049.flac", "clips/v065.flac")
+# tiny.en guesses the end of a short buffer boldly: under LocalAgreement-2 two such guesses in a row often
+# agree ("If you're right, start" for "If your rights have been"), and streamed WER doubles (0.21 against
+# 0.10 offline on these clips at 1 s chunks, 0.144 against 0.090 on the long-form at 2 s). A third
+# hypothesis (LocalAgreement-3) gave the offline text on these clips; the figures are in benchmarks/results.
+AGREEMENT = 3
 
 
-def _stream(clip, chunk_s):
+def _stream(clip, chunk_s, agreement=AGREEMENT):
     request = StreamRequest("tiny.en", (get_backend("faster-whisper"),), DecodeOptions(), LoadOptions(threads=2), clip, (chunk_s,),
-                            in_process=True)
+                            in_process=True, agreement=agreement)
     (row,) = run_stream(request).rows
     assert row.status == "ok", row.reason
     return row
@@ -35,7 +40,7 @@ def _commit_clocks_never_go_back(row):
     assert clocks and clocks == sorted(clocks)
 
 
-def test_longform_streamed_at_two_second_chunks_stays_within_005_of_offline_wer():
+def test_longform_streamed_at_two_second_chunks_with_local_agreement_3_stays_within_005_of_offline_wer():
     row = _stream(load_clip(DATA / "longform.wav"), 2.0)
     _commit_clocks_never_go_back(row)
     f = row.figures
@@ -44,7 +49,7 @@ def test_longform_streamed_at_two_second_chunks_stays_within_005_of_offline_wer(
     assert f.rtf > 0 and row.peak_rss_mb > 50
 
 
-def test_varied_clips_streamed_at_one_second_chunks_stay_within_005_of_offline_wer():
+def test_varied_clips_streamed_at_one_second_chunks_with_local_agreement_3_stay_within_005_of_offline_wer():
     pairs = dict((path.name, (path, text)) for path, text in manifest_pairs(DATA / "varied" / "manifest.jsonl"))
     rows, references = [], []
     for name in VARIED:
