@@ -92,4 +92,21 @@ class NoWordTimesBackend(ScriptedStreamBackend):
     word_timestamps = ""
 
 
-ALL = (ScriptedStreamBackend, MishearsFirstBackend, HallucinatingBackend, HangsMidStreamBackend, NoWordTimesBackend)
+
+
+
+class InterruptedMidStreamBackend(ScriptedStreamBackend):
+    """Ctrl-C arrives during its third step (in process: the interrupt reaches the session)."""
+
+    name = "fake-stream-interrupted"
+    word_timestamps = "scripted, then Ctrl-C"
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def transcribe_words(self, audio, options, prompt=""):
+        self.calls += 1
+        if self.calls > 2:
+            raise KeyboardInterrupt
+        return super().transcribe_words(audio, options, prompt)

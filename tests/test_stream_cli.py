@@ -53,3 +53,36 @@ def test_a_backend_that_hangs_mid_stream_times_out_and_keeps_its_steps():
     assert hung.status == "timeout" and "--timeout 20" in hung.reason
     assert [s.index for s in hung.passes[0].steps] == [0, 1] and not hung.passes[0].completed
     assert fine.status == "ok" and fine.figures.unaware.median_s == pytest.approx(1.5)
+
+
+def test_ctrl_c_keeps_the_steps_measured_and_marks_the_rest():
+    from whisper_speedtest.bench.streaming.session import StreamInterrupted
+
+    clip = AudioClip("ramp", "ramp", stream_fakes.ramp())
+    request = StreamRequest("tiny.en", (stream_fakes.InterruptedMidStreamBackend, stream_fakes.ScriptedStreamBackend), DecodeOptions(),
+                            LoadOptions(), clip, in_process=True, alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    with pytest.raises(StreamInterrupted) as caught:
+        run_stream(request)
+    interrupted, never_ran = caught.value.run.rows
+    assert caught.value.run.interrupted
+    assert interrupted.status == "skipped" and interrupted.reason == "interrupted by the user"
+    assert len(interrupted.passes[0].steps) == 2 and not interrupted.passes[0].completed
+    assert never_ran.status == "skipped" and not never_ran.passes
+
+
+def test_the_command_writes_what_was_measured_after_ctrl_c(tmp_path, monkeypatch, capsys):
+    from whisper_speedtest.bench.streaming import session
+
+    clip = AudioClip("ramp", "ramp", stream_fakes.ramp())
+    request = StreamRequest("tiny.en", (stream_fakes.InterruptedMidStreamBackend,), DecodeOptions(), LoadOptions(), clip,
+                            in_process=True, alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    real_run = session.run_stream
+    monkeypatch.setattr(session, "run_stream", lambda _request, **callbacks: real_run(request, **callbacks))
+    out = tmp_path / "partial.json"
+    code = main(["stream", "-b", "faster-whisper", "-o", str(out), "-q"])
+    assert code == 130
+    assert "kept what was measured" in capsys.readouterr().err
+    import json
+
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["status"] == "skipped" and len(row["passes"][0]["steps"]) == 2
