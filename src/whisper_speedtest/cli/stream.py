@@ -65,9 +65,11 @@ def check_stream_outputs(raw: list[str]) -> list[Path]:
 
 
 def print_stream(run: StreamRun, out: Console) -> None:
-    from ..report.stream_rows import notes, settings_text, stream_table
+    from ..report.stream_rows import not_run_lines, notes, settings_text, stream_table
 
     out.print(stream_table(run))
+    for line in not_run_lines(run):
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
     out.print(settings_text(run), highlight=False, soft_wrap=True, style="dim")
     for line in notes(run):
         out.print(f"· {line}", highlight=False, soft_wrap=True, style="dim")

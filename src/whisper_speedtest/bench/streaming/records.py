@@ -74,6 +74,7 @@ class StreamRow:
     status: str
     reason: str = ""
     model: str = ""
+    model_fingerprint: str | None = None  # sha256 of the weights' tensors, as in benchmark rows
     chunk_s: float = 1.0
     policy: str = ""
     word_timestamps: str = ""
@@ -107,6 +108,7 @@ class StreamRun:
     settings: dict[str, Any]
     rows: tuple[StreamRow, ...]
     interrupted: bool = False
+    provenance: Any = None  # results.Provenance: machine, OS, Python, package versions
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,7 @@ from ...backends.base import Backend, LoadOptions, TimedWord
 from ...errors import AudioError, BadOption
 from ...interrupts import signal_number
 from ...results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, DecodeOptions
-from .. import scoring
+from .. import provenance, scoring
 from ..plan import BackendPlan, plan_backend
 from . import metrics
 from .child import run_stream_child
@@ -149,6 +149,7 @@ def _row(plan: BackendPlan, chunk_s: float, policy: str, status: str, reason: st
     return StreamRow(
         backend=plan.label, display_name=cls.display_name, status=status, reason=reason,
         model=f"{model.name} ({model.format} {model.dtype})" if model else "", chunk_s=chunk_s,
+        model_fingerprint=model.fingerprint if model else None,
         policy=f"{policy}, trim at segment ends past {TRIM_S:g} s, committed text as prompt",
         word_timestamps=cls.word_timestamps_support().reason, **fields,
     )
@@ -228,6 +229,7 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
                   "language": request.decode.language, "beam_size": request.decode.beam_size,
                   "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": request.policy},
         rows=tuple(rows), interrupted=stopped_by is not None,
+        provenance=provenance.collect([dist for cls in request.backends for dist in cls.requires]),
     )
     if stopped_by is not None:
         raise StreamInterrupted(run, stopped_by)
