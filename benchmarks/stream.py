@@ -19,6 +19,7 @@ kept where they match the reference text). Printed per backend:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 from whisper_speedtest.audio import load_clip
 from whisper_speedtest.backends import get_backend
 from whisper_speedtest.backends.base import LoadOptions
-from whisper_speedtest.bench.streaming.records import Clock
+from whisper_speedtest.bench.streaming.records import Clock, plain
 from whisper_speedtest.bench.streaming.session import StreamRequest, run_stream
 from whisper_speedtest.report.stream_rows import flat_stream_rows, notes, settings_text
 from whisper_speedtest.report.stream_writers import STREAM_WRITERS
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("-o", "--output", action="append", default=[])
+    parser.add_argument("--rows-jsonl", help="also append each row to this JSONL file as soon as it is done (a long run keeps what it measured)")
     args = parser.parse_args()
     clocks = (Clock.SIMULATED, Clock.REAL) if args.clock == "both" else (Clock(args.clock),)
     request = StreamRequest(
@@ -56,7 +58,13 @@ def main() -> None:
         clocks=clocks, timeout_s=args.timeout, agreement=args.agreement,
     )
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, load {os.getloadavg()[0]:.1f} at start")
-    run = run_stream(request, on_row=lambda row: print(f"  {row.backend}: {row.status} {row.reason}", flush=True))
+    def row_done(row) -> None:
+        print(f"  {row.backend}: {row.status} {row.reason}", flush=True)
+        if args.rows_jsonl:
+            with open(args.rows_jsonl, "a") as rows_file:
+                rows_file.write(json.dumps(plain(row)) + "\n")
+
+    run = run_stream(request, on_row=row_done)
     print(f"load {os.getloadavg()[0]:.1f} at the end")
     print(settings_text(run))
     header = f"{'backend':<16} {'median s':>8} {'p90 s':>7} {'first s':>7} {'real med':>8} {'RTF':>5} {'kept up':<28} {'rev/min':>7} {'WER stream':>10} {'offline':>8}"

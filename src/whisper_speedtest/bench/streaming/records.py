@@ -111,17 +111,18 @@ class StreamRun:
     provenance: Any = None  # results.Provenance: machine, OS, Python, package versions
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A record as JSON-ready dicts and lists (enums by value)."""
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
 def stream_run_to_json(run: StreamRun) -> str:
-    return json.dumps({"schema_version": STREAM_SCHEMA_VERSION, "kind": "stream", **_plain(run)}, indent=2)
+    return json.dumps({"schema_version": STREAM_SCHEMA_VERSION, "kind": "stream", **plain(run)}, indent=2)
