@@ -120,6 +120,7 @@ class WhisperCppCoreMLBackend(WhisperCppBackend):
     original_names = ("WhisperCppCoreMLImplementation",)
     display_name = "whisper.cpp (Core ML)"
     platforms = ("darwin",)
+    word_timestamps = WhisperCppBackend.word_timestamps  # the same transcribe_words, Core ML encoder
 
     @classmethod
     def available(cls) -> Availability:
