@@ -118,3 +118,45 @@ def test_local_agreement_3_waits_for_a_third_hypothesis():
     expected = {"one": 3 - 0.6, "two": 4 - 1.4, "three": 5 - 2.3, "four": 5 - 3.1, "five": 5 - 3.9, "six": 5 - 4.8}
     assert {m.word: round(m.latency_s, 6) for m in matched} == pytest.approx(expected)
     assert metrics.committed_text(stream) == "one two three four five six"
+
+
+def test_a_long_stream_is_trimmed_at_segment_ends_and_prompted_with_what_left_the_buffer():
+    from whisper_speedtest.backends.base import TimedWord, WordTranscript
+    from whisper_speedtest.bench.streaming.policy import LocalAgreement
+
+    words = [(f" w{i}", i * 0.5 + 0.05, i * 0.5 + 0.45) for i in range(80)]  # 40 s, a word every half second
+    prompts, buffers = [], []
+
+    def transcribe(buffer, prompt):
+        start = float(buffer[0]) / 16_000
+        end = start + len(buffer) / 16_000
+        heard = [TimedWord(t, a - start, b - start) for t, a, b in words if a >= start - 1e-6 and b <= end + 1e-6]
+        prompts.append(prompt)
+        buffers.append(len(buffer) / 16_000)
+        return WordTranscript(tuple(heard), tuple(w.end for w in heard[3::4]))  # a segment every four words
+
+    policy = LocalAgreement(transcribe)
+    samples = np.arange(40 * 16_000, dtype=np.float32)
+    committed = []
+    for start in range(0, len(samples), 16_000):
+        committed += policy.step(samples[start:start + 16_000]).committed
+    committed += policy.finish().committed
+    assert [w.text for w in committed] == [t for t, _, _ in words]
+    assert max(buffers) <= 16.0 + 1  # trimmed once past 15 s, at a segment end the commits reached
+    assert policy.offset_s > 20
+    assert prompts[-1].split()[-1] == [t for t, _, b in words if b <= policy.offset_s][-1].strip()
+
+
+def test_every_writer_renders_a_scripted_run(tmp_path):
+    from whisper_speedtest.report.stream_writers import STREAM_WRITERS
+
+    request = StreamRequest("tiny.en", (stream_fakes.ScriptedStreamBackend, stream_fakes.NoWordTimesBackend), DecodeOptions(),
+                            LoadOptions(), AudioClip("ramp", "ramp", ramp(), "one two three four five six"), in_process=True,
+                            alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    run = run_stream(request)
+    html = STREAM_WRITERS[".html"](run)
+    assert html.count("<polyline") == 1 and "fake-stream · 1 s · simulated" in html
+    assert "gives no word timestamps" in html
+    csv_text = STREAM_WRITERS[".csv"](run)
+    assert csv_text.splitlines()[1].startswith("fake-stream,ok,") and "1.50,1.80,1.40" in csv_text
+    assert "| fake-stream | ok | 1 | 1.50 | 1.80 | 1.40 |" in STREAM_WRITERS[".md"](run)
