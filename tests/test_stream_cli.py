@@ -86,3 +86,27 @@ def test_the_command_writes_what_was_measured_after_ctrl_c(tmp_path, monkeypatch
 
     (row,) = json.loads(out.read_text())["rows"]
     assert row["status"] == "skipped" and len(row["passes"][0]["steps"]) == 2
+
+
+def test_the_live_transcript_shows_committed_then_tentative_words():
+    import io
+
+    from rich.console import Console
+
+    from whisper_speedtest.bench.streaming.driver import play
+    from whisper_speedtest.bench.streaming.records import Clock
+    from whisper_speedtest.cli.stream import LiveTranscript
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    backend = stream_fakes.ScriptedStreamBackend()
+    shown = []
+    with LiveTranscript(console, enabled=True) as live:
+        def step(s):
+            live.on_step("fake-stream@1s", s)
+            shown.append(live.line.plain)
+
+        play(lambda buffer, prompt: backend.transcribe_words(buffer, DecodeOptions(), prompt), stream_fakes.ramp(), 1.0, Clock.SIMULATED, step)
+    assert shown[0] == "fake-stream@1s · 1.0 s:  one"  # nothing committed yet, "one" tentative
+    assert shown[2] == "fake-stream@1s · 3.0 s: one two three"  # "one two" committed, "three" tentative
+    assert shown[-1] == "fake-stream@1s · 5.0 s: one two three four five six"

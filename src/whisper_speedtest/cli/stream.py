@@ -64,6 +64,40 @@ def check_stream_outputs(raw: list[str]) -> list[Path]:
     return paths
 
 
+class LiveTranscript:
+    """What a live display would show for the stream in progress: the committed text, then the tentative tail (dim)."""
+
+    def __init__(self, err: Console, enabled: bool) -> None:
+        from rich.live import Live
+
+        self._live = Live(console=err, refresh_per_second=8, transient=True) if enabled else None
+        self._label, self._committed = "", ""
+        self.line = None  # the last line shown
+
+    def __enter__(self) -> LiveTranscript:
+        if self._live is not None:
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def on_step(self, label: str, step) -> None:
+        from rich.text import Text
+
+        if self._live is None:
+            return
+        if label != self._label:
+            self._label, self._committed = label, ""
+        self._committed += "".join(w.text for w in step.committed)
+        line = Text(f"{label} · {step.audio_end_s:.1f} s: ", style="bold")
+        line.append(self._committed[-400:].strip())
+        line.append("".join(w.text for w in step.tentative), style="dim")
+        self.line = line
+        self._live.update(line)
+
+
 def print_stream(run: StreamRun, out: Console) -> None:
     from ..report.stream_rows import not_run_lines, notes, settings_text, stream_table
 
@@ -126,8 +160,12 @@ def register(app: typer.Typer) -> None:
         for note in notes:
             err.print(note, markup=False, highlight=False)
 
+        live = LiveTranscript(err, enabled=not quiet and err.is_terminal)
+
         def progress(label: str, kind: str, payload) -> None:
-            if kind == "progress" and not quiet:
+            if kind == "step":
+                live.on_step(label, payload[1])
+            elif kind == "progress" and not quiet:
                 err.print(f"[dim]{label}: {payload}[/dim]", highlight=False)
             elif kind == "traceback" and debug:
                 err.print(payload, markup=False, highlight=False)
@@ -137,7 +175,8 @@ def register(app: typer.Typer) -> None:
                 err.print(f"{row.backend} @ {row.chunk_s:g} s: {row.status}" + (f" ({row.reason})" if row.reason else ""), markup=False, highlight=False)
 
         try:
-            run = run_stream(request, on_progress=progress, on_row=row_done, on_note=lambda text: None if quiet else err.print(text, markup=False, highlight=False))
+            with live:
+                run = run_stream(request, on_progress=progress, on_row=row_done, on_note=lambda text: None if quiet else err.print(text, markup=False, highlight=False))
         except StreamInterrupted as stop:
             failures = write_stream_outputs(stop.run, paths, err, quiet)
             print_stream(stop.run, out)
