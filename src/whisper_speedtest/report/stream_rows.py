@@ -87,14 +87,16 @@ def stream_table(run: StreamRun) -> Table:
     table = Table(title="whisper-speedtest streaming", box=box.SIMPLE_HEAVY, pad_edge=False)
     real = "real" in run.settings["clocks"]
     simulated = "simulated" in run.settings["clocks"]
-    for name, justify in [("Backend", "left"), ("Chunk s", "right")]:
-        table.add_column(name, justify=justify, overflow="fold")
+    table.add_column("Backend", overflow="fold", min_width=12)
+    table.add_column("Chunk\ns", justify="right", no_wrap=True)
     if simulated:
-        table.add_column("Latency s med/p90/1st", justify="right")
+        table.add_column("Latency s\nmed/p90/1st", justify="right", no_wrap=True)
     if real:
-        table.add_column("Real-clock s med/p90/1st", justify="right")
-    for name in ("RTF", "Kept up", "Rev/min", "WER stream/offline", "Peak MB"):
-        table.add_column(name, justify="right", overflow="fold")
+        table.add_column("Real clock s\nmed/p90/1st", justify="right", no_wrap=True)
+    table.add_column("RTF\nkept up", justify="right", no_wrap=True)
+    table.add_column("Rev/\nmin", justify="right", no_wrap=True)
+    table.add_column("WER\nstream/off", justify="right", no_wrap=True)
+    table.add_column("Peak\nMB", justify="right", no_wrap=True)
     for row in flat_stream_rows(run):
         if row["status"] != "ok":  # listed under the table with the reason (``not_run_lines``)
             continue
@@ -103,14 +105,18 @@ def stream_table(run: StreamRun) -> Table:
             cells.append(f"{row['latency_median_s']}/{row['latency_p90_s']}/{row['latency_first_s']}")
         if real:
             cells.append(f"{row['aware_median_s']}/{row['aware_p90_s']}/{row['aware_first_s']}")
-        cells += [row["rtf"], row["kept_up"], row["revisions_per_min"], f"{row['final_wer']}/{row['offline_wer']}", row["peak_rss_mb"]]
+        kept = row["kept_up"].split(" ")[0].rstrip(":")
+        wer = "/".join(NOT_AVAILABLE if v == NOT_AVAILABLE else f"{float(v):.3f}" for v in (row["final_wer"], row["offline_wer"]))
+        cells += [f"{row['rtf']} {kept}", row["revisions_per_min"], wer, row["peak_rss_mb"]]
         table.add_row(*cells)
     return table
 
 
 def not_run_lines(run: StreamRun) -> list[str]:
-    """One line per row without figures: what it is and why."""
-    return [f"{row.backend} @ {row.chunk_s:g} s: {row.status} — {row.reason}" for row in run.rows if row.status != "ok"]
+    """One line per row without figures (what it is and why), and one per row that fell behind the speech."""
+    lines = [f"{row.backend} @ {row.chunk_s:g} s: {row.status} — {row.reason}" for row in run.rows if row.status != "ok"]
+    return lines + [f"{row.backend} @ {row.chunk_s:g} s: kept up {kept_up_text(row)}" for row in run.rows
+                    if row.figures is not None and row.figures.kept_up is False]
 
 
 def render_stream_json(run: StreamRun) -> str:
