@@ -58,6 +58,31 @@ class Transcript:
         return cls(result["text"].strip(), segments, result.get("language"))
 
 
+@dataclass(frozen=True)
+class TimedWord:
+    """One word of a transcript with its start and end in the audio, in seconds, as the library timed it."""
+
+    text: str  # as the tokenizer spelled it: a leading space where a new word begins (" o", "'clock")
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class WordTranscript:
+    """What ``Backend.transcribe_words`` returns: the words with their times, and where segments end."""
+
+    words: tuple[TimedWord, ...]
+    segment_ends: tuple[float, ...] = ()  # seconds; a backend whose segments are single words gives every word's end
+
+    @property
+    def text(self) -> str:
+        return "".join(w.text for w in self.words).strip()
+
+
+class WordTimestampsUnsupported(Exception):
+    """A backend that cannot time words (the streaming policy needs their end times)."""
+
+
 def mlx_port_transcribe_kwargs(options: DecodeOptions) -> dict[str, Any]:
     """The shared decode settings as the MLX ports of openai-whisper's ``transcribe()`` take them (greedy only)."""
     return {
@@ -223,6 +248,21 @@ class Backend(ABC):
     def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
         """Transcribe several clips; the default is one after another."""
         return [self.transcribe(audio, options) for audio in audios]
+
+    # How this backend times words for ``transcribe_words`` (shown in stream rows); "" when it cannot.
+    # Read from the class's own ``__dict__``: a subclass that changes the decoding must claim it again.
+    word_timestamps: ClassVar[str] = ""
+
+    @classmethod
+    def word_timestamps_support(cls) -> Availability:
+        """Whether :meth:`transcribe_words` works for this very class (``stream`` skips it with the reason if not)."""
+        if cls.__dict__.get("word_timestamps"):
+            return Availability(True, cls.__dict__["word_timestamps"])
+        return Availability(False, f"{cls.display_name} gives no word timestamps here (the streaming policy needs each word's end time)")
+
+    def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
+        """Optional: transcribe with word timestamps, ``prompt`` (earlier text) given as the initial prompt."""
+        raise WordTimestampsUnsupported(self.word_timestamps_support().reason)
 
     def peak_device_memory(self) -> int | None:
         """Peak accelerator memory in bytes as the framework saw it, where it can tell."""

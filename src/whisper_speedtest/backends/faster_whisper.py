@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import QuantizationUnavailable
 from ..models.ref import ModelRef
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, physical_cores
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, TimedWord, Transcript, WordTranscript, physical_cores
 
 
 LIBRARY_DEFAULT_BEAMS = 5  # WhisperModel.transcribe's beam_size when none is given
@@ -98,6 +98,24 @@ class FasterWhisperBackend(Backend):
         if options.beam_size != LIBRARY_DEFAULT_BEAMS:
             self._params["library_default_beam_size"] = LIBRARY_DEFAULT_BEAMS
         return Transcript("".join(p["text"] for p in parts).strip(), tuple(parts), info.language)
+
+    word_timestamps = "WhisperModel.transcribe(word_timestamps=True): cross-attention DTW"
+
+    def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
+        segments, _ = self._model.transcribe(
+            audio,
+            language=options.language,
+            beam_size=options.beam_size,
+            temperature=options.temperature,
+            condition_on_previous_text=options.condition_on_previous_text,
+            initial_prompt=prompt or None,
+            word_timestamps=True,
+            vad_filter=False,
+        )
+        segments = list(segments)
+        words = tuple(TimedWord(w.word, float(w.start), float(w.end)) for s in segments for w in (s.words or ()))
+        self.record_params(beam_size=options.beam_size)
+        return WordTranscript(words, tuple(float(s.end) for s in segments))
 
     def transcribe_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
         """Several clips through faster-whisper's own ``BatchedInferencePipeline``.

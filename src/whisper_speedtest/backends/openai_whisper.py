@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..models.ref import ModelRef
-from .base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
+from .base import Backend, DecodeOptions, LoadOptions, LoadResult, TimedWord, Transcript, WordTranscript
 from .pytorch.devices import TorchDeviceMixin
 
 
@@ -48,6 +48,25 @@ class OpenAIWhisperBackend(TorchDeviceMixin, Backend):
         )
         self.record_params(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
         return Transcript.from_whisper_result(result)
+
+    word_timestamps = "whisper.transcribe(word_timestamps=True): cross-attention DTW"
+
+    def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
+        result = self._model.transcribe(
+            audio,
+            language=options.language,
+            temperature=options.temperature,
+            beam_size=options.beam_size if options.beam_size > 1 else None,
+            condition_on_previous_text=options.condition_on_previous_text,
+            fp16=self._placement.dtype_name == "float16",
+            verbose=None,
+            word_timestamps=True,
+            initial_prompt=prompt or None,
+        )
+        self.record_params(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
+        segments = result["segments"]
+        words = tuple(TimedWord(w["word"], float(w["start"]), float(w["end"])) for s in segments for w in s.get("words", ()))
+        return WordTranscript(words, tuple(float(s["end"]) for s in segments))
 
     batch_mode = "batched whisper.decode (30 s windows, no timestamps)"
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..models.ref import ModelRef
-from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, Transcript, physical_cores
+from .base import Availability, Backend, DecodeOptions, LoadOptions, LoadResult, TimedWord, Transcript, WordTranscript, physical_cores
 
 
 def system_info() -> str:
@@ -84,6 +84,30 @@ class WhisperCppBackend(Backend):
         parts = tuple({"start": s.t0 / 100, "end": s.t1 / 100, "text": s.text} for s in segments)
         return Transcript(" ".join(p["text"].strip() for p in parts).strip(), parts, options.language)
 
+    word_timestamps = "whisper.cpp token timestamps, one segment per word (max_len=1, split_on_word)"
+
+    def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
+        if options.beam_size != self._beam_size:
+            self._beam_size = options.beam_size
+            self._model = self._build(self._path, self._threads, self._beam_size)
+        # pywhispercpp keeps parameters set on a call for later calls: every one is given here, and
+        # transcribe() sets the ones it relies on itself.
+        segments = self._model.transcribe(
+            audio.astype(np.float32, copy=False),
+            language=options.language or "auto",
+            temperature=options.temperature,
+            temperature_inc=0.0,
+            no_context=True,
+            n_max_text_ctx=16384 if options.condition_on_previous_text else 0,
+            initial_prompt=prompt,
+            token_timestamps=True,
+            max_len=1,
+            split_on_word=True,
+        )
+        words = tuple(TimedWord(" " + s.text.strip(), s.t0 / 100, s.t1 / 100) for s in segments if s.text.strip())  # whole words
+        self._model._set_params({"token_timestamps": False, "max_len": 0, "split_on_word": False, "initial_prompt": ""})
+        self.record_params(beam_size=options.beam_size, segments="one per word (max_len=1)")
+        return WordTranscript(words, tuple(w.end for w in words))
 
     def close(self) -> None:
         self._model = None
@@ -96,6 +120,7 @@ class WhisperCppCoreMLBackend(WhisperCppBackend):
     original_names = ("WhisperCppCoreMLImplementation",)
     display_name = "whisper.cpp (Core ML)"
     platforms = ("darwin",)
+    word_timestamps = WhisperCppBackend.word_timestamps  # the same transcribe_words, Core ML encoder
 
     @classmethod
     def available(cls) -> Availability:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import QuantizationUnavailable
 from ...models.ref import ModelRef
-from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, Transcript
+from ..base import Backend, DecodeOptions, LoadOptions, LoadResult, TimedWord, Transcript, WordTranscript
 from ..pytorch.devices import TorchDeviceMixin
 from .options import DEFAULT_SYNTHETIC_TOKENS, SYNTHETIC_TOKENS
 
@@ -200,6 +200,21 @@ class TransformersBackend(TorchDeviceMixin, Backend):
         results = self._pipe(list(audios), batch_size=len(audios), generate_kwargs=self.generate_kwargs(options))
         self._note_decode(options, "pipeline() → generate()")
         return [Transcript(r["text"].strip(), (), options.language) for r in results]
+
+    word_timestamps = 'pipeline(return_timestamps="word"): cross-attention DTW over the alignment heads'
+
+    def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
+        kwargs = self.generate_kwargs(options)
+        if prompt:
+            kwargs["prompt_ids"] = self._processor.get_prompt_ids(prompt, return_tensors="pt").to(self._network.device)
+        result = self._pipe(audio, return_timestamps="word", generate_kwargs=kwargs)
+        self._note_decode(options, "pipeline() → generate()")
+        self._params["segments"] = "one per word (word timestamps only)"
+        words = tuple(
+            TimedWord(c["text"], float(c["timestamp"][0]), float(c["timestamp"][1] if c["timestamp"][1] is not None else c["timestamp"][0]))
+            for c in result.get("chunks", ())
+        )
+        return WordTranscript(words, tuple(w.end for w in words))
 
     def _synthetic_batch(self, audios: list[np.ndarray], options: DecodeOptions) -> list[Transcript]:
         """Random weights: exactly ``synthetic_tokens`` greedy steps per clip through ``generate()``."""

@@ -1,0 +1,85 @@
+"""Runs a streaming job in a spawned child that cannot outlive this process, within a timeout.
+
+The steps arrive as they happen, so a child that hangs mid-stream, crashes or is interrupted still
+leaves the steps it measured.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_module
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from ..child import quiet_resource_tracker
+from ..dataset import one_line
+from ..job import WorkerFailure
+from ..lifeline import Lifeline, follow_parent
+
+
+def stream_child_main(job, messages, lifeline: Lifeline | None = None) -> None:
+    if lifeline is not None:
+        follow_parent(lifeline)
+
+    def report(kind: str, payload: Any) -> None:
+        messages.put((kind, payload))
+
+    try:
+        report("result", job.run(report))
+    except BaseException as exc:  # everything becomes a one-line failure for the parent
+        report("error", WorkerFailure(one_line(exc), traceback.format_exc()))
+
+
+def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], None], label: str) -> tuple[str, Any]:
+    """("result", payload) | ("error", WorkerFailure) | ("timeout" | "crashed", one-line reason).
+
+    Every other message (progress, steps) goes to ``on_message`` as it comes. Ctrl-C stops the child
+    and propagates.
+    """
+    quiet_resource_tracker()
+    context = mp.get_context("spawn")
+    messages = context.Queue()
+    process = context.Process(target=stream_child_main, args=(job, messages, Lifeline.of_this_process()),
+                              name=f"whisper-speedtest:stream:{label}")
+    process.start()
+    outcome: tuple[str, Any] = ("crashed", "interrupted")
+    try:
+        outcome = _collect(process, messages, timeout_s, on_message)
+    finally:
+        _stop(process, grace_s=10.0 if outcome[0] in ("result", "error") else 0.0)
+        messages.close()
+        messages.join_thread()
+    return outcome
+
+
+def _collect(process, messages, timeout_s: float, on_message) -> tuple[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            kind, payload = messages.get(timeout=0.1)
+        except queue_module.Empty:
+            if time.monotonic() > deadline:
+                return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
+            if not process.is_alive():
+                try:
+                    kind, payload = messages.get(timeout=0.5)
+                except queue_module.Empty:
+                    process.join(1)
+                    return "crashed", f"backend process ended without a result (exit code {process.exitcode})"
+            else:
+                continue
+        if kind in ("result", "error"):
+            return kind, payload
+        on_message(kind, payload)
+
+
+def _stop(process, grace_s: float) -> None:
+    process.join(grace_s)
+    if process.is_alive():
+        process.terminate()
+        process.join(3)
+    if process.is_alive():
+        process.kill()
+    process.join(3)

@@ -1,0 +1,194 @@
+"""The ``stream`` command: play a file to every backend in chunks, as it would arrive live, and measure
+how soon and how steadily the words appear (``bench.streaming``)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from ..errors import BadOption, check_seconds
+from . import options as opt
+from .options import backend_choice, split_csv
+
+if TYPE_CHECKING:
+    from ..bench.streaming.records import StreamRun
+
+
+class ClockChoice(str, Enum):
+    simulated = "simulated"
+    real = "real"
+    both = "both"
+
+
+def parse_chunks(values: list[str] | None) -> tuple[float, ...]:
+    from ..bench.streaming.session import check_chunk_sizes
+
+    sizes = []
+    for text in split_csv(values) or ["1"]:
+        try:
+            sizes.append(float(text))
+        except ValueError:
+            raise BadOption(f"--chunk must be seconds, e.g. 1 or 0.5,1,2 (got {text!r})") from None
+    check_chunk_sizes(tuple(sizes))
+    return tuple(dict.fromkeys(sizes))
+
+
+def write_stream_outputs(run: StreamRun, paths: list[Path], err: Console, quiet: bool) -> list[str]:
+    from ..report.stream_writers import STREAM_WRITERS
+    from ..report.writers import write_output
+    from ..errors import OutputError
+
+    failures = []
+    for path in paths:
+        try:
+            write_output(path, STREAM_WRITERS[path.suffix.lower()](run))
+            if not quiet:
+                err.print(f"wrote {path}")
+        except OutputError as exc:
+            failures.append(str(exc))
+    return failures
+
+
+def check_stream_outputs(raw: list[str]) -> list[Path]:
+    from ..report.stream_writers import STREAM_WRITERS
+    from ..report.writers import check_output_paths
+
+    paths = check_output_paths(raw)
+    for path in paths:
+        if path.suffix.lower() not in STREAM_WRITERS:
+            raise BadOption(f"stream writes {', '.join(STREAM_WRITERS)} (not {path.suffix})")
+    return paths
+
+
+class LiveTranscript:
+    """What a live display would show for the stream in progress: the committed text, then the tentative tail (dim)."""
+
+    def __init__(self, err: Console, enabled: bool) -> None:
+        from rich.live import Live
+
+        self._live = Live(console=err, refresh_per_second=8, transient=True) if enabled else None
+        self._label, self._committed = "", ""
+        self.line = None  # the last line shown
+
+    def __enter__(self) -> LiveTranscript:
+        if self._live is not None:
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def on_step(self, label: str, step) -> None:
+        from rich.text import Text
+
+        if self._live is None:
+            return
+        if label != self._label:
+            self._label, self._committed = label, ""
+        self._committed += "".join(w.text for w in step.committed)
+        line = Text(f"{label} · {step.audio_end_s:.1f} s: ", style="bold")
+        line.append(self._committed[-400:].strip())
+        line.append("".join(w.text for w in step.tentative), style="dim")
+        self.line = line
+        self._live.update(line)
+
+
+def print_stream(run: StreamRun, out: Console) -> None:
+    from ..report.stream_rows import not_run_lines, notes, settings_text, stream_table
+
+    out.print(stream_table(run))
+    for line in not_run_lines(run):
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
+    out.print(settings_text(run), highlight=False, soft_wrap=True, style="dim")
+    for line in notes(run):
+        out.print(f"· {line}", highlight=False, soft_wrap=True, style="dim")
+
+
+def register(app: typer.Typer) -> None:
+    out, err = Console(), Console(stderr=True)
+
+    @app.command("stream")
+    def stream(
+        audio: Annotated[Optional[str], typer.Option("-a", "--audio", help="The audio file to play (default: the bundled sample).")] = None,
+        reference: Annotated[Optional[str], typer.Option("--reference", help="Reference text, or a .txt file (default: a .txt beside the audio).")] = None,
+        model: opt.ModelOption = "tiny.en",
+        backends: opt.BackendsOption = None,
+        chunk: Annotated[Optional[list[str]], typer.Option("--chunk", help="Seconds of audio per step, e.g. 1 or 0.5,1,2 (one row each).")] = None,
+        agreement: Annotated[int, typer.Option("--agreement", help="LocalAgreement-n: how many hypotheses in a row must agree before a word is committed (2: whisper_streaming's).")] = 2,
+        clock: Annotated[ClockChoice, typer.Option("--clock", help="simulated: fast and reproducible (computation-unaware latency); real: at the speed of speech (computation-aware); both.")] = ClockChoice.simulated,
+        language: opt.LanguageOption = "en",
+        beam_size: opt.BeamOption = 1,
+        device: opt.DeviceOption = "auto",
+        threads: opt.ThreadsOption = None,
+        timeout: opt.TimeoutOption = 900.0,
+        output: opt.OutputOption = None,
+        quiet: opt.QuietOption = False,
+        debug: opt.DebugOption = False,
+    ) -> None:
+        """Play a file to each backend in chunks, as if live: latency per word, stability, streamed vs offline WER."""
+        from ..audio import bundled_sample, load_clip, resolve_reference
+        from ..backends.base import LoadOptions
+        from ..bench.streaming.records import Clock
+        from ..bench.streaming.session import StreamInterrupted, StreamRequest, run_stream
+        from ..interrupts import describe, exit_code
+        from ..models import catalog
+        from ..results import DecodeOptions, OK
+        from .benchmark import check_language
+
+        chunks = parse_chunks(chunk)
+        check_seconds("--timeout", timeout)
+        if beam_size < 1:
+            raise BadOption(f"--beam-size must be at least 1 (got {beam_size})")
+        if threads is not None and threads < 1:
+            raise BadOption(f"--threads must be at least 1 (got {threads})")
+        paths = check_stream_outputs(split_csv(output))
+        model_name = catalog.resolve(model)
+        check_language(language, model_name)
+        classes, notes = backend_choice(tuple(backends or ()))
+        clip = load_clip(audio or bundled_sample(), resolve_reference(reference))
+        clocks = (Clock.SIMULATED, Clock.REAL) if clock is ClockChoice.both else (Clock(clock.value),)
+        request = StreamRequest(
+            model=model_name, backends=classes, decode=DecodeOptions(language=None if language == "auto" else language, beam_size=beam_size),
+            load_options=LoadOptions(device=device, threads=threads), clip=clip, chunk_sizes=chunks, clocks=clocks, timeout_s=timeout,
+            agreement=agreement,
+        )
+        for note in notes:
+            err.print(note, markup=False, highlight=False)
+
+        live = LiveTranscript(err, enabled=not quiet and err.is_terminal)
+
+        def progress(label: str, kind: str, payload) -> None:
+            if kind == "step":
+                live.on_step(label, payload[1])
+            elif kind == "progress" and not quiet:
+                err.print(f"[dim]{label}: {payload}[/dim]", highlight=False)
+            elif kind == "traceback" and debug:
+                err.print(payload, markup=False, highlight=False)
+
+        def row_done(row) -> None:
+            if not quiet:
+                err.print(f"{row.backend} @ {row.chunk_s:g} s: {row.status}" + (f" ({row.reason})" if row.reason else ""), markup=False, highlight=False)
+
+        try:
+            with live:
+                run = run_stream(request, on_progress=progress, on_row=row_done, on_note=lambda text: None if quiet else err.print(text, markup=False, highlight=False))
+        except StreamInterrupted as stop:
+            failures = write_stream_outputs(stop.run, paths, err, quiet)
+            print_stream(stop.run, out)
+            err.print(f"{describe(stop.signum)}; kept what was measured", markup=False, highlight=False)
+            if failures:
+                err.print("error: " + "; ".join(failures), markup=False, highlight=False)
+            raise typer.Exit(exit_code(stop.signum)) from None
+        failures = write_stream_outputs(run, paths, err, quiet)
+        print_stream(run, out)
+        if failures:
+            from ..errors import OutputError
+
+            raise OutputError("; ".join(failures))
+        if not any(row.status == OK for row in run.rows):
+            raise typer.Exit(1)

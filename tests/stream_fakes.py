@@ -1,0 +1,112 @@
+"""Scripted backends for the streaming tests: their words and times are fixed, so latencies have a known answer.
+
+The audio they get is a ramp (sample i holds the value i), so a buffer's first sample tells where in
+the stream it starts, whatever the policy trimmed.
+"""
+
+import time
+
+import numpy as np
+
+from whisper_speedtest.audio import SAMPLE_RATE
+from whisper_speedtest.backends.base import Backend, LoadResult, TimedWord, Transcript, WordTranscript
+
+# (word, start, end) in seconds of a 5 s stream
+WORDS = ((" one", 0.2, 0.6), (" two", 0.9, 1.4), (" three", 1.6, 2.3), (" four", 2.5, 3.1), (" five", 3.4, 3.9), (" six", 4.2, 4.8))
+AUDIO_S = 5.0
+
+
+def ramp(seconds: float = AUDIO_S) -> np.ndarray:
+    return np.arange(int(seconds * SAMPLE_RATE), dtype=np.float32)
+
+
+def alignment_words() -> tuple[TimedWord, ...]:
+    return tuple(TimedWord(text, start, end) for text, start, end in WORDS)
+
+
+class ScriptedStreamBackend(Backend):
+    """Hears every word of ``WORDS`` that has ended within the buffer, perfectly."""
+
+    name = "fake-stream"
+    display_name = "fake stream"
+    model_format = "ct2"
+    word_timestamps = "scripted: the words of WORDS that ended within the buffer"
+
+    def load(self, model, options):
+        return LoadResult(requested="default", actual="scripted")
+
+    def transcribe(self, audio, options):
+        return Transcript("".join(text for text, _, end in WORDS if end <= len(audio) / SAMPLE_RATE).strip())
+
+    def heard(self, text: str, start: float, end: float, buffer_end: float) -> str:
+        return text
+
+    def transcribe_words(self, audio, options, prompt=""):
+        start = float(audio[0]) / SAMPLE_RATE
+        end = start + len(audio) / SAMPLE_RATE
+        words = tuple(
+            TimedWord(self.heard(text, a, b, end), a - start, b - start) for text, a, b in WORDS if a >= start - 1e-6 and b <= end + 1e-6
+        )
+        return WordTranscript(words, tuple(w.end for w in words))
+
+
+class MishearsFirstBackend(ScriptedStreamBackend):
+    """Hears "one" as "won" while the buffer ends before 1.5 s, then corrects itself."""
+
+    name = "fake-stream-mishears"
+    word_timestamps = "scripted, with one word misheard at first"
+
+    def heard(self, text, start, end, buffer_end):
+        return " won" if text == " one" and buffer_end < 1.5 else text
+
+
+class HallucinatingBackend(ScriptedStreamBackend):
+    """Says "thank you" whatever it hears (a silent stream has no reference words at all)."""
+
+    name = "fake-stream-hallucinates"
+    word_timestamps = "scripted hallucination"
+
+    def transcribe_words(self, audio, options, prompt=""):
+        return WordTranscript((TimedWord(" thank", 0.0, 0.3), TimedWord(" you", 0.3, 0.5)), (0.5,))
+
+
+class HangsMidStreamBackend(ScriptedStreamBackend):
+    """Streams two steps, then never returns."""
+
+    name = "fake-stream-hangs"
+    word_timestamps = "scripted, then hangs"
+    calls = 0
+
+    def transcribe_words(self, audio, options, prompt=""):
+        HangsMidStreamBackend.calls += 1
+        if HangsMidStreamBackend.calls > 2:
+            time.sleep(3600)
+        return super().transcribe_words(audio, options, prompt)
+
+
+class NoWordTimesBackend(ScriptedStreamBackend):
+    """Claims no word timestamps (the class attribute is not its own)."""
+
+    name = "fake-stream-no-times"
+    display_name = "fake without word times"
+    word_timestamps = ""
+
+
+
+
+
+class InterruptedMidStreamBackend(ScriptedStreamBackend):
+    """Ctrl-C arrives during its third step (in process: the interrupt reaches the session)."""
+
+    name = "fake-stream-interrupted"
+    word_timestamps = "scripted, then Ctrl-C"
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def transcribe_words(self, audio, options, prompt=""):
+        self.calls += 1
+        if self.calls > 2:
+            raise KeyboardInterrupt
+        return super().transcribe_words(audio, options, prompt)
