@@ -11,7 +11,7 @@ from rich.console import Console
 
 from whisper_speedtest.report.compare import compare_runs
 from whisper_speedtest.report.html import render_page
-from whisper_speedtest.report.rows import flat_rows
+from whisper_speedtest.report.display_rows import flat_rows
 from whisper_speedtest.report.table import print_summary
 from whisper_speedtest.report.writers import render_csv, render_markdown
 from whisper_speedtest.results import SCHEMA_MINOR, run_from_dict, run_to_json, to_dict

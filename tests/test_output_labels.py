@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from whisper_speedtest.report.rows import flat_rows, model_label, sort_results
+from whisper_speedtest.report.display_rows import flat_rows, model_label, sort_results
 from whisper_speedtest.report.writers import render_markdown
 
 from .run_fixtures import make_run, ok_row
@@ -141,7 +141,7 @@ def test_library_output_is_kept_off_the_screen_and_in_the_json(tmp_path):
 def test_dataset_progress_counts_clips_and_batches_and_takes_its_eta_from_audio_seconds():
     from types import SimpleNamespace
 
-    from whisper_speedtest.bench.dataset import batches, pass_progress
+    from whisper_speedtest.bench.dataset_pass import batches, pass_progress
 
     entries = [SimpleNamespace(duration_s=d) for d in (20.0, 10.0, 5.0, 5.0, 2.0)]
     groups = batches([0, 1, 2, 3, 4], 2)  # (20 + 10), (5 + 5), (2)

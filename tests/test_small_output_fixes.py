@@ -45,7 +45,7 @@ def test_summary_shows_n_and_the_runs_note():
 
 def test_quant_sweep_flags_a_variant_whose_transcript_drifts_from_float16():
     from tests.run_fixtures import REFERENCE, ok_row
-    from whisper_speedtest.report.rows import quant_drift, quant_drift_notes
+    from whisper_speedtest.report.display_rows import quant_drift, quant_drift_notes
 
     float16 = ok_row("mlx-whisper", 0.5, REFERENCE, 0.0, variant="float16")
     int8 = ok_row("mlx-whisper", 0.4, REFERENCE.replace("country", "county", 1), 0.05, variant="int8")  # 1 word of 22

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, REPO
-from whisper_speedtest.report.rows import flat_rows
+from whisper_speedtest.report.display_rows import flat_rows
 from whisper_speedtest.results import load_run
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux); .ci/run installs it")

@@ -283,7 +283,7 @@ def test_a_quantized_ggml_variant_carries_the_fingerprint_of_its_own_tensors(tmp
 
 
 def test_the_weights_note_says_identical_only_when_the_loaded_fingerprints_agree():
-    from whisper_speedtest.report.rows import weights_notes
+    from whisper_speedtest.report.display_rows import weights_notes
     from whisper_speedtest.results import BackendResult, ModelIdentity
 
     def row(backend, fingerprint, dtype="float16", variant="default"):

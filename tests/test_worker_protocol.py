@@ -11,7 +11,7 @@ from whisper_speedtest.backends.base import LoadOptions, ModelRef
 from whisper_speedtest.backends.loader import VariantPlan
 from whisper_speedtest.bench.job import WorkerJob, WorkerResult
 from whisper_speedtest.bench.plan import BackendPlan
-from whisper_speedtest.bench.rows import assemble_row
+from whisper_speedtest.bench.row_assembly import assemble_row
 from whisper_speedtest.bench.run_policy import RunPolicy
 from whisper_speedtest.bench.worker import run_job
 from whisper_speedtest.results import DecodeSettings
@@ -74,7 +74,7 @@ def test_a_dataset_row_is_assembled_by_the_same_function_and_names_the_weights_t
     """One assemble_row for both modes: a dataset pass that fell back names the fallback weights and says why."""
     from tests.conftest import DATA
     from whisper_speedtest.backends.base import LoadResult
-    from whisper_speedtest.bench.dataset import DatasetPass
+    from whisper_speedtest.bench.dataset_pass import DatasetPass
     from whisper_speedtest.cli.benchmark import BenchmarkOptions, prepare
 
     selection = prepare(BenchmarkOptions(dataset=str(DATA / "utterances" / "manifest.jsonl"))).request.dataset

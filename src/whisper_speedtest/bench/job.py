@@ -17,7 +17,7 @@ from ..backends.base import Backend, LoadOptions, LoadResult, ModelRef
 from ..backends.loader import VariantPlan
 from ..dataset.entries import DatasetSelection
 from ..results import DecodeOptions, RegionCost
-from .dataset import DatasetPass
+from .dataset_pass import DatasetPass
 from .run_policy import RunPolicy
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from ..child_messages import ChildMessage
 from ..errors import UserError
-from .dataset import batches, longest_first
+from .dataset_pass import batches, longest_first
 
 RAY_HINT = "pip install 'whisper-speedtest[ray]'"
 LOST_REASON = "its batch was lost twice (a Ray worker died); left out"
@@ -127,7 +127,7 @@ def _raw_result(collected, clips: int, groups: int, began: float, finished: floa
                 settings: RaySettings):
     """The collected batches as one ``WorkerResult``: texts in manifest order, the slowest load, the largest peaks."""
     from ..backends.base import LoadResult
-    from .dataset import DatasetPass
+    from .dataset_pass import DatasetPass
     from .job import WorkerResult
 
     texts: list[str | None] = [None] * clips

@@ -20,7 +20,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from ..dataset.entries import DatasetSelection
 from ..dataset.reading import ClipReader
-from .dataset import DECODE_THREADS, decode_batch, one_line, transcribe_safely
+from .dataset_pass import DECODE_THREADS, decode_batch, one_line, transcribe_safely
 
 
 def _json_column(values: list) -> np.ndarray:

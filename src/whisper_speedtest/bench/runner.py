@@ -13,7 +13,7 @@ from .job import WorkerFailure, WorkerJob
 from .machine_load import load_warnings, snapshot
 from .plan import BackendPlan
 from .ray_driver import RaySettings
-from .rows import assemble_row, failed_row
+from .row_assembly import assemble_row, failed_row
 from .run_policy import RunPolicy
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def run_ray(job: WorkerJob, ray: RaySettings, on_message: MessageCallback, timeo
     """The dataset pass on Ray; (RESULT, ERROR or TIMEOUT, payload) like ``run_child``."""
     import traceback
 
-    from .dataset import one_line
+    from .dataset_pass import one_line
     from .ray_driver import RayPassTimeout, run_on_ray
 
     try:

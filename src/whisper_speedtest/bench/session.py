@@ -16,7 +16,7 @@ from ..results import SKIPPED, BackendResult, BenchmarkRun, ClipInfo
 from . import audio_set, provenance
 from .managed import plan_routed
 from .plan import BackendPlan, PlanningInterrupted
-from .rows import failed_row
+from .row_assembly import failed_row
 from .request import BenchmarkRequest, select_backends
 from .runner import ProgressCallback, run_backend
 

@@ -19,7 +19,7 @@ from ..backends.loader import load_with_fallback
 from ..child_messages import ChildMessage
 from ..dataset.reading import ClipReader
 from .cost import CostMeter
-from .dataset import one_line, run_dataset
+from .dataset_pass import one_line, run_dataset
 from .job import WorkerFailure, WorkerJob, WorkerResult
 from .lifeline import Lifeline, follow_parent
 from .memory_sampler import MemorySampler

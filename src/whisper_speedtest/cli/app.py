@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..errors import UserError
 from ..version import __version__
-from . import backends, benchmark, board, cache, models, record, results, stream
+from . import backends, benchmark, board, check_and_download, models, past_runs, record, stream
 
 app = typer.Typer(
     name="whisper-speedtest",
@@ -46,7 +46,7 @@ def _root(
 
 def _register_commands(typer_app: typer.Typer) -> None:
     """Every command group, side by side."""
-    for module in (benchmark, backends, models, cache, results, record, stream, board):
+    for module in (benchmark, backends, models, check_and_download, past_runs, record, stream, board):
         module.register(typer_app)
 
 

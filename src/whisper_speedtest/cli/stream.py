@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
         from ..interrupts import describe, exit_code
         from ..models import catalog
         from ..results import DecodeOptions, OK
-        from .benchmark import check_language
+        from ..bench.arguments import check_language
 
         chunks = parse_chunks(chunk)
         check_seconds("--timeout", timeout)

@@ -21,7 +21,7 @@ from .html import cost_figure
 from .html_style import CSS
 from .comparable import audio_keys, describe_audio, decode_key, describe_decode, row_name, row_variants
 from .labels import machine_label, run_labels, short_machine_label
-from .rows import flat_row
+from .display_rows import flat_row
 from .svg import xy_scatter_svg
 
 UNVERIFIED = "unverified"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..errors import UserError
 from ..results import BenchmarkRun
 from .labels import result_label, run_labels, weights_caveat
-from .rows import sort_results
+from .display_rows import sort_results
 
 BAR_COLOR = "#3f6fb0"  # plain Whisper weights (the first run's colour when several runs share a chart)
 RUN_COLORS = (BAR_COLOR, "#2a9d8f", "#7b5ea7", "#c44e52", "#6b8e23", "#8c6d31")

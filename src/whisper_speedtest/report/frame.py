@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtra
 from ..results import BackendResult, BenchmarkRun
-from .rows import model_label, sort_results
+from .display_rows import model_label, sort_results
 
 if TYPE_CHECKING:
     import pandas

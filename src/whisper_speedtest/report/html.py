@@ -11,7 +11,7 @@ from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
 from .comparable import describe_audio, describe_decode, run_differences, run_groups
-from .rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
+from .display_rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
 from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from ..results import BenchmarkRun
 from .fit import FitColumn, FittedTable, fit_table, print_fitted
-from .rows import (
+from .display_rows import (
     NOT_AVAILABLE, cost_notes, dataset_split, decode_notes, flat_rows, interval_notes, quant_drift_notes, runs_notes, settings_line,
     warning_notes, weights_notes,
 )

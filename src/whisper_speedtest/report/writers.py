@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..atomic import unwritable_reason, write_bytes_atomic, write_text_atomic
 from ..errors import BadOption, OutputError
 from ..results import BenchmarkRun, run_to_json
-from .rows import cost_notes, flat_rows, settings_line, warning_notes
+from .display_rows import cost_notes, flat_rows, settings_line, warning_notes
 
 
 def render_json(run: BenchmarkRun) -> str:

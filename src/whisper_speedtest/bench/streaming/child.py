@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..child import quiet_resource_tracker
-from ..dataset import one_line
+from ..dataset_pass import one_line
 from ..job import WorkerFailure
 from ..lifeline import Lifeline, follow_parent
 

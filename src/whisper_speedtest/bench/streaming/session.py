@@ -78,7 +78,7 @@ def _execute(job, request: StreamRequest, on_message, label: str) -> tuple[str, 
         return run_stream_child(job, request.timeout_s, on_message, label)
     import traceback
 
-    from ..dataset import one_line
+    from ..dataset_pass import one_line
     from ..job import WorkerFailure
 
     try:

@@ -9,7 +9,7 @@ from ...atomic import staged
 from ...errors import BadOption
 from . import registry
 from .ct2 import resolve_model_bin
-from .source import ConversionSource
+from .conversion_source import ConversionSource
 
 # Kept for callers that import these names; the registry is where they come from.
 FORMATS = registry.convertible()

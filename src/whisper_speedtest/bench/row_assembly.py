@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ..backends.base import LoadResult, ModelRef
 from ..results import OK, BackendResult, ClipResult, DatasetStats, FailedClip, ModelIdentity, RowIntervals
 from . import scoring, stats
-from .dataset import DatasetPass
+from .dataset_pass import DatasetPass
 from .job import WorkerJob, WorkerResult
 from .plan import BackendPlan
 
