@@ -65,7 +65,7 @@ def test_onnx_and_openvino_tests_pass_in_their_managed_environment(optimum_envir
     env.pop("WHISPER_SPEEDTEST_HOME", None)  # the inner session makes its own store, as this one did
     env["WHISPER_SPEEDTEST_PARITY_ONLY"] = "onnxruntime,openvino"  # test_parity's rows: these two only
     done = subprocess.run(
-        [str(optimum_environment.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *OWN_TESTS,
+        [str(optimum_environment.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", *OWN_TESTS,
          # every test of test_onnx_openvino.py (by its module's name) and their per-clip parity cases; their
          # dataset-mode cases are left to a machine with them installed, to keep CI's time (the rows run clip by clip there too)
          "-k", "(onnxruntime or openvino) and not dataset"],

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         from ..report.fit import FitColumn, fit_table, print_fitted
 
         from ..backends import all_backends
+        from ..plain_text import clean_strings
 
         rows, states = [], {}
         for cls in sorted(all_backends().values(), key=lambda c: c.name):
@@ -66,6 +67,7 @@ def register(app: typer.Typer) -> None:
                     "environment": environment,
                 }
             )
+        rows = clean_strings(rows)  # a plugin's name or reason may hold text no terminal takes (a lone surrogate, say)
         if as_json:
             out.print_json(json.dumps(rows))
             return
