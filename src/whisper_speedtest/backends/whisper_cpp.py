@@ -63,12 +63,13 @@ class WhisperCppBackend(Backend):
         }
         return LoadResult(requested=options.quantization or "default", actual=model.dtype)
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+    def _call(self, audio: np.ndarray, options: DecodeOptions, **extra):
+        """One pywhispercpp ``transcribe`` with our decode settings (and ``extra`` parameters)."""
         if options.beam_size != self._beam_size:
             # The sampling strategy is fixed when the context is created.
             self._beam_size = options.beam_size
             self._model = self._build(self._path, self._threads, self._beam_size)
-        segments = self._model.transcribe(
+        return self._model.transcribe(
             audio.astype(np.float32, copy=False),
             language=options.language or "auto",
             temperature=options.temperature,
@@ -79,7 +80,11 @@ class WhisperCppBackend(Backend):
             # one's text as long as n_max_text_ctx > 0 (its default, 16384).
             no_context=True,
             n_max_text_ctx=16384 if options.condition_on_previous_text else 0,
+            **extra,
         )
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        segments = self._call(audio, options)
         self.record_params(beam_size=options.beam_size, decoder="beam" if options.beam_size > 1 else "greedy")
         parts = tuple({"start": s.t0 / 100, "end": s.t1 / 100, "text": s.text} for s in segments)
         return Transcript(" ".join(p["text"].strip() for p in parts).strip(), parts, options.language)
@@ -87,23 +92,9 @@ class WhisperCppBackend(Backend):
     word_timestamps = "whisper.cpp token timestamps, one segment per word (max_len=1, split_on_word)"
 
     def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
-        if options.beam_size != self._beam_size:
-            self._beam_size = options.beam_size
-            self._model = self._build(self._path, self._threads, self._beam_size)
         # pywhispercpp keeps parameters set on a call for later calls: every one is given here, and
         # transcribe() sets the ones it relies on itself.
-        segments = self._model.transcribe(
-            audio.astype(np.float32, copy=False),
-            language=options.language or "auto",
-            temperature=options.temperature,
-            temperature_inc=0.0,
-            no_context=True,
-            n_max_text_ctx=16384 if options.condition_on_previous_text else 0,
-            initial_prompt=prompt,
-            token_timestamps=True,
-            max_len=1,
-            split_on_word=True,
-        )
+        segments = self._call(audio, options, initial_prompt=prompt, token_timestamps=True, max_len=1, split_on_word=True)
         words = tuple(TimedWord(" " + s.text.strip(), s.t0 / 100, s.t1 / 100) for s in segments if s.text.strip())  # whole words
         self._model._set_params({"token_timestamps": False, "max_len": 0, "split_on_word": False, "initial_prompt": ""})
         self.record_params(beam_size=options.beam_size, segments="one per word (max_len=1)")

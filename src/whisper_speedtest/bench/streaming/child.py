@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ..child import quiet_resource_tracker
+from ..child import _stop as stop_child, quiet_resource_tracker
 from ..dataset_pass import one_line
 from ..job import WorkerFailure
 from ..lifeline import Lifeline, follow_parent
@@ -48,7 +48,7 @@ def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], Non
     try:
         outcome = _collect(process, messages, timeout_s, on_message)
     finally:
-        _stop(process, grace_s=10.0 if outcome[0] in ("result", "error") else 0.0)
+        stop_child(process, grace_s=10.0 if outcome[0] in ("result", "error") else 0.0)
         messages.close()
         messages.join_thread()
     return outcome
@@ -73,13 +73,3 @@ def _collect(process, messages, timeout_s: float, on_message) -> tuple[str, Any]
         if kind in ("result", "error"):
             return kind, payload
         on_message(kind, payload)
-
-
-def _stop(process, grace_s: float) -> None:
-    process.join(grace_s)
-    if process.is_alive():
-        process.terminate()
-        process.join(3)
-    if process.is_alive():
-        process.kill()
-    process.join(3)
