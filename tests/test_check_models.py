@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from tests.hub_server import RepoFile, make_cached_repo, repo_files
-from whisper_speedtest.cli import cache as cli_cache
+from whisper_speedtest.cli import check_and_download as cli_cache
 from whisper_speedtest.backends import registry
 from whisper_speedtest.backends.base import Backend, LoadResult, Transcript
 from whisper_speedtest.errors import UnknownBackend, UnknownModel

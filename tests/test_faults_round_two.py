@@ -308,7 +308,7 @@ def test_a_corrupt_import_is_not_convertible_and_check_models_says_not_ready(tmp
         handle.write(bytes([byte[0] ^ 0xFF]))
     code, out, err = main(capsys, "check-models", "-b", "transformers", "--deep")
     assert code == 1, out + err
-    assert "convertible" not in out and "after conversion" not in out and "Ready: 0 of 1" in out
+    assert "convertible" not in out and "1 rows: ready 0 · ready after conversion 0 · corrupt 1" in out
     assert "Not ready: 1 backend(s) would not run: transformers tiny.en (corrupt)" in err
     code, out, err = main(capsys, *_benchmark("-b", "transformers", "-o", str(tmp_path / "r.json")))
     (row,) = load_run(tmp_path / "r.json").results

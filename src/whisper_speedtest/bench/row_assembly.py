@@ -31,13 +31,14 @@ def failed_row(plan: BackendPlan, status: str, reason: str, load: LoadResult | N
     """A row without measurements; ``load`` (a row stopped after its load) says what loaded, fallback included."""
     if load is None:
         return BackendResult(
-            backend=plan.backend.name,
-            display_name=plan.backend.display_name,
+            backend=plan.row_name,
+            display_name=plan.row_display_name,
             status=status,
             reason=reason,
             model=model_identity(plan.model, plan.backend.family),
             requested=plan.requested,
             variant=plan.variant_label,
+            environment=plan.environment,
         )
     model = plan.variant.fallback_model if load.did_fallback else plan.model
     return BackendResult(

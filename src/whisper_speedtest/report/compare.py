@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..bench.compare_stats import FASTER, MIN_RELATIVE_CHANGE, NO_CLEAR_DIFFERENCE, SLOWER, SpeedComparison, WerDifference, compare_speed, wer_difference
 from ..results import BackendResult, BenchmarkRun, Interval
 from .comparable import row_differences, row_name, row_variants, run_differences
-from .labels import machine_label
+from .labels import machine_label, result_label
 
 SAME = NO_CLEAR_DIFFERENCE
 ONLY_IN_A, ONLY_IN_B, NOT_COMPARABLE = "only in A", "only in B", "not comparable"

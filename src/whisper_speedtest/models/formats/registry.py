@@ -111,7 +111,7 @@ FORMATS: dict[str, Format] = {
             required_files=(("model.bin",), ("config.json",), ("tokenizer.json", "vocabulary.txt", "vocabulary.json")),
             weight_files=("model.bin",),
             on_hub=True, load_time_quantization=True,
-            read=Hook("source", "read_ct2_weights"), write=Hook("ct2", "copy_ct2"), detect=Hook("ct2", "detect_ct2"),
+            read=Hook("conversion_source", "read_ct2_weights"), write=Hook("ct2", "copy_ct2"), detect=Hook("ct2", "detect_ct2"),
             file_checks=(("model.bin", Hook("ct2", "file_problem")),),
         ),
         Format(
