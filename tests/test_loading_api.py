@@ -100,6 +100,7 @@ def test_slow_background_load_times_out_and_transcribe_is_refused(fakes):
     assert session.ready
 
 
+@pytest.mark.integration
 def test_corrupt_quantized_mlx_variant_is_quantized_again_before_it_loads():
     import hashlib
     import json

@@ -19,6 +19,7 @@ def _require_ray():
     pytest.importorskip("ray", reason="Ray not installed: pip install 'whisper-speedtest[ray]'")
 
 
+@pytest.mark.integration
 def test_ray_gives_the_in_process_transcripts(tmp_path):
     """Both with one OpenMP thread: Ray sets OMP_NUM_THREADS to an actor's CPUs, and CTranslate2's int8
     kernels round differently with another thread count (one word of six clips, measured)."""

