@@ -84,15 +84,20 @@ class FasterWhisperBackend(Backend):
         }
         return LoadResult(requested=options.quantization or "default", actual=self._model.model.compute_type)
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
-        segments, info = self._model.transcribe(
+    def _call(self, audio: np.ndarray, options: DecodeOptions, **extra):
+        """One ``WhisperModel.transcribe`` with our decode settings (and ``extra`` arguments): (segments, info)."""
+        return self._model.transcribe(
             audio,
             language=options.language,
             beam_size=options.beam_size,
             temperature=options.temperature,
             condition_on_previous_text=options.condition_on_previous_text,
             vad_filter=False,
+            **extra,
         )
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcript:
+        segments, info = self._call(audio, options)
         parts = [{"start": s.start, "end": s.end, "text": s.text} for s in segments]
         self._params["beam_size"] = options.beam_size
         if options.beam_size != LIBRARY_DEFAULT_BEAMS:
@@ -102,16 +107,7 @@ class FasterWhisperBackend(Backend):
     word_timestamps = "WhisperModel.transcribe(word_timestamps=True): cross-attention DTW"
 
     def transcribe_words(self, audio: np.ndarray, options: DecodeOptions, prompt: str = "") -> WordTranscript:
-        segments, _ = self._model.transcribe(
-            audio,
-            language=options.language,
-            beam_size=options.beam_size,
-            temperature=options.temperature,
-            condition_on_previous_text=options.condition_on_previous_text,
-            initial_prompt=prompt or None,
-            word_timestamps=True,
-            vad_filter=False,
-        )
+        segments, _ = self._call(audio, options, initial_prompt=prompt or None, word_timestamps=True)
         segments = list(segments)
         words = tuple(TimedWord(w.word, float(w.start), float(w.end)) for s in segments for w in (s.words or ()))
         self.record_params(beam_size=options.beam_size)

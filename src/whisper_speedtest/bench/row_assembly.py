@@ -27,32 +27,29 @@ def model_identity(model: ModelRef | None, family: str = "whisper") -> ModelIden
     )
 
 
+def _what_loaded(plan: BackendPlan, load: LoadResult) -> dict:
+    """A row's fields for the variant that loaded (asked for, actual, and any fallback)."""
+    return {
+        "requested": {**plan.requested, "variant": load.requested},
+        "variant": plan.variant_label,
+        "actual_variant": load.actual,
+        "did_fallback": load.did_fallback,
+        "fallback_reason": load.detail if load.did_fallback else "",
+    }
+
+
 def failed_row(plan: BackendPlan, status: str, reason: str, load: LoadResult | None = None) -> BackendResult:
     """A row without measurements; ``load`` (a row stopped after its load) says what loaded, fallback included."""
-    if load is None:
-        return BackendResult(
-            backend=plan.row_name,
-            display_name=plan.row_display_name,
-            status=status,
-            reason=reason,
-            model=model_identity(plan.model, plan.backend.family),
-            requested=plan.requested,
-            variant=plan.variant_label,
-            environment=plan.environment,
-        )
-    model = plan.variant.fallback_model if load.did_fallback else plan.model
+    model = plan.variant.fallback_model if load is not None and load.did_fallback else plan.model
+    loaded = _what_loaded(plan, load) if load is not None else {"requested": plan.requested, "variant": plan.variant_label}
     return BackendResult(
         backend=plan.row_name,
         display_name=plan.row_display_name,
         status=status,
         reason=reason,
         model=model_identity(model, plan.backend.family),
-        requested={**plan.requested, "variant": load.requested},
-        variant=plan.variant_label,
-        actual_variant=load.actual,
-        did_fallback=load.did_fallback,
-        fallback_reason=load.detail if load.did_fallback else "",
         environment=plan.environment,
+        **loaded,
     )
 
 
@@ -156,11 +153,7 @@ def assemble_row(plan: BackendPlan, job: WorkerJob, result: WorkerResult) -> Bac
         peak_rss_mb=result.peak_rss / 2**20,
         peak_vram_mb=result.peak_vram / 2**20 if result.peak_vram else None,
         params=params,
-        requested={**plan.requested, "variant": load.requested},
-        did_fallback=load.did_fallback,
-        variant=plan.variant_label,
-        actual_variant=load.actual,
-        fallback_reason=load.detail if load.did_fallback else "",
+        **_what_loaded(plan, load),
         packages=result.packages,
         dataset=dataset,
         cost=result.cost,
