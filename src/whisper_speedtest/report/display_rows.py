@@ -9,6 +9,14 @@ from ..results import BackendResult, BenchmarkRun
 from .labels import result_label
 
 
+def median_cell(row: dict[str, str], *, with_count: bool = False) -> str:
+    """The median with its spread (and count); a single timed pass has no spread to show."""
+    count = f" ×{row['n']}" if with_count else ""
+    if row["n"] == "1":
+        return f"{row['median_s']}{count}"
+    return f"{row['median_s']} ± {row['stdev_s']}{count}"
+
+
 SWEEP_ORDER = ("default", WeightsMode.NATIVE.value, "float32", "float16", "bfloat16", "int8", "int4")  # widest weights first
 
 

@@ -11,7 +11,7 @@ from .chart import timing_points
 from .html_style import CSS
 from .labels import machine_label, result_label, run_labels, weights_caveat
 from .comparable import describe_audio, describe_decode, run_differences, run_groups
-from .display_rows import cost_notes, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
+from .display_rows import cost_notes, median_cell, fallback_note, flat_row, settings_line, sort_results, warning_notes, weights_notes
 from .svg import bar_chart_svg, cost_scatter_svg, scatter_svg
 from .transcript_diff import changes_html, error_count, word_changes
 
@@ -171,7 +171,7 @@ def _measured_cells(result: BackendResult, row: dict[str, str], priced: bool) ->
     params = "".join(f"<span>{escape(f'{k}={v}')}</span>" for k, v in result.params.items() if v is not None)
     return [
         f'<td class="num">{row["load_s"]}</td>',
-        f'<td class="num" title="{escape(spread)}">{row["median_s"]} ± {row["stdev_s"]}{_ci(row["median_ci_s"])}</td>',
+        f'<td class="num" title="{escape(spread)}">{median_cell(row)}{_ci(row["median_ci_s"])}</td>',
         f'<td class="num">{row["rtfx"]}{_ci(row["rtfx_ci"])}</td>',
         f'<td class="num">{wer}{_ci(row["wer_ci"])}</td>',
         f'<td class="num">{escape(peak)}</td>',

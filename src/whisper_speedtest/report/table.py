@@ -9,7 +9,7 @@ from rich.markup import escape
 from ..results import BenchmarkRun
 from .fit import FitColumn, FittedTable, fit_table, print_fitted
 from .display_rows import (
-    NOT_AVAILABLE, cost_notes, dataset_split, decode_notes, flat_rows, interval_notes, quant_drift_notes, runs_notes, settings_line,
+    NOT_AVAILABLE, cost_notes, median_cell, dataset_split, decode_notes, flat_rows, interval_notes, quant_drift_notes, runs_notes, settings_line,
     warning_notes, weights_notes,
 )
 
@@ -18,10 +18,7 @@ NARROW = 100  # below this width the model goes under the backend's name instead
 
 
 def _median_cell(row: dict[str, str]) -> str:
-    """The median with its spread and count; a single timed pass has no spread to show."""
-    if row["n"] == "1":
-        return f"{row['median_s']} ×1"
-    return f"{row['median_s']} ± {row['stdev_s']} ×{row['n']}"
+    return median_cell(row, with_count=True)
 
 
 def summary_columns(run: BenchmarkRun, rows: list[dict[str, str]], *, with_transcripts: bool, verbose: bool = False,
