@@ -1,11 +1,15 @@
-"""ONNX Runtime and OpenVINO, whose extras pin transformers 4.57, hold their parity in their managed environment.
+"""The backends whose extras conflict with ``[all]`` hold their tests in their managed environments.
 
+ONNX Runtime and OpenVINO pin transformers 4.57 (optimum), lightning-whisper-mlx pins tiktoken 0.3.3.
 Where they are not installed here (the README's test command installs ``[all]``, where they cannot be),
-a session fixture makes their environment (``backends install onnx openvino``) and their own tests,
-``tests/test_onnx_openvino.py`` and their cases of ``tests/test_parity.py``, run in that environment's
-interpreter: real optimum, real exports, the plain library call, the same fingerprinted weights. pytest
-itself is linked in from this test environment (only pytest's own packages, nothing of the libraries
-under test). Where the environment cannot be made (no package index), this skips and says why.
+a session fixture per environment makes it (``backends install onnx openvino`` / ``lightning``), and
+their own tests run in that environment's interpreter: real optimum, real exports, real MLX, the plain
+library call, the same fingerprinted weights. For the optimum pair: every test of
+``tests/test_onnx_openvino.py`` but its six-clip WER check, which ``tests/test_parity.py``'s per-clip
+cases repeat on 13 clips (one CLI run for both rows, one plain call each), so CI pays for the exports
+and the parity once. For lightning: its tests of ``tests/test_apple_backends.py``. pytest itself is
+linked in from this test environment (only pytest's own packages, nothing of the libraries under test).
+Where an environment cannot be made (no package index), its test skips and says why.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import importlib.util
 import os
 import re
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,19 +31,30 @@ from whisper_speedtest.environments.spec import EnvironmentSpec
 from whisper_speedtest.environments.state import inspect
 
 PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "py")
-OWN_TESTS = ("tests/test_onnx_openvino.py", "tests/test_parity.py")
 
 
-@pytest.fixture(scope="session")
-def optimum_environment():
-    if get_backend("onnxruntime").available().ok and get_backend("openvino").available().ok:
-        pytest.skip("onnxruntime and openvino are installed here: their own tests run in this environment")
-    spec = EnvironmentSpec.for_extras(get_backend("onnxruntime").own_environment)
+@dataclass(frozen=True)
+class ManagedTests:
+    backends: tuple[str, ...]  # the backends whose own environment it is (the first one's declares it)
+    files: tuple[str, ...]
+    select: str  # pytest -k
+    at_least: int  # tests that must pass there (a count: a selection that silently shrank would fail)
+
+
+OPTIMUM = ManagedTests(("onnxruntime", "openvino"), ("tests/test_onnx_openvino.py", "tests/test_parity.py"),
+                       "(onnxruntime or openvino) and not dataset and not test_wer_matches_the_plain_library_call", 9)
+LIGHTNING = ManagedTests(("lightning-whisper-mlx",), ("tests/test_apple_backends.py",), "lightning", 4)
+
+
+def _environment(tests: ManagedTests):
+    if all(get_backend(name).available().ok for name in tests.backends):
+        pytest.skip(f"{', '.join(tests.backends)} installed here: their own tests run in this environment")
+    spec = EnvironmentSpec.for_extras(get_backend(tests.backends[0]).own_environment)
     if not inspect(spec).ready:
         try:
             build(spec)
         except EnvironmentBuildFailed as exc:
-            pytest.skip(f"the onnx/openvino environment cannot be made here: {exc}")
+            pytest.skip(f"the {spec.label} environment cannot be made here: {exc}")
     return inspect(spec)
 
 
@@ -57,23 +74,32 @@ def _pytest_only(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.integration
-@pytest.mark.slow  # about half an hour on 2 busy cores, never yet run to its end in CI's time: pytest -m slow runs it
-def test_onnx_and_openvino_tests_pass_in_their_managed_environment(optimum_environment, tmp_path):
+def _run_there(environment, tests: ManagedTests, folder: Path) -> str:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(_pytest_only(tmp_path / "pytest-only")), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        [str(_pytest_only(folder / "pytest-only")), *filter(None, [os.environ.get("PYTHONPATH")])])}
     env.pop("WHISPER_SPEEDTEST_HOME", None)  # the inner session makes its own store, as this one did
-    env["WHISPER_SPEEDTEST_PARITY_ONLY"] = "onnxruntime,openvino"  # test_parity's rows: these two only
+    env["WHISPER_SPEEDTEST_PARITY_ONLY"] = ",".join(tests.backends)  # test_parity's rows: these only
     done = subprocess.run(
-        [str(optimum_environment.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", *OWN_TESTS,
-         # every test of test_onnx_openvino.py (by its module's name) and their per-clip parity cases; their
-         # dataset-mode cases are left to a machine with them installed, to keep CI's time (the rows run clip by clip there too)
-         "-k", "(onnxruntime or openvino) and not dataset"],
+        # -m 'not slow': the inner session keeps the default lane's selection (test_parity's base cases are slow)
+        [str(environment.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:warnings", "-o", "addopts=",
+         "-m", "not slow", "-rs", *tests.files, "-k", tests.select],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=3000,
     )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:]
-    print(f"in {optimum_environment.folder.name}: {summary}")
+    print(f"in {environment.folder.name}: {summary}")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     passed = int(re.search(r"(\d+) passed", summary).group(1))
-    assert passed >= 11, summary  # test_onnx_openvino.py's 9, and their tiny.en per-clip parity cases
+    assert passed >= tests.at_least, summary
     assert "cannot run here" not in done.stdout, done.stdout[-3000:]  # nothing skipped for want of the libraries
+    return summary
+
+
+@pytest.mark.integration
+def test_onnx_and_openvino_tests_pass_in_their_managed_environment(tmp_path):
+    _run_there(_environment(OPTIMUM), OPTIMUM, tmp_path)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="MLX has wheels for Linux and macOS only")
+def test_lightning_tests_pass_in_its_managed_environment(tmp_path):
+    _run_there(_environment(LIGHTNING), LIGHTNING, tmp_path)
