@@ -41,9 +41,10 @@ class StreamRequest:
     in_process: bool = False  # run each job in this process (tests of what has no process boundary)
     alignment: Alignment | None = None  # given word end times instead of the aligner's (scripted tests)
     agreement: int = DEFAULT_AGREEMENT  # LocalAgreement-n: hypotheses in a row that must agree before a word is committed
+    check_audio: bool = True  # False: a live recording cut short by Ctrl-C, recorded as it is
 
     def __post_init__(self) -> None:
-        check_chunk_sizes(self.chunk_sizes, self.clip.duration_s)
+        check_chunk_sizes(self.chunk_sizes, self.clip.duration_s if self.check_audio else None)
         if self.agreement < 2:
             raise BadOption(f"--agreement must be at least 2 hypotheses (got {self.agreement})")
 
@@ -247,19 +248,25 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
             row = getattr(exc, "partial_row", None) or _row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, streaming)
         rows.append(row)
         on_row(row)
+    run = stream_run_record(request, rows, alignment, note, stopped_by is not None)
+    if stopped_by is not None:
+        raise StreamInterrupted(run, stopped_by)
+    return run
+
+
+def stream_run_record(request: StreamRequest, rows: list[StreamRow], alignment: Alignment | None, note: str, interrupted: bool,
+                      **settings: Any) -> StreamRun:
+    """The run's record: every row told where its word end times came from; ``settings`` added to the run's."""
     rows = [dataclasses.replace(row, word_ends=alignment.source if alignment else note) for row in rows]
-    run = StreamRun(
+    return StreamRun(
         run_id=uuid.uuid4().hex[:12],
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         audio_name=request.clip.name, audio_path=request.clip.path, audio_s=round(request.clip.duration_s, 3),
         reference=request.clip.reference, alignment=alignment, alignment_note=note,
         settings={"model": request.model, "chunk_sizes": list(request.chunk_sizes), "clocks": [c.value for c in request.clocks],
                   "language": request.decode.language, "beam_size": request.decode.beam_size,
-                  "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": request.policy},
-        rows=tuple(rows), interrupted=stopped_by is not None,
+                  "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": request.policy, **settings},
+        rows=tuple(rows), interrupted=interrupted,
         provenance=provenance.collect([dist for cls in request.backends for dist in cls.requires]),
     )
-    if stopped_by is not None:
-        raise StreamInterrupted(run, stopped_by)
-    return run
 
