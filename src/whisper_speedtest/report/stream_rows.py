@@ -48,9 +48,6 @@ def flat_stream_rows(run: StreamRun) -> list[dict[str, str]]:
         aware = _latency(f.aware if f else None)
         rows.append({
             "backend": row.backend,
-            "label": row_label(row),
-            "streaming": row.streaming.value,
-            "audio_source": row.audio_source,
             "status": row.status,
             "model": row.model,
             "policy": row.policy.split(",")[0] if row.policy else "",
@@ -67,9 +64,12 @@ def flat_stream_rows(run: StreamRun) -> list[dict[str, str]]:
             "wer_vs_offline": _s(f.wer_vs_offline if f else None, 4),
             "peak_rss_mb": _s(row.peak_rss_mb, 0),
             "word_timestamps": row.word_timestamps,
-            "word_ends": row.word_ends,
             "reason": row.reason,
             "committed_text": row.committed_text,
+            "label": row_label(row),
+            "streaming": row.streaming.value,
+            "audio_source": row.audio_source,
+            "word_ends": row.word_ends,
         })
     return rows
 
