@@ -90,16 +90,19 @@ def _recomputed_latencies(data: dict, row: dict) -> list[float]:
 
 
 @pytest.mark.integration
-def test_the_microphone_streams_live_to_faster_whisper_and_gives_the_same_row_as_a_file(microphone, tmp_path, capsys):
+def test_the_microphone_streams_live_to_faster_whisper_then_the_recording_is_replayed(microphone, tmp_path, capsys):
     pytest.importorskip("faster_whisper", reason="faster-whisper extra not installed")
     out, take = tmp_path / "live.json", tmp_path / "take.wav"
-    code = main(["stream", "--mic", "-b", "faster-whisper", "--chunk", "1", "--max-seconds", "11", "--reference", JFK_TEXT,
+    code = main(["stream", "--mic", "-b", "faster-whisper", "--chunk", "1,2", "--max-seconds", "11", "--reference", JFK_TEXT,
                  "--threads", "2", "--save", str(take), "-o", str(out), "-q"])
     printed = capsys.readouterr()
     assert code == 0, printed.err
     data = json.loads(out.read_text())
-    (row,) = data["rows"]
+    row, replayed = data["rows"]
     assert row["status"] == "ok" and row["audio_source"] == "microphone, live" and row["streaming"] == "policy"
+    assert replayed["status"] == "ok" and replayed["chunk_s"] == 2 and replayed["passes"][0]["clock"] == "real"
+    assert replayed["audio_source"] == "the microphone recording, replayed on the real clock"
+    assert replayed["passes"][0]["steps"][-1]["audio_end_s"] == pytest.approx(11.0)
     assert "run on the recording after the live stream" in row["word_ends"]
     (live,) = row["passes"]
     assert live["clock"] == "real" and live["steps"][-1]["audio_end_s"] == pytest.approx(11.0)
@@ -110,6 +113,7 @@ def test_the_microphone_streams_live_to_faster_whisper_and_gives_the_same_row_as
     assert f["aware"]["median_s"] == pytest.approx(float(np.median(latencies))) and f["unaware"] is None
     assert len(latencies) >= 15 and min(latencies) > -0.5  # 22 words; a word is committed after it is heard
     assert f"{np.median(latencies):.2f}/{np.percentile(latencies, 90):.2f}/{latencies[0]:.2f}" in printed.out
+    assert "faster-whisper (live)" in printed.out and "faster-whisper (replayed)" in printed.out
     assert f["final_wer"] - f["offline_wer"] <= 0.1, (row["committed_text"], row["offline_text"])
     recorded, rate = sf.read(take, dtype="float32")
     expected, _ = sf.read(JFK, dtype="float32")

@@ -8,7 +8,7 @@ import io
 from rich import box
 from rich.table import Table
 
-from ..bench.streaming.records import FILE_SOURCE, LIVE_SOURCE, LatencySummary, StreamRow, StreamRun, Streaming, stream_run_to_json
+from ..bench.streaming.records import FILE_SOURCE, LIVE_SOURCE, REPLAY_SOURCE, LatencySummary, StreamRow, StreamRun, Streaming, stream_run_to_json
 
 NOT_AVAILABLE = "—"
 
@@ -35,7 +35,8 @@ def kept_up_text(row: StreamRow) -> str:
 
 def row_label(row: StreamRow) -> str:
     """The backend, and how it streamed when that is not our policy on a file."""
-    marks = (["own streaming"] if row.streaming is Streaming.LIBRARY else []) + (["live"] if row.audio_source == LIVE_SOURCE else [])
+    source = {LIVE_SOURCE: ["live"], REPLAY_SOURCE: ["replayed"]}.get(row.audio_source, [])
+    marks = (["own streaming"] if row.streaming is Streaming.LIBRARY else []) + source
     return row.backend + (f" ({', '.join(marks)})" if marks else "")
 
 
