@@ -220,6 +220,17 @@ class ParakeetMlxBackend(Backend):
             )
 
 
+    @classmethod
+    def library_streaming_unavailable(cls) -> str | None:
+        """Why the library's own streaming cannot run here (its local attention is a Metal kernel), or None."""
+        try:
+            import mlx.core as mx
+        except ImportError:
+            return None  # the backend's own availability says what to install
+        if not mx.metal.is_available():
+            return "parakeet-mlx's streaming needs Metal (an Apple GPU): its local attention is a Metal kernel, and this MLX has no Metal"
+        return None
+
     def open_library_stream(self, options: DecodeOptions) -> "ParakeetStream":
         """The library's streaming context (local attention over a rotating cache), fed chunk by chunk."""
         from parakeet_mlx import DecodingConfig, Greedy

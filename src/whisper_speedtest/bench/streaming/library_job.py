@@ -29,6 +29,12 @@ def library_streaming(backend: type[Backend]) -> str:
     return str(getattr(backend, "library_streaming", "") or "")
 
 
+def library_streaming_unavailable(backend: type[Backend]) -> str | None:
+    """Why the library's streaming cannot run on this machine though the backend can (None: it can)."""
+    check = getattr(backend, "library_streaming_unavailable", None)
+    return check() if check is not None else None
+
+
 def _load(backend_cls: type[Backend], variant: VariantPlan, load_options: LoadOptions, report: Report) -> tuple[Backend, float]:
     report("progress", "loading")
     start = time.perf_counter()

@@ -30,7 +30,7 @@ from ...results import CRASHED, FAILED, OK, SKIPPED, TIMEOUT, DecodeOptions
 from ..plan import BackendPlan, plan_backend
 from . import metrics
 from .child import run_stream_child
-from .library_job import END_OF_AUDIO, LiveStreamJob
+from .library_job import END_OF_AUDIO, LiveStreamJob, library_streaming_unavailable
 from .policy import DEFAULT_AGREEMENT, policy_name
 from .records import LIVE_SOURCE, REPLAY_SOURCE, Alignment, Clock, StreamPass, StreamRow, StreamRun, Streaming
 from .session import (INTERRUPTED_REASON, Progress, StreamInterrupted, StreamRequest, _row, check_chunk_sizes, figures_of,
@@ -75,7 +75,8 @@ def can_stream_live(plan: BackendPlan, streaming: Streaming) -> bool:
     if plan.skip_reason or plan.variant is None:
         return False
     if streaming is Streaming.LIBRARY:
-        return hasattr(plan.backend, "open_library_stream")  # a bridge streams a whole file itself: replayed only
+        # a bridge streams a whole file itself: replayed only
+        return hasattr(plan.backend, "open_library_stream") and not library_streaming_unavailable(plan.backend)
     return plan.backend.word_timestamps_support().ok
 
 

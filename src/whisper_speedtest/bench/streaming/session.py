@@ -20,7 +20,7 @@ from ..plan import BackendPlan, plan_backend
 from . import metrics
 from .child import run_stream_child
 from .job import AlignJob, StreamJob, StreamOutcome
-from .library_job import LibraryStreamJob, library_streaming
+from .library_job import LibraryStreamJob, library_streaming, library_streaming_unavailable
 from .policy import DEFAULT_AGREEMENT, TRIM_S, policy_name
 from .records import Alignment, Clock, StreamFigures, StreamPass, StreamRow, StreamRun, StreamStep, Streaming
 
@@ -175,6 +175,9 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
     if streaming is Streaming.LIBRARY:
         if not library_streaming(plan.backend):
             return row_of(plan, chunk_s, request.policy, SKIPPED, f"{plan.backend.display_name} has no streaming API of its own")
+        unavailable = library_streaming_unavailable(plan.backend)
+        if unavailable:
+            return row_of(plan, chunk_s, request.policy, SKIPPED, unavailable)
         job: Any = LibraryStreamJob(plan.backend, plan.variant, plan.load_options, request.decode, request.clip.samples, chunk_s,
                                     request.clocks)
     else:
