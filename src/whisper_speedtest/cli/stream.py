@@ -1,5 +1,5 @@
-"""The ``stream`` command: play a file to every backend in chunks, as it would arrive live, and measure
-how soon and how steadily the words appear (``bench.streaming``)."""
+"""The ``stream`` command: play a file to every backend in chunks, as it would arrive live, or stream the
+microphone live (``--mic``), and measure how soon and how steadily the words appear (``bench.streaming``)."""
 
 from __future__ import annotations
 
@@ -182,6 +182,46 @@ def report_stream(run_it, live: LiveTranscript, paths: list[Path], out: Console,
         raise typer.Exit(1)
 
 
+LIVE_POLL_S = 0.05  # how often the recorder hands new audio to the live backend
+
+
+def stream_microphone(*, model: str, backends, notes, decode, load_options, chunks: tuple[float, ...], agreement: int, timeout: float,
+                      reference: str | None, input_device: str | None, max_seconds: float | None, save: Path | None, paths: list[Path],
+                      out: Console, err: Console, quiet: bool, debug: bool) -> None:
+    import sys
+
+    from ..audio import bundled_sample, load_clip
+    from ..bench.streaming.live import LiveRequest, run_live
+    from ..recorder import Recorder, enter_pressed, import_sounddevice, input_device_info, recording_name, save_recording
+    from .record import _device_argument
+
+    device = _device_argument(input_device)
+    input_device_info(import_sounddevice(), device)  # no microphone, no PortAudio: one line before any model loads
+    name, where = (save.name, str(save)) if save is not None else (recording_name(), "(microphone, not saved)")
+    request = LiveRequest(model=model, backends=backends, decode=decode, load_options=load_options,
+                          warmup=load_clip(bundled_sample()).samples, clip_name=name, clip_path=where, reference=reference,
+                          chunk_sizes=chunks, timeout_s=timeout, agreement=agreement, max_seconds=max_seconds)
+    for note in notes:
+        err.print(note, markup=False, highlight=False)
+    limit = f"stops by itself after {max_seconds:g} s" if max_seconds else ""
+    hint = ("Enter stops" + (f" · {limit}" if limit else "")) if sys.stdin.isatty() else (limit or "Ctrl-C stops") + " (stdin is not a terminal)"
+    live = LiveTranscript(err, enabled=not quiet and err.is_terminal)
+
+    def recorded(recording) -> None:
+        if not quiet:
+            err.print(f"recorded {recording.duration_s:.1f} s" + (f" ({recording.overflows} input overflow(s): some audio was dropped)"
+                                                                 if recording.overflows else ""), markup=False, highlight=False)
+        if save is not None:
+            save_recording(save, recording)
+            if not quiet:
+                err.print(f"saved {save}", markup=False, highlight=False)
+
+    recorder = Recorder(device=device, poll_s=LIVE_POLL_S)
+    report_stream(lambda: run_live(request, recorder, enter_pressed(), on_meter=lambda reading: live.on_meter(reading, hint),
+                                   on_recorded=recorded, **stream_callbacks(live, err, quiet, debug)),
+                  live, paths, out, err, quiet)
+
+
 def register(app: typer.Typer) -> None:
     out, err = Console(), Console(stderr=True)
 
@@ -234,8 +274,6 @@ def register(app: typer.Typer) -> None:
         if agreement < 2:
             raise BadOption(f"--agreement must be at least 2 hypotheses (got {agreement})")
         if mic:
-            from .stream_live import stream_microphone
-
             stream_microphone(
                 model=model_name, backends=classes, notes=notes, decode=decode, load_options=LoadOptions(device=device, threads=threads),
                 chunks=chunks, agreement=agreement, timeout=timeout, reference=resolve_reference(reference), input_device=input_device,
