@@ -149,6 +149,8 @@ def _stream_live(unit, request: LiveRequest, recorder: Recorder, stop: threading
         stop.set()  # the microphone stops with its backend (Enter, --max-seconds, a failure, Ctrl-C)
         if attempt.capture.thread is not None:
             attempt.capture.thread.join(10)
+        audio_queue.cancel_join_thread()  # audio the stopped child never read must not hold this process at exit
+        audio_queue.close()
     return attempt
 
 
