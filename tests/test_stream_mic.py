@@ -188,3 +188,53 @@ def test_no_portaudio_is_one_line(tmp_path, monkeypatch, capsys):
     code = main(["stream", "--mic", "-b", "faster-whisper"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "PortAudio library is not installed" in err and "libportaudio2" in err
+
+
+class _Arrivals:
+    """Live audio that arrives one block per ``get`` (nothing more has arrived in between), then the end."""
+
+    def __init__(self, blocks):
+        self._blocks = list(blocks) + [None]
+
+    def get(self):
+        return self._blocks.pop(0)
+
+    def get_nowait(self):
+        import queue
+
+        raise queue.Empty
+
+
+def _scripted_live(backend, samples, block_s=0.5, compute_s=0.25):
+    """The driver's live loop on a scripted clock: every chunk is ready at its audio end, each step takes ``compute_s``."""
+    from tests import stream_fakes
+    from whisper_speedtest.bench.streaming.driver import play_arriving
+    from whisper_speedtest.bench.streaming.policy import LocalAgreement
+    from whisper_speedtest.results import DecodeOptions
+
+    n = int(block_s * 16_000)
+    blocks = [samples[i:i + n] for i in range(0, len(samples), n)]
+    times = iter([t for k in range(1, len(blocks) // 2 + 1) for t in (float(k), k + compute_s)] + [len(samples) / 16_000 + 0.3])
+    policy = LocalAgreement(lambda buffer, prompt: backend.transcribe_words(buffer, DecodeOptions(), prompt))
+    return play_arriving(policy, _Arrivals(blocks), 1.0, 0.0, now=lambda: next(times)), stream_fakes
+
+
+def test_live_latency_is_the_real_clock_at_commit_minus_the_word_end():
+    from tests import stream_fakes
+    from whisper_speedtest.bench.streaming import metrics
+
+    (stream, audio), _ = _scripted_live(stream_fakes.ScriptedStreamBackend(), stream_fakes.ramp())
+    assert np.array_equal(audio, stream_fakes.ramp()) and stream.clock.value == "real"
+    assert [s.audio_end_s for s in stream.steps] == [1.0, 2.0, 3.0, 4.0, 5.0, 5.0]  # a chunk (two blocks) per step, then the end
+    summary = metrics.latency_summary(stream, stream_fakes.alignment_words())
+    # one 2.25-0.6, two 3.25-1.4, three 4.25-2.3, four 5.25-3.1, then five 5.3-3.9 and six 5.3-4.8 at the end
+    assert summary.first_s == pytest.approx(1.65) and summary.median_s == pytest.approx(1.75) and summary.n == 6
+    assert metrics.lags(stream) == pytest.approx([0.25] * 5)
+
+
+def test_live_silence_commits_no_timed_word():
+    from tests import stream_fakes
+    from whisper_speedtest.bench.streaming import metrics
+
+    (stream, _), _ = _scripted_live(stream_fakes.HallucinatingBackend(), np.zeros(3 * 16_000, dtype=np.float32))
+    assert metrics.latency_summary(stream, ()) is None  # "thank you" over silence matches no word: no latency
