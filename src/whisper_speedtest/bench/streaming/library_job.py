@@ -21,6 +21,7 @@ from .native import LibraryPolicy, pass_from_events
 from .policy import LocalAgreement
 from .records import Clock, StreamPass, Streaming
 
+WARMUP_STREAM_SAMPLES = 3 * 16_000  # the streaming path's warm-up: its first calls, not a whole stream
 END_OF_AUDIO = None  # what the parent puts on the live job's audio queue when the microphone stops
 
 
@@ -141,6 +142,10 @@ class LiveStreamJob:
             backend, load_s = _load(self.backend, self.variant, self.load_options, report)
             report("progress", "warm-up")
             backend.transcribe(self.warmup, self.decode)
+            warm_policy, warm_stream = self._policy(backend)  # the streaming path itself, once, on the warm-up audio
+            play(None, self.warmup[:WARMUP_STREAM_SAMPLES], self.chunk_s, Clock.SIMULATED, policy=warm_policy)
+            if warm_stream is not None:
+                warm_stream.close()
             policy, stream = self._policy(backend)
             report("ready", None)
             source = QueueSource(self.audio)
