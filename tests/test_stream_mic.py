@@ -238,3 +238,42 @@ def test_live_silence_commits_no_timed_word():
 
     (stream, _), _ = _scripted_live(stream_fakes.HallucinatingBackend(), np.zeros(3 * 16_000, dtype=np.float32))
     assert metrics.latency_summary(stream, ()) is None  # "thank you" over silence matches no word: no latency
+
+
+def test_the_live_job_streams_a_library_of_its_own_as_its_audio_arrives():
+    """The live child's job, in this process: ready once warm, then the blocks as they come, then the offline transcript."""
+    import queue
+
+    from tests import stream_fakes
+    from whisper_speedtest.backends.base import LoadOptions, ModelRef
+    from whisper_speedtest.backends.loader import VariantPlan
+    from whisper_speedtest.bench.streaming.library_job import END_OF_AUDIO, LiveStreamJob
+    from whisper_speedtest.bench.streaming.records import Streaming
+    from whisper_speedtest.results import DecodeOptions
+
+    audio, ramp = queue.Queue(), stream_fakes.ramp()
+    ref = ModelRef("tiny.en", "ct2", None, "float16")
+    job = LiveStreamJob(stream_fakes.ScriptedLibraryBackend, VariantPlan("default", ref, ref), LoadOptions(), DecodeOptions(), ramp, 1.0,
+                        Streaming.LIBRARY, 2, audio)
+    messages = []
+
+    def report(kind, payload):
+        messages.append(kind)
+        if kind == "ready":  # the microphone opens now: 5 s arrive in 0.5 s stretches, ten times faster than speech
+            def speak():
+                audio.put(("start", time.monotonic()))
+                for start in range(0, len(ramp), 8_000):
+                    time.sleep(0.05)
+                    audio.put(("audio", ramp[start:start + 8_000]))
+                audio.put(END_OF_AUDIO)
+
+            threading.Thread(target=speak, daemon=True).start()
+
+    outcome = job.run(report)
+    assert messages.index("ready") < messages.index("step")
+    (stream,) = outcome.passes
+    committed = [w.text for s in stream.steps for w in s.committed]
+    assert committed == [" one", " two", " three", " four", " five", " six"] and stream.steps[-1].final
+    assert len(stream.steps) >= 3 and all(s.audio_end_s >= 1.0 for s in stream.steps)  # at least a chunk per step
+    assert [s.clock_s for s in stream.steps] == sorted(s.clock_s for s in stream.steps)
+    assert outcome.offline_text == "one two three four five six"
