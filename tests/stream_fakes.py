@@ -145,3 +145,19 @@ class ScriptedLibraryBackend(ScriptedStreamBackend):
 
     def open_library_stream(self, options):
         return ScriptedLibraryStream()
+
+
+class HangsMidLiveStreamBackend(ScriptedStreamBackend):
+    """Streams (warm-up included) for a second and a half after it loaded, then never returns."""
+
+    name = "fake-stream-hangs-live"
+    word_timestamps = "scripted, then hangs mid-stream"
+
+    def load(self, model, options):
+        self.loaded_at = time.monotonic()
+        return super().load(model, options)
+
+    def transcribe_words(self, audio, options, prompt=""):
+        if time.monotonic() - self.loaded_at > 1.5:
+            time.sleep(3600)
+        return super().transcribe_words(audio, options, prompt)

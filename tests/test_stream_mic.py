@@ -277,3 +277,24 @@ def test_the_live_job_streams_a_library_of_its_own_as_its_audio_arrives():
     assert len(stream.steps) >= 3 and all(s.audio_end_s >= 1.0 for s in stream.steps)  # at least a chunk per step
     assert [s.clock_s for s in stream.steps] == sorted(s.clock_s for s in stream.steps)
     assert outcome.offline_text == "one two three four five six"
+
+
+def test_a_backend_that_hangs_mid_live_stream_times_out_keeps_its_steps_and_the_others_go_on(microphone):
+    """--timeout starts again when the microphone stops; the recording then goes to the next backend."""
+    from tests import stream_fakes
+    from whisper_speedtest.backends.base import LoadOptions
+    from whisper_speedtest.bench.streaming.live import LiveRequest, run_live
+    from whisper_speedtest.bench.streaming.records import Alignment
+    from whisper_speedtest.recorder import Recorder
+    from whisper_speedtest.results import DecodeOptions
+
+    request = LiveRequest("tiny.en", (stream_fakes.HangsMidLiveStreamBackend, stream_fakes.ScriptedStreamBackend), DecodeOptions(),
+                          LoadOptions(), stream_fakes.ramp(), "take.wav", "(microphone, not saved)", timeout_s=8.0, max_seconds=4.0,
+                          alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    started = time.monotonic()
+    hung, replayed = run_live(request, Recorder(poll_s=0.05), threading.Event()).rows
+    assert hung.status == "timeout" and "--timeout 8" in hung.reason and hung.audio_source == "microphone, live"
+    assert hung.passes and not hung.passes[0].completed and hung.passes[0].steps[-1].audio_end_s <= 2.5
+    assert replayed.status == "ok" and replayed.audio_source == "the microphone recording, replayed on the real clock"
+    assert replayed.passes[0].steps[-1].audio_end_s == pytest.approx(4.0)
+    assert time.monotonic() - started < 45

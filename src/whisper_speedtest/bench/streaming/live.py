@@ -36,8 +36,6 @@ from .records import LIVE_SOURCE, REPLAY_SOURCE, Alignment, Clock, StreamPass, S
 from .session import (INTERRUPTED_REASON, Progress, StreamInterrupted, StreamRequest, _row, check_chunk_sizes, figures_of,
                       reference_alignment, stream_backend, stream_run_record, stream_units)
 
-FOREVER_S = 7 * 24 * 3600.0  # --max-seconds 0: the live child waits as long as the microphone is open
-
 
 class NoLiveBackend(UserError):
     """None of the chosen backends can stream live, so the microphone is not opened."""
@@ -57,6 +55,7 @@ class LiveRequest:
     timeout_s: float = 900.0
     agreement: int = DEFAULT_AGREEMENT
     max_seconds: float | None = None
+    alignment: Alignment | None = None  # given word end times instead of the aligner's on the recording (scripted tests)
 
     def __post_init__(self) -> None:
         check_chunk_sizes(self.chunk_sizes)
@@ -69,6 +68,7 @@ class _Capture:
     recording: Recording | None = None
     error: BaseException | None = None
     thread: threading.Thread | None = None
+    stopped_at: float | None = None  # monotonic time the microphone stopped
 
 
 def can_stream_live(plan: BackendPlan, streaming: Streaming) -> bool:
@@ -94,6 +94,7 @@ def _start_capture(recorder: Recorder, stop: threading.Event, audio_queue: Any, 
         except BaseException as exc:  # raised again in the main thread, after the live child has ended
             capture.error = exc
         finally:
+            capture.stopped_at = time.monotonic()
             audio_queue.put(END_OF_AUDIO)
 
     started: list[bool] = []
@@ -104,7 +105,7 @@ def _start_capture(recorder: Recorder, stop: threading.Event, audio_queue: Any, 
 def _file_request(request: LiveRequest, clip: AudioClip, check_audio: bool = True) -> StreamRequest:
     return StreamRequest(model=request.model, backends=request.backends, decode=request.decode, load_options=request.load_options,
                          clip=clip, chunk_sizes=request.chunk_sizes, clocks=(Clock.REAL,), timeout_s=request.timeout_s,
-                         agreement=request.agreement, check_audio=check_audio)
+                         agreement=request.agreement, check_audio=check_audio, alignment=request.alignment)
 
 
 @dataclass
@@ -141,8 +142,19 @@ def _stream_live(unit, request: LiveRequest, recorder: Recorder, stop: threading
             attempt.steps.append(payload[1])
         on_progress(label, kind, payload)
 
+    started = time.monotonic()
+
+    def deadline() -> float:
+        """--timeout for the load and warm-up, none while the microphone records, --timeout again once it stopped."""
+        capture = attempt.capture
+        if capture.thread is None:
+            return started + request.timeout_s
+        if capture.stopped_at is None:
+            return float("inf")
+        return capture.stopped_at + request.timeout_s
+
     try:
-        attempt.outcome = run_stream_child(job, request.timeout_s + (request.max_seconds or FOREVER_S), on_message, label)
+        attempt.outcome = run_stream_child(job, request.timeout_s, on_message, label, deadline_of=deadline)
     except KeyboardInterrupt as exc:
         attempt.stopped_by = signal_number(exc)
     finally:
@@ -221,8 +233,11 @@ def _after_the_live_stream(request: StreamRequest, units, live_index: int, attem
     stopped_by: int | None = None
     alignment, note = None, "interrupted before the reference alignment"
     try:
-        alignment, note = reference_alignment(request, on_progress)
-        if alignment is not None:
+        if request.alignment is not None:
+            alignment, note = request.alignment, f"word end times: {request.alignment.source}"
+        else:
+            alignment, note = reference_alignment(request, on_progress)
+        if alignment is not None and request.alignment is None:
             alignment = Alignment(f"{alignment.source}; run on the recording after the live stream", alignment.words)
             note = f"word end times: {alignment.source}"
         on_note(note)
