@@ -298,3 +298,33 @@ def test_a_backend_that_hangs_mid_live_stream_times_out_keeps_its_steps_and_the_
     assert replayed.status == "ok" and replayed.audio_source == "the microphone recording, replayed on the real clock"
     assert replayed.passes[0].steps[-1].audio_end_s == pytest.approx(4.0)
     assert time.monotonic() - started < 45
+
+
+def test_the_live_screen_shows_the_microphone_above_the_transcript_committed_plain_tentative_dim():
+    import io
+
+    from rich.console import Console
+
+    from tests import stream_fakes
+    from whisper_speedtest.bench.streaming.driver import play
+    from whisper_speedtest.bench.streaming.records import Clock
+    from whisper_speedtest.cli.stream import LiveTranscript
+    from whisper_speedtest.recorder import Level, MeterReading
+    from whisper_speedtest.results import DecodeOptions
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system="standard")
+    backend = stream_fakes.ScriptedStreamBackend()
+    with LiveTranscript(console, enabled=True) as live:
+        live.on_meter(MeterReading(3.0, Level(-20.0, -6.0)), "Enter stops")
+        lines = []
+        play(lambda buffer, prompt: backend.transcribe_words(buffer, DecodeOptions(), prompt), stream_fakes.ramp(3.0), 1.0, Clock.SIMULATED,
+             lambda s: (live.on_step("faster-whisper@1s (live)", s), lines.append(live.line)))
+        header = live.header.plain
+    assert header.startswith("● REC 00:03.0") and "Enter stops" in header
+
+    def dimmed(line):
+        return "".join(line.plain[span.start:span.end] for span in line.spans if span.style == "dim")
+
+    assert (lines[1].plain, dimmed(lines[1])) == ("faster-whisper@1s (live) · 2.0 s: one two", " two")  # "one" committed, "two" dim
+    assert (lines[-1].plain, dimmed(lines[-1])) == ("faster-whisper@1s (live) · 3.0 s: one two three", "")  # the end: all committed
