@@ -110,3 +110,54 @@ class InterruptedMidStreamBackend(ScriptedStreamBackend):
         if self.calls > 2:
             raise KeyboardInterrupt
         return super().transcribe_words(audio, options, prompt)
+
+
+class ScriptedLibraryStream:
+    """A library stream that confirms the words of WORDS ended a second before the audio fed, and shows those since."""
+
+    def __init__(self):
+        self.fed = 0.0
+
+    def _update(self, confirm_before: float):
+        from whisper_speedtest.backends.library_stream import LibraryUpdate
+
+        heard = [TimedWord(text, a, b) for text, a, b in WORDS if b <= self.fed]
+        return LibraryUpdate(tuple(w for w in heard if w.end <= confirm_before), tuple(w for w in heard if w.end > confirm_before))
+
+    def feed(self, samples):
+        self.fed = (float(samples[-1]) + 1) / SAMPLE_RATE  # the ramp says where the audio ends
+        return self._update(self.fed - 1.0)
+
+    def end(self):
+        return self._update(self.fed)
+
+    def close(self):
+        pass
+
+
+class ScriptedLibraryBackend(ScriptedStreamBackend):
+    """A backend with a streaming API of its own, fed from Python (as parakeet-mlx's is)."""
+
+    name = "fake-library-stream"
+    display_name = "fake library stream"
+    word_timestamps = ""
+    library_streaming = "scripted: words confirmed one second after they end"
+
+    def open_library_stream(self, options):
+        return ScriptedLibraryStream()
+
+
+class HangsMidLiveStreamBackend(ScriptedStreamBackend):
+    """Streams (warm-up included) for a second and a half after it loaded, then never returns."""
+
+    name = "fake-stream-hangs-live"
+    word_timestamps = "scripted, then hangs mid-stream"
+
+    def load(self, model, options):
+        self.loaded_at = time.monotonic()
+        return super().load(model, options)
+
+    def transcribe_words(self, audio, options, prompt=""):
+        if time.monotonic() - self.loaded_at > 1.5:
+            time.sleep(3600)
+        return super().transcribe_words(audio, options, prompt)

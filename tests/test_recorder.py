@@ -222,3 +222,26 @@ def test_bad_options_fail_before_the_microphone_opens(tmp_path):
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
     assert "--runs" in one_error_line(record_cli("-n", "0", env=env))
     assert "--save" in one_error_line(record_cli("--save", str(tmp_path / "take.xyz"), env=env))
+
+
+def test_live_audio_is_handed_on_as_it_arrives_and_is_the_recording():
+    """stream --mic: each new stretch goes to on_audio at 16 kHz (resampled as it comes), and the recording is exactly those."""
+    import soxr
+
+    mono = jfk_samples()[:16_000 * 3]
+    at_48k = soxr.resample(mono, 16_000, 48_000).astype(np.float32)
+    device = FakeInputDevice(np.stack([at_48k, at_48k], axis=1), samplerate=48_000, block=4800)
+    handed: list[np.ndarray] = []
+    recording = Recorder(stream_factory=device, poll_s=0.01).record(device.enter, on_audio=handed.append)
+    assert len(handed) > 1 and all(block.dtype == np.float32 and block.ndim == 1 for block in handed)
+    assert np.array_equal(np.concatenate(handed), recording.samples)
+    assert len(recording.samples) == pytest.approx(48_000, abs=2)
+    offline = soxr.resample(at_48k, 48_000, 16_000, quality="HQ")
+    assert np.abs(recording.samples[: len(offline)] - offline[: len(recording.samples)]).max() < 1e-3  # the stream resampler agrees
+
+
+def test_live_audio_stops_at_max_seconds():
+    device = FakeInputDevice(jfk_samples(), press_enter=False)
+    handed: list[np.ndarray] = []
+    recording = Recorder(stream_factory=device, poll_s=0.01).record(threading.Event(), max_seconds=2.0, on_audio=handed.append)
+    assert sum(len(b) for b in handed) == len(recording.samples) == 32_000

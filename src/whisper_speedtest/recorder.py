@@ -166,7 +166,13 @@ class Recorder:
         *,
         on_meter: Callable[[MeterReading], None] = lambda reading: None,
         max_seconds: float | None = None,
+        on_audio: Callable[[np.ndarray], None] | None = None,
     ) -> Recording:
+        """Capture until ``stop`` is set or ``max_seconds`` of audio arrived.
+
+        ``on_audio``: called (in this thread, every poll) with each new stretch of audio as 16 kHz mono
+        float32, resampled as it comes (soxr's stream resampler) when the device runs at another rate;
+        the recording returned is then exactly what ``on_audio`` was given (the live ``stream --mic``)."""
         blocks: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         overflows = [0]
 
@@ -176,16 +182,20 @@ class Recorder:
             blocks.put(_to_mono(indata).copy())  # the device reuses its buffer
 
         chunks: list[np.ndarray] = []
+        delivered: list[np.ndarray] = []
         captured, level = 0, SILENCE
         with self.stream_factory(samplerate=SAMPLE_RATE, channels=1, callback=callback, device=self.device) as stream:
             rate, channels = int(stream.samplerate), int(getattr(stream, "channels", 1))
             limit = int(max_seconds * rate) if max_seconds else None
+            live = _LiveResampler(rate, on_audio, delivered, limit) if on_audio is not None else None
             while True:
                 fresh = _drain(blocks)
                 if fresh:
                     chunks.extend(fresh)
                     captured += sum(len(c) for c in fresh)
                     level = level_of(np.concatenate(fresh)[-max(1, rate // 10):])
+                    if live is not None:
+                        live.deliver(np.concatenate(fresh))
                 on_meter(MeterReading(captured / rate, level, overflows[0]))
                 if stop.is_set() or (limit is not None and captured >= limit):
                     break
@@ -195,6 +205,10 @@ class Recorder:
             chunks.extend(late)
             captured += sum(len(c) for c in late)
             on_meter(MeterReading(captured / rate, level_of(np.concatenate(late)[-max(1, rate // 10):]), overflows[0]))
+        if live is not None:
+            live.deliver(np.concatenate(late) if late else np.zeros(0, dtype=np.float32), last=True)
+            samples = np.concatenate(delivered) if delivered else np.zeros(0, dtype=np.float32)
+            return Recording(np.ascontiguousarray(samples, dtype=np.float32), rate, channels, overflows[0])
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         if limit is not None:
             samples = samples[:limit]
@@ -203,6 +217,28 @@ class Recorder:
 
             samples = soxr.resample(samples, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
         return Recording(np.ascontiguousarray(samples, dtype=np.float32), rate, channels, overflows[0])
+
+
+class _LiveResampler:
+    """Hands each new stretch of device audio to ``on_audio`` at 16 kHz, up to ``limit`` device samples."""
+
+    def __init__(self, rate: int, on_audio: Callable[[np.ndarray], None], delivered: list[np.ndarray], limit: int | None) -> None:
+        self._on_audio, self._delivered, self._limit, self._taken = on_audio, delivered, limit, 0
+        self._stream = None
+        if rate != SAMPLE_RATE:
+            import soxr
+
+            self._stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+
+    def deliver(self, block: np.ndarray, last: bool = False) -> None:
+        if self._limit is not None:
+            block = block[: max(0, self._limit - self._taken)]
+        self._taken += len(block)
+        out = self._stream.resample_chunk(block, last=last) if self._stream is not None else block
+        if len(out):
+            out = np.ascontiguousarray(out, dtype=np.float32)
+            self._delivered.append(out)
+            self._on_audio(out)
 
 
 def enter_pressed(stream: TextIO | None = None) -> threading.Event:

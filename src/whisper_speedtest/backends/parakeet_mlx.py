@@ -26,6 +26,8 @@ MODEL_ENV = "WHISPER_SPEEDTEST_PARAKEET_MODEL"  # documented with the others in 
 CHUNK_SECONDS = 120.0  # parakeet-mlx's CLI defaults for long audio
 OVERLAP_SECONDS = 15.0
 _WEIGHT_FILES = ("config.json", "model.safetensors")
+STREAM_CONTEXT = (256, 256)  # transcribe_stream's defaults: left and right attention context, in encoder frames
+STREAM_DEPTH = 1
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class ParakeetMlxBackend(Backend):
     model_format = MODEL_FORMAT
     family = "parakeet"
     extra = "parakeet"
+    library_streaming = (f"parakeet-mlx transcribe_stream (context {STREAM_CONTEXT[0]}/{STREAM_CONTEXT[1]} frames, depth {STREAM_DEPTH}): "
+                         "finalized tokens committed, draft tokens shown")
 
     def __init__(self) -> None:
         super().__init__()
@@ -216,5 +220,60 @@ class ParakeetMlxBackend(Backend):
             )
 
 
+    @classmethod
+    def library_streaming_unavailable(cls) -> str | None:
+        """Why the library's own streaming cannot run here (its local attention is a Metal kernel), or None."""
+        try:
+            import mlx.core as mx
+        except ImportError:
+            return None  # the backend's own availability says what to install
+        if not mx.metal.is_available():
+            return "parakeet-mlx's streaming needs Metal (an Apple GPU): its local attention is a Metal kernel, and this MLX has no Metal"
+        return None
+
+    def open_library_stream(self, options: DecodeOptions) -> "ParakeetStream":
+        """The library's streaming context (local attention over a rotating cache), fed chunk by chunk."""
+        from parakeet_mlx import DecodingConfig, Greedy
+
+        check_language(self._spec, options.language)
+        if options.beam_size > 1:
+            raise NotImplementedError("parakeet-mlx streams with greedy decoding only; run it with --beam-size 1")
+        context = self._model.transcribe_stream(context_size=STREAM_CONTEXT, depth=STREAM_DEPTH,
+                                                decoding_config=DecodingConfig(decoding=Greedy()))
+        self.record_params(stream_context=list(STREAM_CONTEXT), stream_depth=STREAM_DEPTH)
+        return ParakeetStream(context)
+
     def close(self) -> None:
         self._model = None
+
+
+class ParakeetStream:
+    """``StreamingParakeet`` as a ``LibraryStream``: its finalized tokens confirmed, its draft tokens not."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context.__enter__()
+        self._entered = context
+
+    @staticmethod
+    def _pieces(tokens) -> tuple:
+        from .base import TimedWord
+
+        return tuple(TimedWord(t.text, float(t.start), float(t.end)) for t in tokens)
+
+    def feed(self, samples: np.ndarray):
+        import mlx.core as mx
+
+        from .library_stream import LibraryUpdate
+
+        self._context.add_audio(mx.array(np.asarray(samples, dtype=np.float32)))
+        return LibraryUpdate(self._pieces(self._context.finalized_tokens), self._pieces(self._context.draft_tokens))
+
+    def end(self):
+        from .library_stream import LibraryUpdate
+
+        return LibraryUpdate(self._pieces(list(self._context.finalized_tokens) + list(self._context.draft_tokens)), ())
+
+    def close(self) -> None:
+        if self._entered is not None:
+            self._entered.__exit__(None, None, None)
+            self._entered = None

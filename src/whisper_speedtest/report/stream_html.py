@@ -9,7 +9,7 @@ from ..bench.streaming import metrics
 from ..bench.streaming.records import StreamRun
 from .chart import RUN_COLORS, nice_ticks
 from .html_style import CSS
-from .stream_rows import flat_stream_rows, notes, settings_text
+from .stream_rows import flat_stream_rows, notes, row_label, settings_text
 
 WIDTH, HEIGHT = 880, 460
 LEFT, RIGHT, TOP, BOTTOM = 64, 220, 20, 48
@@ -23,7 +23,7 @@ def timeline_series(run: StreamRun) -> list[tuple[str, list[tuple[float, float]]
         for stream in row.passes:
             matched, _ = metrics.commit_latencies(stream, words)
             if matched:
-                label = f"{row.backend} · {row.chunk_s:g} s · {stream.clock.value}"
+                label = f"{row_label(row)} · {row.chunk_s:g} s · {stream.clock.value}"
                 series.append((label, [(m.reference_end_s, m.clock_s) for m in matched]))
     return series
 
@@ -65,7 +65,7 @@ def timeline_svg(run: StreamRun) -> str:
             f'aria-label="streaming timeline">' + "".join(body) + "</svg>")
 
 
-COLUMNS = [("backend", "Backend"), ("status", "Status"), ("chunk_s", "Chunk s"), ("latency_median_s", "Latency median s"),
+COLUMNS = [("label", "Backend"), ("status", "Status"), ("chunk_s", "Chunk s"), ("latency_median_s", "Latency median s"),
            ("latency_p90_s", "p90 s"), ("latency_first_s", "First word s"), ("aware_median_s", "Real-clock median s"),
            ("aware_p90_s", "Real-clock p90 s"), ("rtf", "RTF"), ("kept_up", "Kept up"), ("revisions_per_min", "Revisions/min"),
            ("final_wer", "WER streamed"), ("offline_wer", "WER offline"), ("peak_rss_mb", "Peak MB"), ("word_timestamps", "Word times")]

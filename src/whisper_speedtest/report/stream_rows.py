@@ -8,7 +8,7 @@ import io
 from rich import box
 from rich.table import Table
 
-from ..bench.streaming.records import LatencySummary, StreamRow, StreamRun, stream_run_to_json
+from ..bench.streaming.records import FILE_SOURCE, LIVE_SOURCE, REPLAY_SOURCE, LatencySummary, StreamRow, StreamRun, Streaming, stream_run_to_json
 
 NOT_AVAILABLE = "—"
 
@@ -31,6 +31,13 @@ def kept_up_text(row: StreamRow) -> str:
         lag = f"lag {f.lag_start_s:.1f} → {f.lag_end_s:.1f} s"
         return f"yes ({lag})" if f.kept_up else f"no: fell behind ({lag})"
     return "yes" if f.kept_up else "no (RTF > 1)"
+
+
+def row_label(row: StreamRow) -> str:
+    """The backend, and how it streamed when that is not our policy on a file."""
+    source = {LIVE_SOURCE: ["live"], REPLAY_SOURCE: ["replayed"]}.get(row.audio_source, [])
+    marks = (["own streaming"] if row.streaming is Streaming.LIBRARY else []) + source
+    return row.backend + (f" ({', '.join(marks)})" if marks else "")
 
 
 def flat_stream_rows(run: StreamRun) -> list[dict[str, str]]:
@@ -60,6 +67,10 @@ def flat_stream_rows(run: StreamRun) -> list[dict[str, str]]:
             "word_timestamps": row.word_timestamps,
             "reason": row.reason,
             "committed_text": row.committed_text,
+            "label": row_label(row),
+            "streaming": row.streaming.value,
+            "audio_source": row.audio_source,
+            "word_ends": row.word_ends,
         })
     return rows
 
@@ -78,6 +89,13 @@ def notes(run: StreamRun) -> list[str]:
         run.alignment_note,
         "revisions/min: words shown (committed or tentative) later changed or withdrawn, per minute of audio",
     ]
+    if any(row.streaming is Streaming.LIBRARY for row in run.rows):
+        lines.append("own streaming: the library's streaming API decides what is committed (its confirmed words) and shown "
+                     "(its unconfirmed ones); the same figures as for our policy")
+    if any(row.audio_source != FILE_SOURCE for row in run.rows):
+        lines.append("microphone: the live row heard the microphone as it spoke (real clock from the moment its first audio "
+                     "arrived; the device's own input latency is not in it); every other row heard the recording replayed on "
+                     "the real clock, one backend at a time")
     if run.interrupted:
         lines.append("interrupted: the rows and steps measured before Ctrl-C are kept")
     return lines
@@ -100,7 +118,7 @@ def stream_table(run: StreamRun) -> Table:
     for row in flat_stream_rows(run):
         if row["status"] != "ok":  # listed under the table with the reason (``not_run_lines``)
             continue
-        cells = [row["backend"], row["chunk_s"]]
+        cells = [row["label"], row["chunk_s"]]
         if simulated:
             cells.append(f"{row['latency_median_s']}/{row['latency_p90_s']}/{row['latency_first_s']}")
         if real:
@@ -114,8 +132,8 @@ def stream_table(run: StreamRun) -> Table:
 
 def not_run_lines(run: StreamRun) -> list[str]:
     """One line per row without figures (what it is and why), and one per row that fell behind the speech."""
-    lines = [f"{row.backend} @ {row.chunk_s:g} s: {row.status} — {row.reason}" for row in run.rows if row.status != "ok"]
-    return lines + [f"{row.backend} @ {row.chunk_s:g} s: kept up {kept_up_text(row)}" for row in run.rows
+    lines = [f"{row_label(row)} @ {row.chunk_s:g} s: {row.status} — {row.reason}" for row in run.rows if row.status != "ok"]
+    return lines + [f"{row_label(row)} @ {row.chunk_s:g} s: kept up {kept_up_text(row)}" for row in run.rows
                     if row.figures is not None and row.figures.kept_up is False]
 
 
@@ -132,7 +150,7 @@ def render_stream_csv(run: StreamRun) -> str:
     return buffer.getvalue()
 
 
-_MD_COLUMNS = ["backend", "status", "chunk_s", "latency_median_s", "latency_p90_s", "latency_first_s", "aware_median_s",
+_MD_COLUMNS = ["label", "status", "chunk_s", "latency_median_s", "latency_p90_s", "latency_first_s", "aware_median_s",
                "aware_p90_s", "rtf", "kept_up", "revisions_per_min", "final_wer", "offline_wer", "peak_rss_mb", "word_timestamps"]
 
 

@@ -201,8 +201,10 @@ def bridge_timeout_s() -> float:
     return check_seconds(f"${TIMEOUT_ENV}", seconds)
 
 
-def run_bridge(binary: Path, arguments: list[str], bridge: str, timeout_s: float) -> BridgeOutput:
-    """Run the bridge once; a hang, a crash or bad output raises BridgeError with one line."""
+def run_bridge(binary: Path, arguments: list[str], bridge: str, timeout_s: float, parse=parse_bridge_output):
+    """Run the bridge once; a hang, a crash or bad output raises BridgeError with one line.
+
+    ``parse(stdout, bridge)`` reads a successful run's stdout (``stream_events.parse_stream_output`` for ``--stream``)."""
     try:
         completed = subprocess.run(
             [str(binary), *arguments], capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
@@ -212,7 +214,7 @@ def run_bridge(binary: Path, arguments: list[str], bridge: str, timeout_s: float
     except OSError as exc:
         raise BridgeError(f"{bridge} could not be started: {one_line(str(exc))}") from None
     if completed.returncode == 0:
-        return parse_bridge_output(completed.stdout, bridge)
+        return parse(completed.stdout, bridge)
     reason = _reported_error(completed.stdout) or _last_line(completed.stderr)
     raise BridgeError(f"{bridge} exited with code {completed.returncode}: {reason}")
 
@@ -325,13 +327,12 @@ class SwiftBridgeBackend(Backend):
         segments = tuple({"start": s.start, "end": s.end, "text": s.text} for s in output.segments)
         return Transcript(output.text, segments, output.language or options.language)
 
-    def _call(self, audio: np.ndarray, extra_arguments: list[str]) -> BridgeOutput:
+    def _call(self, audio: np.ndarray, extra_arguments: list[str], parse=parse_bridge_output):
         with tempfile.TemporaryDirectory(prefix="whisper-speedtest-bridge-") as tmp:
             wav = Path(tmp) / "audio.wav"
             write_wav(audio, wav)
             arguments = ["--model", str(self._model_argument), "--audio", str(wav), "--runs", "1", *extra_arguments]
-            return run_bridge(self._binary, arguments, self.bridge.name, bridge_timeout_s())
-
+            return run_bridge(self._binary, arguments, self.bridge.name, bridge_timeout_s(), parse)
 
     def close(self) -> None:
         self._binary = None

@@ -13,7 +13,8 @@ from ...errors import ModelNotAvailable
 from ...models.locations import OwnPlace, own_copy
 from ..base import DecodeOptions, LoadOptions, LoadResult, ModelRef
 from ..parakeet_mlx import PARAKEET_MODELS, ParakeetModel, check_language, parakeet_model
-from .bridge import BridgeSpec, SwiftBridgeBackend
+from .bridge import BridgeSpec
+from .stream_events import StreamingBridgeBackend
 
 MODEL_FORMAT = "parakeet-coreml"
 # FluidAudio's AsrModelVersion for each Parakeet model.
@@ -38,13 +39,15 @@ def locate_fluidaudio(name: str | None = None) -> ModelRef:
     return ModelRef(model.name, MODEL_FORMAT, str(found.path) if found else None, "coreml", None, source)
 
 
-class FluidAudioBackend(SwiftBridgeBackend):
+class FluidAudioBackend(StreamingBridgeBackend):
     name = "fluidaudio"
     original_names = ("FluidAudioCoreMLImplementation",)
     display_name = "FluidAudio (Parakeet, Core ML)"
     model_format = MODEL_FORMAT
     family = "parakeet"
     bridge = BridgeSpec("fluidaudio-bridge", "WHISPER_SPEEDTEST_FLUIDAUDIO_BRIDGE")
+    library_streaming = ("FluidAudio StreamingAsrManager through fluidaudio-bridge --stream: "
+                         "confirmed text committed, volatile text shown")
 
     def __init__(self) -> None:
         super().__init__()

@@ -13,7 +13,8 @@ from ...errors import ModelNotAvailable
 from ...models import catalog
 from ...models.locations import OwnPlace, own_copy
 from ..base import DecodeOptions, ModelRef
-from .bridge import BridgeSpec, SwiftBridgeBackend
+from .bridge import BridgeSpec
+from .stream_events import StreamingBridgeBackend
 
 WHISPERKIT_REPO = "argmaxinc/whisperkit-coreml"
 MODEL_FORMAT = "whisperkit-coreml"
@@ -69,12 +70,14 @@ def locate_whisperkit(name: str) -> ModelRef:
     return ModelRef(canonical, MODEL_FORMAT, str(found.path) if found else None, "float16", None, source)
 
 
-class WhisperKitBackend(SwiftBridgeBackend):
+class WhisperKitBackend(StreamingBridgeBackend):
     name = "whisperkit"
     original_names = ("WhisperKitImplementation",)
     display_name = "WhisperKit (Core ML)"
     model_format = MODEL_FORMAT
     bridge = BridgeSpec("whisperkit-bridge", "WHISPER_SPEEDTEST_WHISPERKIT_BRIDGE")
+    library_streaming = ("WhisperKit AudioStreamTranscriber through whisperkit-bridge --stream: "
+                         "confirmed segments committed, unconfirmed segments shown")
 
     @classmethod
     def locate_model(cls, name: str) -> ModelRef:

@@ -32,11 +32,13 @@ def stream_child_main(job, messages, lifeline: Lifeline | None = None) -> None:
         report("error", WorkerFailure(one_line(exc), traceback.format_exc()))
 
 
-def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], None], label: str) -> tuple[str, Any]:
+def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], None], label: str,
+                     deadline_of: Callable[[], float] | None = None) -> tuple[str, Any]:
     """("result", payload) | ("error", WorkerFailure) | ("timeout" | "crashed", one-line reason).
 
     Every other message (progress, steps) goes to ``on_message`` as it comes. Ctrl-C stops the child
-    and propagates.
+    and propagates. ``deadline_of``: the monotonic deadline, asked again at every poll (the live
+    microphone's: none while it records), instead of ``timeout_s`` from now.
     """
     quiet_resource_tracker()
     context = mp.get_context("spawn")
@@ -46,7 +48,7 @@ def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], Non
     process.start()
     outcome: tuple[str, Any] = ("crashed", "interrupted")
     try:
-        outcome = _collect(process, messages, timeout_s, on_message)
+        outcome = _collect(process, messages, timeout_s, on_message, deadline_of)
     finally:
         stop_child(process, grace_s=10.0 if outcome[0] in ("result", "error") else 0.0)
         messages.close()
@@ -54,13 +56,14 @@ def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], Non
     return outcome
 
 
-def _collect(process, messages, timeout_s: float, on_message) -> tuple[str, Any]:
-    deadline = time.monotonic() + timeout_s
+def _collect(process, messages, timeout_s: float, on_message, deadline_of=None) -> tuple[str, Any]:
+    fixed = time.monotonic() + timeout_s
+    deadline_of = deadline_of or (lambda: fixed)
     while True:
         try:
             kind, payload = messages.get(timeout=0.1)
         except queue_module.Empty:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline_of():
                 return "timeout", f"no result within --timeout {timeout_s:g} s; backend process stopped"
             if not process.is_alive():
                 try:

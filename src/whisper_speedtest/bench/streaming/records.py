@@ -22,6 +22,19 @@ class Clock(str, Enum):
     REAL = "real"
 
 
+class Streaming(str, Enum):
+    """Who decides what is committed. POLICY: our LocalAgreement over the backend's transcribe call;
+    LIBRARY: the library's own streaming API (its confirmed words committed, its unconfirmed ones shown)."""
+
+    POLICY = "policy"
+    LIBRARY = "library"
+
+
+FILE_SOURCE = "file"
+LIVE_SOURCE = "microphone, live"
+REPLAY_SOURCE = "the microphone recording, replayed on the real clock"
+
+
 @dataclass(frozen=True)
 class StreamStep:
     """One step of the policy: the audio it had, when its output was ready, and what it showed."""
@@ -85,6 +98,9 @@ class StreamRow:
     committed_text: str = ""
     passes: tuple[StreamPass, ...] = ()
     figures: StreamFigures | None = None
+    streaming: Streaming = Streaming.POLICY
+    audio_source: str = FILE_SOURCE  # a file, the microphone live, or the microphone's recording replayed
+    word_ends: str = ""  # where the word end times that latency is measured against came from
 
 
 @dataclass(frozen=True)

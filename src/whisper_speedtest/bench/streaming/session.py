@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -18,8 +20,9 @@ from ..plan import BackendPlan, plan_backend
 from . import metrics
 from .child import run_stream_child
 from .job import AlignJob, StreamJob, StreamOutcome
+from .library_job import LibraryStreamJob, library_streaming, library_streaming_unavailable
 from .policy import DEFAULT_AGREEMENT, TRIM_S, policy_name
-from .records import Alignment, Clock, StreamFigures, StreamPass, StreamRow, StreamRun, StreamStep
+from .records import Alignment, Clock, StreamFigures, StreamPass, StreamRow, StreamRun, StreamStep, Streaming
 
 ALIGNER = "faster-whisper"
 INTERRUPTED_REASON = "interrupted by the user"
@@ -38,9 +41,10 @@ class StreamRequest:
     in_process: bool = False  # run each job in this process (tests of what has no process boundary)
     alignment: Alignment | None = None  # given word end times instead of the aligner's (scripted tests)
     agreement: int = DEFAULT_AGREEMENT  # LocalAgreement-n: hypotheses in a row that must agree before a word is committed
+    check_audio: bool = True  # False: a live recording cut short by Ctrl-C, recorded as it is
 
     def __post_init__(self) -> None:
-        check_chunk_sizes(self.chunk_sizes, self.clip.duration_s)
+        check_chunk_sizes(self.chunk_sizes, self.clip.duration_s if self.check_audio else None)
         if self.agreement < 2:
             raise BadOption(f"--agreement must be at least 2 hypotheses (got {self.agreement})")
 
@@ -143,29 +147,46 @@ def figures_of(passes: tuple[StreamPass, ...], offline_text: str, request: Strea
     )
 
 
-def _row(plan: BackendPlan, chunk_s: float, policy: str, status: str, reason: str = "", **fields) -> StreamRow:
+def _row(plan: BackendPlan, chunk_s: float, policy: str, status: str, reason: str = "", streaming: Streaming = Streaming.POLICY,
+         **fields) -> StreamRow:
     cls = plan.backend
     model = plan.model
+    if streaming is Streaming.LIBRARY:
+        policy_text = f"library's own streaming: {library_streaming(cls) or 'none'}"
+        word_times = "the library's own (it commits words itself)"
+    else:
+        policy_text = f"{policy}, trim at segment ends past {TRIM_S:g} s, committed text as prompt"
+        word_times = cls.word_timestamps_support().reason
     return StreamRow(
         backend=plan.label, display_name=cls.display_name, status=status, reason=reason,
         model=f"{model.name} ({model.format} {model.dtype})" if model else "", chunk_s=chunk_s,
         model_fingerprint=model.fingerprint if model else None,
-        policy=f"{policy}, trim at segment ends past {TRIM_S:g} s, committed text as prompt",
-        word_timestamps=cls.word_timestamps_support().reason, **fields,
+        policy=policy_text, word_timestamps=word_times, streaming=streaming, **fields,
     )
 
 
 def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, alignment: Alignment | None,
-                   on_progress: Progress) -> StreamRow:
-    """One backend at one chunk size; a failure keeps the steps measured before it."""
+                   on_progress: Progress, streaming: Streaming = Streaming.POLICY) -> StreamRow:
+    """One backend at one chunk size, by our policy or by the library's own streaming; a failure keeps
+    the steps measured before it."""
+    row_of = functools.partial(_row, streaming=streaming)
     if plan.skip_reason or plan.variant is None:
-        return _row(plan, chunk_s, request.policy, plan.skip_status, plan.skip_reason or "no model available")
-    support = plan.backend.word_timestamps_support()
-    if not support.ok:
-        return _row(plan, chunk_s, request.policy, SKIPPED, support.reason)
-    job = StreamJob(plan.backend, plan.variant, plan.load_options, request.decode, request.clip.samples, chunk_s, request.clocks,
-                    request.agreement)
-    label = f"{plan.label}@{chunk_s:g}s"
+        return row_of(plan, chunk_s, request.policy, plan.skip_status, plan.skip_reason or "no model available")
+    if streaming is Streaming.LIBRARY:
+        if not library_streaming(plan.backend):
+            return row_of(plan, chunk_s, request.policy, SKIPPED, f"{plan.backend.display_name} has no streaming API of its own")
+        unavailable = library_streaming_unavailable(plan.backend)
+        if unavailable:
+            return row_of(plan, chunk_s, request.policy, SKIPPED, unavailable)
+        job: Any = LibraryStreamJob(plan.backend, plan.variant, plan.load_options, request.decode, request.clip.samples, chunk_s,
+                                    request.clocks)
+    else:
+        support = plan.backend.word_timestamps_support()
+        if not support.ok:
+            return row_of(plan, chunk_s, request.policy, SKIPPED, support.reason)
+        job = StreamJob(plan.backend, plan.variant, plan.load_options, request.decode, request.clip.samples, chunk_s, request.clocks,
+                        request.agreement)
+    label = f"{plan.label}@{chunk_s:g}s" + (" (own streaming)" if streaming is Streaming.LIBRARY else "")
     steps: dict[int, list[StreamStep]] = {}
 
     def on_message(kind: str, payload: Any) -> None:
@@ -176,11 +197,11 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
     try:
         kind, payload = _execute(job, request, on_message, label)
     except KeyboardInterrupt as exc:
-        exc.partial_row = _row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, passes=_passes_from_steps(steps, request.clocks))
+        exc.partial_row = row_of(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, passes=_passes_from_steps(steps, request.clocks))
         raise
     if kind == "result":
         outcome: StreamOutcome = payload
-        return _row(
+        return row_of(
             plan, chunk_s, request.policy, OK, params=outcome.params, load_s=outcome.load_s, peak_rss_mb=outcome.peak_rss / 2**20,
             offline_text=outcome.offline_text, committed_text=metrics.committed_text(outcome.passes[0]),
             passes=outcome.passes, figures=figures_of(outcome.passes, outcome.offline_text, request, alignment, chunk_s),
@@ -190,7 +211,18 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
         status, reason = FAILED, payload.reason
     else:
         status, reason = (TIMEOUT if kind == "timeout" else CRASHED), payload
-    return _row(plan, chunk_s, request.policy, status, reason, passes=_passes_from_steps(steps, request.clocks))
+    return row_of(plan, chunk_s, request.policy, status, reason, passes=_passes_from_steps(steps, request.clocks))
+
+
+def stream_units(plans: list[BackendPlan], chunk_sizes: tuple[float, ...]) -> list[tuple[BackendPlan, float, Streaming]]:
+    """Every backend × chunk size by our policy, then by the library's own streaming where it has one."""
+    units = []
+    for plan in plans:
+        for streaming in (Streaming.POLICY, Streaming.LIBRARY):
+            if streaming is Streaming.LIBRARY and not library_streaming(plan.backend):
+                continue
+            units += [(plan, chunk_s, streaming) for chunk_s in chunk_sizes]
+    return units
 
 
 def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: None,
@@ -208,30 +240,36 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
         plans = [plan_backend(cls, request.model, request.load_options, on_note) for cls in request.backends]
     except KeyboardInterrupt as exc:
         stopped_by, plans = signal_number(exc), []
-    for plan in plans:
-        for chunk_s in request.chunk_sizes:
-            if stopped_by is not None:
-                rows.append(_row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON))
-                continue
-            try:
-                row = stream_backend(plan, chunk_s, request, alignment, on_progress)
-            except KeyboardInterrupt as exc:
-                stopped_by = signal_number(exc)
-                row = getattr(exc, "partial_row", None) or _row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON)
-            rows.append(row)
-            on_row(row)
-    run = StreamRun(
+    for plan, chunk_s, streaming in stream_units(plans, request.chunk_sizes):
+        if stopped_by is not None:
+            rows.append(_row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, streaming))
+            continue
+        try:
+            row = stream_backend(plan, chunk_s, request, alignment, on_progress, streaming)
+        except KeyboardInterrupt as exc:
+            stopped_by = signal_number(exc)
+            row = getattr(exc, "partial_row", None) or _row(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, streaming)
+        rows.append(row)
+        on_row(row)
+    run = stream_run_record(request, rows, alignment, note, stopped_by is not None)
+    if stopped_by is not None:
+        raise StreamInterrupted(run, stopped_by)
+    return run
+
+
+def stream_run_record(request: StreamRequest, rows: list[StreamRow], alignment: Alignment | None, note: str, interrupted: bool,
+                      **settings: Any) -> StreamRun:
+    """The run's record: every row told where its word end times came from; ``settings`` added to the run's."""
+    rows = [dataclasses.replace(row, word_ends=alignment.source if alignment else note) for row in rows]
+    return StreamRun(
         run_id=uuid.uuid4().hex[:12],
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         audio_name=request.clip.name, audio_path=request.clip.path, audio_s=round(request.clip.duration_s, 3),
         reference=request.clip.reference, alignment=alignment, alignment_note=note,
         settings={"model": request.model, "chunk_sizes": list(request.chunk_sizes), "clocks": [c.value for c in request.clocks],
                   "language": request.decode.language, "beam_size": request.decode.beam_size,
-                  "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": request.policy},
-        rows=tuple(rows), interrupted=stopped_by is not None,
+                  "temperature": request.decode.temperature, "timeout_s": request.timeout_s, "policy": request.policy, **settings},
+        rows=tuple(rows), interrupted=interrupted,
         provenance=provenance.collect([dist for cls in request.backends for dist in cls.requires]),
     )
-    if stopped_by is not None:
-        raise StreamInterrupted(run, stopped_by)
-    return run
 
