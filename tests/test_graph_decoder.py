@@ -147,3 +147,45 @@ def test_graph_decoder_backend_matches_the_pipeline_row_on_cpu():
     beam.load(ModelRef("tiny.en", "hf", path), LoadOptions(device="cpu"))
     beam.transcribe(clips[0], DecodeOptions(beam_size=2))
     assert "pipeline()" in beam.params()["fallback"] and beam.params()["decoder"].startswith("pipeline()")
+
+
+VARIED = Path(__file__).parent / "data" / "varied" / "clips"
+# Rows that end at very different steps: 1.3 s and 25 s, and five lengths between (7 clips: no power of two).
+MIXED_CLIPS = ("v041", "v046", "v075", "v050", "v047", "v048", "v074")
+
+
+@pytest.mark.integration
+def test_row_compaction_gives_generate_tokens_and_keeps_finished_rows():
+    """With row compaction, rows that end early leave the front of the buffers and the rest go on in
+    smaller buckets; every clip's tokens (eos padding included) equal the uncompacted decoder's, and
+    their content equals generate()'s. A partial batch starts in the smallest bucket that holds it."""
+    import torch
+
+    from whisper_speedtest.audio import read_audio
+    from whisper_speedtest.backends.transformers.graph_decoder import GraphDecoder, buckets_for, rules_for
+
+    assert buckets_for(256) == (256, 128, 64, 32, 16, 8) and buckets_for(7, 1) == (7, 4, 2, 1)
+    assert buckets_for(5) == (5,)
+    network, processor = _network("tiny.en")
+    clips = [read_audio(VARIED / f"{name}.flac")[0] for name in MIXED_CLIPS]
+    features = processor.feature_extractor(clips, sampling_rate=16_000, return_tensors="pt").input_features
+    with torch.inference_mode():
+        expected = network.generate(features, do_sample=False, num_beams=1)
+    eos = network.generation_config.eos_token_id
+    rules = rules_for(network, "en")
+    plain = GraphDecoder(network, rules, capacity=7).decode(features)
+
+    compacting = GraphDecoder(network, rules, capacity=7, compact=True, smallest_bucket=1)
+    assert compacting.description == "static KV cache (eager) + row compaction"
+    tokens = compacting.decode(features)
+    trace = compacting.trace
+    assert torch.equal(tokens, plain)
+    assert [_content(r, eos) for r in tokens] == [_content(r, eos) for r in expected]
+    assert {bucket for _, _, bucket in trace.checks} >= {4, 2, 1}  # it did move down through the buckets
+    assert trace.row_steps < trace.steps * 7
+    assert trace.checks[-1][1] == 0 and tokens.shape[1] == trace.steps + 1
+
+    last = compacting.decode(features[[0, 3, 5]])  # a partial batch of 3 in the capacity-7 state: bucket 4 at once
+    assert compacting.state_batch == 7
+    assert compacting.trace.row_steps <= compacting.trace.steps * 4
+    assert torch.equal(last, GraphDecoder(network, rules, capacity=7).decode(features[[0, 3, 5]]))
