@@ -189,3 +189,36 @@ def test_row_compaction_gives_generate_tokens_and_keeps_finished_rows():
     assert compacting.state_batch == 7
     assert compacting.trace.row_steps <= compacting.trace.steps * 4
     assert torch.equal(last, GraphDecoder(network, rules, capacity=7).decode(features[[0, 3, 5]]))
+
+
+@pytest.mark.integration
+def test_dataset_pass_with_compaction_and_overlapped_log_mel_gives_the_same_texts():
+    """The dataset driver hands the graph decoder the next batch's clips; with ``overlap`` their log-mel is
+    computed beside this batch's decoding and taken by the next call. With ``compact`` too, every
+    transcript equals the plain graph decoder's, and every batch after the first timed one used staged features."""
+    need("torch", "transformers")
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions, ModelRef
+    from whisper_speedtest.backends.transformers.graph_backend import GraphDecoderBackend
+    from whisper_speedtest.backends.transformers.options import GRAPH_SPEEDUPS
+    from whisper_speedtest.bench.dataset_pass import run_dataset
+    from whisper_speedtest.dataset.reading import ClipReader, select
+    from whisper_speedtest.dataset.spec import parse_spec
+    from whisper_speedtest.models import sources
+
+    path = sources.locate("tiny.en", "hf").path
+    spec = parse_spec(str(VARIED.parent / "manifest.jsonl"))
+    entries = select(spec).entries[:5]  # batches of 2, 2 and 1
+    texts, staged = {}, {}
+    for speedups in ((), ("compact", "overlap")):
+        backend = GraphDecoderBackend()
+        options = LoadOptions(device="cpu", batch_size=2, backend_options=((GRAPH_SPEEDUPS, speedups),))
+        backend.load(ModelRef("tiny.en", "hf", path), options)
+        result = run_dataset(backend, entries, ClipReader(spec), 2, DecodeOptions(), lambda *message: None)
+        texts[speedups] = result.texts
+        staged[speedups] = backend._stager.used if backend._stager is not None else None
+        params = backend.params()
+        backend.close()
+    assert texts[()] == texts[("compact", "overlap")] and all(texts[()])
+    assert staged == {(): None, ("compact", "overlap"): 2}
+    assert params["speedups"] == "compact+overlap"
+    assert params["decoder"] == "static KV cache (eager) + row compaction + next batch's log-mel overlapped"
