@@ -23,12 +23,13 @@ class GraphSpeedup(str, Enum):
 
     @classmethod
     def parse(cls, names) -> tuple[GraphSpeedup, ...]:
-        """The speed-ups named (an iterable of names, or one "a+b" / "a,b" string); ValueError names an unknown one."""
+        """The speed-ups named (names, each maybe "a+b" or "a,b"; "current" and "none" name none), each once;
+        ValueError names an unknown one."""
         if isinstance(names, str):
-            names = names.replace("+", ",").split(",")
+            names = (names,)
+        parts = (p for n in names for p in str(n.value if isinstance(n, GraphSpeedup) else n).replace("+", ",").split(","))
         chosen = []
-        for name in names:
-            name = name.value if isinstance(name, GraphSpeedup) else str(name).strip()
+        for name in (part.strip() for part in parts):
             if not name or name in ("current", "none"):
                 continue
             try:
