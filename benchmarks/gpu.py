@@ -16,12 +16,13 @@ Rows, in one run:
 - ``graph-decoder``: ours (log-mel on the GPU, static KV cache, CUDA graphs), once for each of
   ``--graph-variants`` (comma-separated; each a "+"-joined set of speed-ups, or ``current`` for none):
   ``compact`` (row compaction: rows that have ended leave the decoder's steps), ``overlap`` (the next
-  batch's log-mel on a second CUDA stream while this batch decodes), ``compile`` / ``compile-autotune``
+  batch's log-mel on a second CUDA stream while this batch decodes), ``overlap-encoder`` (as overlap,
+  and the next batch's encoder on that stream too), ``compile`` / ``compile-autotune``
   (``torch.compile`` of the encoder, mode "default" / "max-autotune-no-cudagraphs", compiled on the
   untimed warm-up batch). Each variant row prints its ratio to the stock row, end to end and
-  model-only, and how many transcripts equal the stock row's. With ``overlap``, part of the next
-  batch's log-mel runs while the driver waits for audio decode, outside the model-only clock: compare
-  variants by their end-to-end RTFx;
+  model-only, and how many transcripts equal the stock row's; then each variant against the first.
+  With the overlaps, part of the next batch's work runs while the driver waits for audio decode,
+  outside the model-only clock: compare variants by their end-to-end RTFx;
 - ``transformers``: the stock ``pipeline()`` with fp16, SDPA and batching (the tool's transformers row);
 - the insanely-fast-whisper recipe called directly (pipeline, fp16, SDPA, ``chunk_length_s=30``,
   ``batch_size=24``, timestamps), at the same beam size, as the peer: its ratio is printed.
@@ -60,7 +61,7 @@ def repeated_manifest(varied: Path, clips: int, directory: Path) -> Path:
     return manifest
 
 
-DEFAULT_VARIANTS = "current,compact,compact+overlap,compact+overlap+compile"
+DEFAULT_VARIANTS = "current,compact,compact+overlap,compact+overlap-encoder,compact+overlap-encoder+compile"
 
 
 def dataset_row(model: str, backend: str, batch: int, manifest: Path, device: str = "cuda", speedups: tuple = ()):
@@ -223,8 +224,11 @@ def main() -> None:
     parser.add_argument("--backends", default="graph-decoder,transformers")
     parser.add_argument("--graph-variants", default=DEFAULT_VARIANTS,
                         help="graph-decoder rows to run, comma-separated; each 'current' or a '+'-joined set of "
-                             "compact, overlap, compile, compile-autotune (default: %(default)s)")
-    parser.add_argument("--skip-profile", action="store_true", help="no stage profile (one batch per variant)")
+                             "compact, overlap, overlap-encoder, compile, compile-autotune (default: %(default)s)")
+    parser.add_argument("--profile-variants", default=None,
+                        help="the variants to profile (one batch of the longest clips each, stages synchronized; "
+                             "decoder steps, row-steps and live rows at each host check); default: --graph-variants")
+    parser.add_argument("--skip-profile", action="store_true", help="no stage profile")
     parser.add_argument("--device", default="cuda", help="cpu only to try the script out (the graph decoder then runs eagerly)")
     parser.add_argument("--skip-ifw", action="store_true")
     parser.add_argument("--ifw-clips", type=int, default=None,
@@ -298,7 +302,7 @@ def main() -> None:
     if not args.skip_profile and "graph-decoder" in backends:
         print(flush=True)
         report["stage_profiles"] = {}
-        for label, speedups in variants:
+        for label, speedups in variant_names(args.profile_variants) if args.profile_variants else variants:
             profile = stage_profile(args.model, entries, max(sizes), speedups, args.device)
             report["stage_profiles"][label] = profile
             print_profile(label, profile)

@@ -193,9 +193,10 @@ def test_row_compaction_gives_generate_tokens_and_keeps_finished_rows():
 
 @pytest.mark.integration
 def test_dataset_pass_with_compaction_and_overlapped_log_mel_gives_the_same_texts():
-    """The dataset driver hands the graph decoder the next batch's clips; with ``overlap`` their log-mel is
-    computed beside this batch's decoding and taken by the next call. With ``compact`` too, every
-    transcript equals the plain graph decoder's, and every batch after the first timed one used staged features."""
+    """The dataset driver hands the graph decoder the next batch's clips; with ``overlap`` their log-mel
+    (with ``overlap-encoder`` also the encoder's output) is computed beside this batch's decoding and
+    taken by the next call. With ``compact`` too, every transcript equals the plain graph decoder's, and
+    every batch after the first timed one used what was staged."""
     need("torch", "transformers")
     from whisper_speedtest.backends.base import DecodeOptions, LoadOptions, ModelRef
     from whisper_speedtest.backends.transformers.graph_backend import GraphDecoderBackend
@@ -208,8 +209,8 @@ def test_dataset_pass_with_compaction_and_overlapped_log_mel_gives_the_same_text
     path = sources.locate("tiny.en", "hf").path
     spec = parse_spec(str(VARIED.parent / "manifest.jsonl"))
     entries = select(spec).entries[:5]  # batches of 2, 2 and 1
-    texts, staged = {}, {}
-    for speedups in ((), ("compact", "overlap")):
+    texts, staged, decoders = {}, {}, {}
+    for speedups in ((), ("compact", "overlap"), ("compact", "overlap-encoder")):
         backend = GraphDecoderBackend()
         options = LoadOptions(device="cpu", batch_size=2, backend_options=((GRAPH_SPEEDUPS, speedups),))
         backend.load(ModelRef("tiny.en", "hf", path), options)
@@ -217,8 +218,13 @@ def test_dataset_pass_with_compaction_and_overlapped_log_mel_gives_the_same_text
         texts[speedups] = result.texts
         staged[speedups] = backend._stager.used if backend._stager is not None else None
         params = backend.params()
+        decoders[speedups] = params["decoder"]
+        assert "staging_failure" not in params and params.get("speedups", "") == "+".join(speedups)
         backend.close()
-    assert texts[()] == texts[("compact", "overlap")] and all(texts[()])
-    assert staged == {(): None, ("compact", "overlap"): 2}
-    assert params["speedups"] == "compact+overlap"
-    assert params["decoder"] == "static KV cache (eager) + row compaction + next batch's log-mel overlapped"
+    assert all(texts[()]) and texts[()] == texts[("compact", "overlap")] == texts[("compact", "overlap-encoder")]
+    assert list(staged.values()) == [None, 2, 2]
+    assert list(decoders.values()) == [
+        "static KV cache (eager)",
+        "static KV cache (eager) + row compaction + next batch's log-mel overlapped",
+        "static KV cache (eager) + row compaction + next batch's log-mel and encoder overlapped",
+    ]

@@ -79,12 +79,13 @@ class GraphDecoderBackend(TransformersBackend):
 
             self._encoder = torch.compile(self._network.model.encoder, mode=mode, dynamic=False)
             self._params["encoder"] = f"torch.compile(mode={mode!r})"
-        if GraphSpeedup.OVERLAP in self._speedups:
+        if GraphSpeedup.OVERLAP in self._speedups or GraphSpeedup.OVERLAP_ENCODER in self._speedups:
             from .feature_staging import FeatureStager
 
             network = self._network
+            encode = self._run_encoder if GraphSpeedup.OVERLAP_ENCODER in self._speedups else None
             self._stager = FeatureStager(self._processor.feature_extractor, network.device, network.dtype,
-                                         lambda clip: not is_long(clip))
+                                         lambda clip: not is_long(clip), encode)
         if self._speedups:
             self._params["speedups"] = "+".join(s.value for s in self._speedups)
 
@@ -146,25 +147,41 @@ class GraphDecoderBackend(TransformersBackend):
 
         network = self._network
         with torch.inference_mode():
-            features = self._stager.take(audios) if self._stager is not None else None
-            if features is None:
-                features = log_mel_batch(list(audios), self._processor.feature_extractor, network.device, network.dtype)
-            rows = features.shape[0]
-            if self._encoder is not None and rows < decoder.capacity:  # the compiled encoder sees one shape only
-                padding = features.new_zeros((decoder.capacity - rows, *features.shape[1:]))
-                features = torch.cat([features, padding])
-            state = decoder.encode(features, rows)
-            if upcoming is not None:  # after encode(): no graph capture runs beside the staging thread
+            staged = self._stager.take(audios) if self._stager is not None else None
+            encoded = staged.encoded if staged is not None else None
+            if encoded is None:
+                features = staged.features if staged is not None else log_mel_batch(
+                    list(audios), self._processor.feature_extractor, network.device, network.dtype)
+                encoded = self._run_encoder(features)
+            state = decoder.encode_from(encoded, len(audios))
+            if upcoming is not None:  # after encode_from(): no graph capture runs beside the staging thread
                 self._stager.stage(upcoming)
             tokens = decoder.run_decoder(state)
         texts = self._processor.tokenizer.batch_decode(tokens, skip_special_tokens=True)
         self.record_params(beam_size=options.beam_size, decoder=self._description(decoder))
+        if self._stager is not None and self._stager.failure:
+            self._params["staging_failure"] = self._stager.failure
         return [Transcript(t.strip(), (), options.language) for t in texts]
+
+    def _run_encoder(self, features):
+        """The encoder's output for a batch of features (call in inference mode); the compiled encoder sees
+        one shape only, so there a smaller batch is padded to the batch size first (the padding rows are
+        never decoded)."""
+        import torch
+
+        capacity = max(1, self._batch_size)
+        if self._encoder is None:
+            return self._network.model.encoder(features).last_hidden_state
+        rows = features.shape[0]
+        if rows < capacity:
+            features = torch.cat([features, features.new_zeros((capacity - rows, *features.shape[1:]))])
+        return self._encoder(features).last_hidden_state
 
     def _description(self, decoder) -> str:
         text = decoder.description
         if self._stager is not None:
-            text += " + next batch's log-mel overlapped"
+            text += " + next batch's log-mel" + (" and encoder" if GraphSpeedup.OVERLAP_ENCODER in self._speedups else "")
+            text += " overlapped"
         if self._encoder is not None:
             text += " + compiled encoder"
         return text

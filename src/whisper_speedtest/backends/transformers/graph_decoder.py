@@ -202,7 +202,11 @@ class GraphDecoder:
 
     def encode(self, input_features, rows: int | None = None) -> _BatchState:
         """Run the encoder and fill a batch state's cross-attention keys and values (call in inference mode)."""
-        encoded = self.encoder(input_features).last_hidden_state
+        return self.encode_from(self.encoder(input_features).last_hidden_state, rows)
+
+    def encode_from(self, encoded, rows: int | None = None) -> _BatchState:
+        """Fill a batch state's cross-attention keys and values from the encoder's output (call in inference mode);
+        ``rows``: how many of its rows are real clips (the rest are padding), default all."""
         state = self.state_for(encoded.shape[0], encoded.shape[1])
         self._fill_cross_attention(state, encoded)
         state.reset(self.rules.prompt[0], encoded.shape[0] if rows is None else rows)

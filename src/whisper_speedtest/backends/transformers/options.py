@@ -18,6 +18,7 @@ class GraphSpeedup(str, Enum):
 
     COMPACT = "compact"  # row compaction: rows that have ended leave the decoder's steps
     OVERLAP = "overlap"  # the next batch's log-mel on a second CUDA stream while this batch decodes
+    OVERLAP_ENCODER = "overlap-encoder"  # as overlap, and the next batch's encoder on that stream too
     COMPILE = "compile"  # torch.compile of the encoder (mode "default")
     COMPILE_AUTOTUNE = "compile-autotune"  # torch.compile of the encoder, mode "max-autotune-no-cudagraphs"
 
