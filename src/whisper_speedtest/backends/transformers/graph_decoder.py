@@ -307,7 +307,7 @@ class GraphDecoder:
             row_steps += running
             if not self._checks_at(position):
                 continue
-            done = state.done[:running].tolist()  # the one sync of this check, as in _run
+            done = state.done[:running].cpu().tolist()  # the one sync of this check, as in _run (GIL released while it waits)
             live = [row for row, ended in enumerate(done) if not ended]
             target = min((b for b in buckets if b >= len(live)), default=buckets[-1])
             checks.append((position, len(live), target if live else 0))
@@ -327,8 +327,8 @@ class GraphDecoder:
         import torch
 
         pairs = [(row, clip) for row, clip in enumerate(origin) if clip >= 0]
-        rows = torch.tensor([row for row, _ in pairs], device=self.device)
-        clips = torch.tensor([clip for _, clip in pairs], device=self.device)
+        rows = torch.tensor([row for row, _ in pairs], dtype=torch.long, device=self.device)
+        clips = torch.tensor([clip for _, clip in pairs], dtype=torch.long, device=self.device)
         kept[:, :columns].index_copy_(0, clips, state.tokens[:, :columns].index_select(0, rows))
 
     def _gather(self, state: _BatchState, live: list[int], origin: list[int], target: int, position: int) -> list[int]:
@@ -337,7 +337,7 @@ class GraphDecoder:
         Self-attention keys and values are moved up to ``position`` (the positions written so far)."""
         import torch
 
-        index = torch.tensor(live, device=self.device)
+        index = torch.tensor(live, dtype=torch.long, device=self.device)
         count = len(live)
         for cache in (state.self_k, state.self_v):
             written = cache[:, :, :, :position]
