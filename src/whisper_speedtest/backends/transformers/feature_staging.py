@@ -40,7 +40,8 @@ class StagedBatch:
 
 
 class FeatureStager:
-    def __init__(self, extractor, device, dtype, fits: Callable[[np.ndarray], bool], encode: Callable | None = None) -> None:
+    def __init__(self, extractor, device, dtype, fits: Callable[[np.ndarray], bool],
+                 encode: Callable | None = None) -> None:
         import torch
 
         self._extractor, self._device, self._dtype, self._fits, self._encode = extractor, device, dtype, fits, encode

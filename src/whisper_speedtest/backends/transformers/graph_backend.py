@@ -180,8 +180,8 @@ class GraphDecoderBackend(TransformersBackend):
     def _description(self, decoder) -> str:
         text = decoder.description
         if self._stager is not None:
-            text += " + next batch's log-mel" + (" and encoder" if GraphSpeedup.OVERLAP_ENCODER in self._speedups else "")
-            text += " overlapped"
+            encoder_too = GraphSpeedup.OVERLAP_ENCODER in self._speedups
+            text += " + next batch's log-mel" + (" and encoder" if encoder_too else "") + " overlapped"
         if self._encoder is not None:
             text += " + compiled encoder"
         return text

@@ -37,7 +37,8 @@ SMALLEST_BUCKET = 8  # row compaction: the fewest rows a bucket has (below it a 
 
 
 def buckets_for(capacity: int, smallest: int = SMALLEST_BUCKET) -> tuple[int, ...]:
-    """Row counts with their own graphs, largest first: the capacity, then powers of two from below it to ``smallest``."""
+    """Row counts with their own graphs, largest first: the capacity, then the powers of two below it,
+    down to ``smallest``."""
     sizes = {capacity}
     size = 1
     while size < capacity:
@@ -307,7 +308,7 @@ class GraphDecoder:
             row_steps += running
             if not self._checks_at(position):
                 continue
-            done = state.done[:running].cpu().tolist()  # the one sync of this check, as in _run (GIL released while it waits)
+            done = state.done[:running].cpu().tolist()  # the check's one sync, as in _run; .cpu() waits GIL-free
             live = [row for row, ended in enumerate(done) if not ended]
             target = min((b for b in buckets if b >= len(live)), default=buckets[-1])
             checks.append((position, len(live), target if live else 0))

@@ -28,7 +28,8 @@ class GraphSpeedup(str, Enum):
         ValueError names an unknown one."""
         if isinstance(names, str):
             names = (names,)
-        parts = (p for n in names for p in str(n.value if isinstance(n, GraphSpeedup) else n).replace("+", ",").split(","))
+        texts = (n.value if isinstance(n, GraphSpeedup) else str(n) for n in names)
+        parts = (part for text in texts for part in text.replace("+", ",").split(","))
         chosen = []
         for name in (part.strip() for part in parts):
             if not name or name in ("current", "none"):
