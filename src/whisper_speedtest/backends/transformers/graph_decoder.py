@@ -161,7 +161,7 @@ class GraphDecoder:
 
         self.network = network
         self.decoder = network.model.decoder
-        self.encoder = encoder or network.model.encoder
+        self.encoder = encoder if encoder is not None else network.model.encoder
         self.rules = rules
         self.device = network.device
         self.use_graphs = use_graphs and self.device.type == "cuda"
