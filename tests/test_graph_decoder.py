@@ -228,3 +228,33 @@ def test_dataset_pass_with_compaction_and_overlapped_log_mel_gives_the_same_text
         "static KV cache (eager) + row compaction + next batch's log-mel overlapped",
         "static KV cache (eager) + row compaction + next batch's log-mel and encoder overlapped",
     ]
+
+
+@pytest.mark.integration
+def test_compiled_encoder_gives_the_same_texts_and_pads_a_partial_batch():
+    """``compile``: the encoder is torch.compile'd (here on CPU, where inductor needs a C compiler); a batch
+    smaller than the batch size is padded to it, so the compiled encoder sees one shape; texts are unchanged."""
+    import shutil
+
+    need("torch", "transformers")
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("torch.compile on CPU needs a C compiler (none on PATH)")
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions, ModelRef
+    from whisper_speedtest.backends.transformers.graph_backend import GraphDecoderBackend
+    from whisper_speedtest.backends.transformers.options import GRAPH_SPEEDUPS
+    from whisper_speedtest.models import sources
+
+    path = sources.locate("tiny.en", "hf").path
+    clips = _clips(2)  # 3 clips: a full batch of 2, then a partial one
+    texts = {}
+    for speedups in ((), ("compile",)):
+        backend = GraphDecoderBackend()
+        backend.load(ModelRef("tiny.en", "hf", path),
+                     LoadOptions(device="cpu", batch_size=2, backend_options=((GRAPH_SPEEDUPS, speedups),)))
+        texts[speedups] = [t.text for t in backend.transcribe_batch(clips[:2], DecodeOptions())]
+        texts[speedups] += [t.text for t in backend.transcribe_batch(clips[2:], DecodeOptions())]
+        params = backend.params()
+        backend.close()
+    assert texts[()] == texts[("compile",)] and all(texts[()])
+    assert params["encoder"] == "torch.compile(mode='default')"
+    assert params["decoder"] == "static KV cache (eager) + compiled encoder"
