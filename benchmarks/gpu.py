@@ -209,6 +209,7 @@ def describe(row, reference_texts=None) -> dict:
         rtfx=d.rtfx, model_rtfx=d.model_rtfx, wer=row.score.wer if row.score else None, clips=d.clips,
         wall_s=d.wall_s, decode_s=d.decode_s, inference_s=d.inference_s, vram_mb=row.peak_vram_mb,
         decoder=row.params.get("decoder"), fallback=row.params.get("fallback", ""), texts=texts,
+        staging_failure=row.params.get("staging_failure", ""),
     )
     if reference_texts is not None:
         record["same_as_pipeline"] = sum(a == b for a, b in zip(texts, reference_texts))
@@ -274,7 +275,8 @@ def main() -> None:
                     ratio_model = f"{record['x_stock_model']:.2f}"
             print(f"{name:<38}{batch:>6}{record['rtfx']:>10.0f}{record['model_rtfx'] or 0:>11.0f}{ratio:>8}"
                   f"{ratio_model:>8}{record['wer']:>8.4f}{same:>7}{record['vram_mb'] or 0:>9.0f}"
-                  f"{record['wall_s']:>8.2f}  {record['decoder']} {record['fallback']}", flush=True)
+                  f"{record['wall_s']:>8.2f}  {record['decoder']} {record['fallback']}"
+                  + (f" (staging failed: {record['staging_failure']})" if record["staging_failure"] else ""), flush=True)
         graph_rows = [r for r in report["rows"] if r["batch"] == batch and r["backend"] == "graph-decoder"
                       and r["status"] == "ok"]
         if len(graph_rows) > 1:
