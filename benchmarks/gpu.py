@@ -13,7 +13,16 @@ the Open ASR Leaderboard counts), WER over the whole set, and how many transcrip
 the stock ``pipeline()`` row at the same batch size.
 
 Rows, in one run:
-- ``graph-decoder``: ours (log-mel on the GPU, static KV cache, CUDA graphs);
+- ``graph-decoder``: ours (log-mel on the GPU, static KV cache, CUDA graphs), once for each of
+  ``--graph-variants`` (comma-separated; each a "+"-joined set of speed-ups, or ``current`` for none):
+  ``compact`` (row compaction: rows that have ended leave the decoder's steps), ``overlap`` (the next
+  batch's log-mel on a second CUDA stream while this batch decodes), ``overlap-encoder`` (as overlap,
+  and the next batch's encoder on that stream too), ``compile`` / ``compile-autotune``
+  (``torch.compile`` of the encoder, mode "default" / "max-autotune-no-cudagraphs", compiled on the
+  untimed warm-up batch). Each variant row prints its ratio to the stock row, end to end and
+  model-only, and how many transcripts equal the stock row's; then each variant against the first.
+  With the overlaps, part of the next batch's work runs while the driver waits for audio decode,
+  outside the model-only clock: compare variants by their end-to-end RTFx;
 - ``transformers``: the stock ``pipeline()`` with fp16, SDPA and batching (the tool's transformers row);
 - the insanely-fast-whisper recipe called directly (pipeline, fp16, SDPA, ``chunk_length_s=30``,
   ``batch_size=24``, timestamps), at the same beam size, as the peer: its ratio is printed.
@@ -52,11 +61,28 @@ def repeated_manifest(varied: Path, clips: int, directory: Path) -> Path:
     return manifest
 
 
-def dataset_row(model: str, backend: str, batch: int, manifest: Path, device: str = "cuda"):
+DEFAULT_VARIANTS = "current,compact,compact+overlap,compact+overlap-encoder,compact+overlap-encoder+compile"
+
+
+def dataset_row(model: str, backend: str, batch: int, manifest: Path, device: str = "cuda", speedups: tuple = ()):
     """One ``--dataset`` row over ``manifest``, as ``whisper-speedtest benchmark --dataset`` runs it."""
     run = ws.benchmark(dataset=str(manifest), model=model, backends=[backend], batch_size=batch, device=device,
-                       runs=1, warmup=1, timeout=580)
+                       runs=1, warmup=1, timeout=580, graph_speedups=speedups)
     return run.rows[0]
+
+
+def variant_names(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(label, speed-up names) for each of ``--graph-variants``; an unknown name stops the script at once."""
+    from whisper_speedtest.backends.transformers.options import GraphSpeedup
+
+    variants = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        try:
+            speedups = tuple(s.value for s in GraphSpeedup.parse(item))
+        except ValueError as exc:
+            raise SystemExit(f"--graph-variants: {exc}") from None
+        variants.append(("+".join(speedups) or "current", speedups))
+    return variants
 
 
 def ifw_recipe(model_path: str, entries, beam_size: int) -> dict:
@@ -116,17 +142,20 @@ def timing_check(model: str, backend_name: str = "graph-decoder") -> dict:
     return {"queued_delay_s": delay, "measured_extra_s": extra, "counted_fraction": extra / delay}
 
 
-def stage_profile(model: str, entries, batch: int) -> dict:
-    """Where one batch of the longest clips goes in the graph decoder, synchronized around each stage."""
+def stage_profile(model: str, entries, batch: int, speedups: tuple = (), device: str = "cuda") -> dict:
+    """Where one batch of the longest clips goes in the graph decoder, synchronized around each stage;
+    with the decoder's steps, the row-steps they ran and the rows still decoding at each host check."""
     import torch
 
     from whisper_speedtest.backends import get_backend
     from whisper_speedtest.backends.loader import load_with_fallback, plan_variant
     from whisper_speedtest.backends.transformers.log_mel import log_mel_batch
+    from whisper_speedtest.backends.transformers.options import GRAPH_SPEEDUPS
 
     cls = get_backend("graph-decoder")
     backend = cls()
-    load_with_fallback(backend, plan_variant(cls, model, None), LoadOptions(device="cuda", batch_size=batch))
+    load_with_fallback(backend, plan_variant(cls, model, None), LoadOptions(
+        device=device, batch_size=batch, backend_options=((GRAPH_SPEEDUPS, speedups),)))
     longest = sorted(entries, key=lambda e: -e.duration_s)[:batch]
     audio = [read_audio(e.path)[0] for e in longest]
     options = DecodeOptions()
@@ -136,7 +165,7 @@ def stage_profile(model: str, entries, batch: int) -> dict:
     marks: dict = {}
 
     def mark(name, started):
-        torch.cuda.synchronize()
+        backend.synchronize()
         marks[name] = time.perf_counter() - started
         return time.perf_counter()
 
@@ -150,9 +179,24 @@ def stage_profile(model: str, entries, batch: int) -> dict:
         t = mark("decoder_steps_s", t)
         processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
         mark("detokenize_s", t)
+    trace = decoder.trace
     backend.close()
-    marks.update(batch=batch, steps=int(ids.shape[1]), audio_s=sum(len(a) for a in audio) / 16_000)
+    marks.update(batch=len(audio), positions=int(ids.shape[1]), steps=trace.steps, row_steps=trace.row_steps,
+                 live_rows=[[position, live, rows] for position, live, rows in trace.checks],
+                 audio_s=sum(len(a) for a in audio) / 16_000)
     return marks
+
+
+def print_profile(label: str, profile: dict) -> None:
+    stages = ", ".join(f"{k[:-2]} {v:.4f} s" for k, v in profile.items() if k.endswith("_s") and k != "audio_s")
+    print(f"one batch of the {profile['batch']} longest clips, graph-decoder {label}: {stages}; "
+          f"{profile['positions']} decoder positions, {profile['steps']} steps, {profile['row_steps']} row-steps "
+          f"({profile['row_steps'] / max(1, profile['steps'] * profile['batch']):.0%} of steps x batch), "
+          f"{profile['audio_s']:.0f} s of audio", flush=True)
+    checks = profile["live_rows"]
+    if checks:
+        print("  live rows at the host checks (position: live -> rows run): "
+              + ", ".join(f"{p}: {live}->{rows}" for p, live, rows in checks), flush=True)
 
 
 def describe(row, reference_texts=None) -> dict:
@@ -165,6 +209,7 @@ def describe(row, reference_texts=None) -> dict:
         rtfx=d.rtfx, model_rtfx=d.model_rtfx, wer=row.score.wer if row.score else None, clips=d.clips,
         wall_s=d.wall_s, decode_s=d.decode_s, inference_s=d.inference_s, vram_mb=row.peak_vram_mb,
         decoder=row.params.get("decoder"), fallback=row.params.get("fallback", ""), texts=texts,
+        staging_failure=row.params.get("staging_failure", ""),
     )
     if reference_texts is not None:
         record["same_as_pipeline"] = sum(a == b for a, b in zip(texts, reference_texts))
@@ -178,6 +223,13 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=693)
     parser.add_argument("--batch-sizes", default="64,256")
     parser.add_argument("--backends", default="graph-decoder,transformers")
+    parser.add_argument("--graph-variants", default=DEFAULT_VARIANTS,
+                        help="graph-decoder rows to run, comma-separated; each 'current' or a '+'-joined set of "
+                             "compact, overlap, overlap-encoder, compile, compile-autotune (default: %(default)s)")
+    parser.add_argument("--profile-variants", default=None,
+                        help="the variants to profile (one batch of the longest clips each, stages synchronized; "
+                             "decoder steps, row-steps and live rows at each host check); default: --graph-variants")
+    parser.add_argument("--skip-profile", action="store_true", help="no stage profile")
     parser.add_argument("--device", default="cuda", help="cpu only to try the script out (the graph decoder then runs eagerly)")
     parser.add_argument("--skip-ifw", action="store_true")
     parser.add_argument("--ifw-clips", type=int, default=None,
@@ -185,6 +237,7 @@ def main() -> None:
     parser.add_argument("--skip-timing-check", action="store_true")
     parser.add_argument("--out", default=None, help="write every figure (and the transcripts) as JSON here")
     args = parser.parse_args()
+    variants = variant_names(args.graph_variants)
 
     manifest = repeated_manifest(Path(args.varied), args.clips, Path(tempfile.mkdtemp()))
     entries = select(parse_spec(str(manifest))).entries  # the same clips the dataset rows read, for the direct calls
@@ -192,26 +245,48 @@ def main() -> None:
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     print(f"dataset: {len(entries)} clips ({audio_h:.2f} h) of the varied set, {args.model}; "
           f"last batch: " + ", ".join(f"{len(entries) % b or b} of {b}" for b in sizes) + "\n", flush=True)
-    print(f"{'backend':<16}{'batch':>6}{'RTFx e2e':>10}{'RTFx model':>11}{'WER':>8}{'=pipe':>7}{'VRAM MB':>9}"
-          f"{'wall s':>8}  decoder", flush=True)
+    print(f"{'backend':<38}{'batch':>6}{'RTFx e2e':>10}{'RTFx model':>11}{'x stock':>8}{'x model':>8}{'WER':>8}"
+          f"{'=pipe':>7}{'VRAM MB':>9}{'wall s':>8}  decoder", flush=True)
     report: dict = {"clips": len(entries), "audio_h": audio_h, "model": args.model, "rows": []}
     backends = args.backends.split(",")
     ordered = sorted(backends, key=lambda name: name != "transformers")  # the stock row first: others compare to it
+    runs = [(name, label, speedups) for name in ordered
+            for label, speedups in (variants if name == "graph-decoder" else [("", ())])]
     for batch in sizes:
         stock = None
-        for backend in ordered:
-            record = describe(dataset_row(args.model, backend, batch, manifest, args.device), stock)
-            record["batch"] = batch
+        for backend, label, speedups in runs:
+            record = describe(dataset_row(args.model, backend, batch, manifest, args.device, speedups),
+                              stock["texts"] if stock else None)
+            record.update(batch=batch, variant=label, speedups=list(speedups))
+            name = f"{backend} {label}".strip()
             if backend == "transformers" and record["status"] == "ok":
-                stock = record["texts"]
+                stock = record
             report["rows"].append(record)
             if record["status"] != "ok":
-                print(f"{backend:<16}{batch:>6}  {record['status']}: {record['reason']}", flush=True)
+                print(f"{name:<38}{batch:>6}  {record['status']}: {record['reason']}", flush=True)
                 continue
             same = f"{record['same_as_pipeline']}" if "same_as_pipeline" in record else "–"
-            print(f"{backend:<16}{batch:>6}{record['rtfx']:>10.0f}{record['model_rtfx'] or 0:>11.0f}"
-                  f"{record['wer']:>8.4f}{same:>7}{record['vram_mb'] or 0:>9.0f}{record['wall_s']:>8.2f}  "
-                  f"{record['decoder']} {record['fallback']}", flush=True)
+            ratio = ratio_model = "–"
+            if stock is not None and stock is not record:
+                record["x_stock"] = record["rtfx"] / stock["rtfx"]
+                ratio = f"{record['x_stock']:.2f}"
+                if record["model_rtfx"] and stock["model_rtfx"]:
+                    record["x_stock_model"] = record["model_rtfx"] / stock["model_rtfx"]
+                    ratio_model = f"{record['x_stock_model']:.2f}"
+            print(f"{name:<38}{batch:>6}{record['rtfx']:>10.0f}{record['model_rtfx'] or 0:>11.0f}{ratio:>8}"
+                  f"{ratio_model:>8}{record['wer']:>8.4f}{same:>7}{record['vram_mb'] or 0:>9.0f}"
+                  f"{record['wall_s']:>8.2f}  {record['decoder']} {record['fallback']}"
+                  + (f" (staging failed: {record['staging_failure']})" if record["staging_failure"] else ""), flush=True)
+        graph_rows = [r for r in report["rows"] if r["batch"] == batch and r["backend"] == "graph-decoder"
+                      and r["status"] == "ok"]
+        if len(graph_rows) > 1:
+            base = graph_rows[0]
+            for row in graph_rows[1:]:
+                print(f"  graph-decoder {row['variant']} vs {base['variant']}, batch {batch}: "
+                      f"{row['rtfx'] / base['rtfx']:.2f}x end to end, "
+                      f"{(row['model_rtfx'] or 0) / (base['model_rtfx'] or 1):.2f}x model-only, "
+                      f"{sum(a == b for a, b in zip(row['texts'], base['texts']))}/{len(base['texts'])} "
+                      f"transcripts equal", flush=True)
     if not args.skip_ifw:
         path = sources.locate(args.model, "hf").path
         ifw_entries = entries[: args.ifw_clips] if args.ifw_clips else entries
@@ -223,13 +298,16 @@ def main() -> None:
         print(f"{'ifw recipe':<16}{IFW_BATCH:>6}{ifw['rtfx']:>10.0f}{'':>11}{ifw['wer']:>8.4f}", flush=True)
         for row in report["rows"]:
             if row["status"] == "ok":
-                print(f"  {row['backend']} batch {row['batch']} vs insanely-fast-whisper recipe: "
+                print(f"  {(row['backend'] + ' ' + row.get('variant', '')).strip()} batch {row['batch']} "
+                      f"vs insanely-fast-whisper recipe: "
                       f"{row['rtfx'] / ifw['rtfx']:.1f}x end to end, WER {row['wer']:.4f} vs {ifw['wer']:.4f}")
-    profile = stage_profile(args.model, entries, max(sizes))
-    report["stage_profile"] = profile
-    print(f"\none batch of the {profile['batch']} longest clips, graph-decoder: " + ", ".join(
-        f"{k[:-2]} {v:.4f} s" for k, v in profile.items() if k.endswith("_s") and k != "audio_s")
-        + f", {profile['steps']} decoder positions, {profile['audio_s']:.0f} s of audio", flush=True)
+    if not args.skip_profile and "graph-decoder" in backends:
+        print(flush=True)
+        report["stage_profiles"] = {}
+        for label, speedups in variant_names(args.profile_variants) if args.profile_variants else variants:
+            profile = stage_profile(args.model, entries, max(sizes), speedups, args.device)
+            report["stage_profiles"][label] = profile
+            print_profile(label, profile)
     if not args.skip_timing_check:
         check = timing_check(args.model)
         report["timing_check"] = check

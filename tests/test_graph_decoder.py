@@ -147,3 +147,114 @@ def test_graph_decoder_backend_matches_the_pipeline_row_on_cpu():
     beam.load(ModelRef("tiny.en", "hf", path), LoadOptions(device="cpu"))
     beam.transcribe(clips[0], DecodeOptions(beam_size=2))
     assert "pipeline()" in beam.params()["fallback"] and beam.params()["decoder"].startswith("pipeline()")
+
+
+VARIED = Path(__file__).parent / "data" / "varied" / "clips"
+# Rows that end at very different steps: 1.3 s and 25 s, and five lengths between (7 clips: no power of two).
+MIXED_CLIPS = ("v041", "v046", "v075", "v050", "v047", "v048", "v074")
+
+
+@pytest.mark.integration
+def test_row_compaction_gives_generate_tokens_and_keeps_finished_rows():
+    """With row compaction, rows that end early leave the front of the buffers and the rest go on in
+    smaller buckets; every clip's tokens (eos padding included) equal the uncompacted decoder's, and
+    their content equals generate()'s. A partial batch starts in the smallest bucket that holds it."""
+    import torch
+
+    from whisper_speedtest.audio import read_audio
+    from whisper_speedtest.backends.transformers.graph_decoder import GraphDecoder, buckets_for, rules_for
+
+    assert buckets_for(256) == (256, 128, 64, 32, 16, 8) and buckets_for(7, 1) == (7, 4, 2, 1)
+    assert buckets_for(5) == (5,)
+    network, processor = _network("tiny.en")
+    clips = [read_audio(VARIED / f"{name}.flac")[0] for name in MIXED_CLIPS]
+    features = processor.feature_extractor(clips, sampling_rate=16_000, return_tensors="pt").input_features
+    with torch.inference_mode():
+        expected = network.generate(features, do_sample=False, num_beams=1)
+    eos = network.generation_config.eos_token_id
+    rules = rules_for(network, "en")
+    plain = GraphDecoder(network, rules, capacity=7).decode(features)
+
+    compacting = GraphDecoder(network, rules, capacity=7, compact=True, smallest_bucket=1)
+    assert compacting.description == "static KV cache (eager) + row compaction"
+    tokens = compacting.decode(features)
+    trace = compacting.trace
+    assert torch.equal(tokens, plain)
+    assert [_content(r, eos) for r in tokens] == [_content(r, eos) for r in expected]
+    assert {bucket for _, _, bucket in trace.checks} >= {4, 2, 1}  # it did move down through the buckets
+    assert trace.row_steps < trace.steps * 7
+    assert trace.checks[-1][1] == 0 and tokens.shape[1] == trace.steps + 1
+
+    last = compacting.decode(features[[0, 3, 5]])  # a partial batch of 3 in the capacity-7 state: bucket 4 at once
+    assert compacting.state_batch == 7
+    assert compacting.trace.row_steps <= compacting.trace.steps * 4
+    assert torch.equal(last, GraphDecoder(network, rules, capacity=7).decode(features[[0, 3, 5]]))
+
+
+@pytest.mark.integration
+def test_dataset_pass_with_compaction_and_overlapped_log_mel_gives_the_same_texts():
+    """The dataset driver hands the graph decoder the next batch's clips; with ``overlap`` their log-mel
+    (with ``overlap-encoder`` also the encoder's output) is computed beside this batch's decoding and
+    taken by the next call. With ``compact`` too, every transcript equals the plain graph decoder's, and
+    every batch after the first timed one used what was staged."""
+    need("torch", "transformers")
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions, ModelRef
+    from whisper_speedtest.backends.transformers.graph_backend import GraphDecoderBackend
+    from whisper_speedtest.backends.transformers.options import GRAPH_SPEEDUPS
+    from whisper_speedtest.bench.dataset_pass import run_dataset
+    from whisper_speedtest.dataset.reading import ClipReader, select
+    from whisper_speedtest.dataset.spec import parse_spec
+    from whisper_speedtest.models import sources
+
+    path = sources.locate("tiny.en", "hf").path
+    spec = parse_spec(str(VARIED.parent / "manifest.jsonl"))
+    entries = select(spec).entries[:5]  # batches of 2, 2 and 1
+    texts, staged, decoders = {}, {}, {}
+    for speedups in ((), ("compact", "overlap"), ("compact", "overlap-encoder")):
+        backend = GraphDecoderBackend()
+        options = LoadOptions(device="cpu", batch_size=2, backend_options=((GRAPH_SPEEDUPS, speedups),))
+        backend.load(ModelRef("tiny.en", "hf", path), options)
+        result = run_dataset(backend, entries, ClipReader(spec), 2, DecodeOptions(), lambda *message: None)
+        texts[speedups] = result.texts
+        staged[speedups] = backend._stager.used if backend._stager is not None else None
+        params = backend.params()
+        decoders[speedups] = params["decoder"]
+        assert "staging_failure" not in params and params.get("speedups", "") == "+".join(speedups)
+        backend.close()
+    assert all(texts[()]) and texts[()] == texts[("compact", "overlap")] == texts[("compact", "overlap-encoder")]
+    assert list(staged.values()) == [None, 2, 2]
+    assert list(decoders.values()) == [
+        "static KV cache (eager)",
+        "static KV cache (eager) + row compaction + next batch's log-mel overlapped",
+        "static KV cache (eager) + row compaction + next batch's log-mel and encoder overlapped",
+    ]
+
+
+@pytest.mark.integration
+def test_compiled_encoder_gives_the_same_texts_and_pads_a_partial_batch():
+    """``compile``: the encoder is torch.compile'd (here on CPU, where inductor needs a C compiler); a batch
+    smaller than the batch size is padded to it, so the compiled encoder sees one shape; texts are unchanged."""
+    import shutil
+
+    need("torch", "transformers")
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("torch.compile on CPU needs a C compiler (none on PATH)")
+    from whisper_speedtest.backends.base import DecodeOptions, LoadOptions, ModelRef
+    from whisper_speedtest.backends.transformers.graph_backend import GraphDecoderBackend
+    from whisper_speedtest.backends.transformers.options import GRAPH_SPEEDUPS
+    from whisper_speedtest.models import sources
+
+    path = sources.locate("tiny.en", "hf").path
+    clips = _clips(2)  # 3 clips: a full batch of 2, then a partial one
+    texts = {}
+    for speedups in ((), ("compile",)):
+        backend = GraphDecoderBackend()
+        backend.load(ModelRef("tiny.en", "hf", path),
+                     LoadOptions(device="cpu", batch_size=2, backend_options=((GRAPH_SPEEDUPS, speedups),)))
+        texts[speedups] = [t.text for t in backend.transcribe_batch(clips[:2], DecodeOptions())]
+        texts[speedups] += [t.text for t in backend.transcribe_batch(clips[2:], DecodeOptions())]
+        params = backend.params()
+        backend.close()
+    assert texts[()] == texts[("compile",)] and all(texts[()])
+    assert params["encoder"] == "torch.compile(mode='default')"
+    assert params["decoder"] == "static KV cache (eager) + compiled encoder"

@@ -64,6 +64,17 @@ def test_python_only_arguments_are_named_by_their_field():
     with pytest.raises(BadOption, match="^ray_decoders must be at least 1"):
         BenchmarkRequest.build(dataset=str(Path(__file__).parent / "data" / "utterances" / "manifest.jsonl"),
                                ray=True, ray_decoders=0)
+    with pytest.raises(BadOption, match="^graph_speedups: unknown graph-decoder speed-up 'fast'"):
+        BenchmarkRequest.build(graph_speedups=("compact", "fast"))
+
+
+def test_graph_speedups_reach_the_backend_options_once_each_and_only_when_asked():
+    from whisper_speedtest.backends.transformers.options import GRAPH_SPEEDUPS
+
+    asked = BenchmarkRequest.build(graph_speedups=("compact", "overlap+compile", "compact")).load_options
+    assert asked.backend_option(GRAPH_SPEEDUPS) == ("compact", "overlap", "compile")
+    assert BenchmarkRequest.build(graph_speedups=("current",)).load_options.backend_option(GRAPH_SPEEDUPS) is None
+    assert BenchmarkRequest.build().load_options.backend_option(GRAPH_SPEEDUPS) is None
 
 
 def test_weights_modes_are_spelled_only_in_their_enum():

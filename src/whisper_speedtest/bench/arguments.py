@@ -59,6 +59,7 @@ class BenchmarkArguments:
     synthetic: bool = False
     synthetic_tokens: int = 40
     cuda_graphs: bool = True
+    graph_speedups: tuple[str, ...] = ()  # Python only (no flag): graph-decoder GraphSpeedup names (benchmarks/gpu.py)
     price_per_hour: float | None = None
     ray: bool = False
     ray_address: str | None = None
@@ -80,8 +81,9 @@ FLAGS: dict[str, str] = {
     "synthetic": "--synthetic-weights", "synthetic_tokens": "--synthetic-tokens", "cuda_graphs": "--cuda-graphs",
     "price_per_hour": "--price-per-hour", "ray": "--ray", "ray_address": "--ray-address", "ray_actors": "--ray-actors",
     "ray_cpus_per_actor": "--ray-cpus-per-actor", "ray_decoders": "ray_decoders", "weights": "--weights",
+    "graph_speedups": "graph_speedups",
 }
-PYTHON_ONLY = frozenset({"ray_decoders"})  # no flag: the message names the field
+PYTHON_ONLY = frozenset({"ray_decoders", "graph_speedups"})  # no flag: the message names the field
 
 
 def _at_least_one(field: str, value: int | None) -> None:

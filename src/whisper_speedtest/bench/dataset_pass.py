@@ -9,6 +9,10 @@ Clips are batched longest first, so the clips of a batch have similar lengths an
 decoding soon after its clips end; transcripts are returned in manifest order. The first batch
 (the longest clips) is also the untimed warm-up, so buffers are sized for the worst case up front.
 
+A backend with a ``stage_next_batch(fetch)`` method is told, before each batch, how to fetch the
+next batch's decoded clips (``fetch()`` waits for them), so it may prepare them while this batch
+runs (the graph decoder's overlapped log-mel); the clock is the same.
+
 A clip that cannot be decoded, or that fails in the backend on its own (a failing batch is tried
 again clip by clip), becomes a failed clip with its reason; the pass goes on.
 """
@@ -118,6 +122,7 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
     report(ChildMessage.PROGRESS, f"clips 0/{len(entries)} · batches 0/{len(groups)} · warm-up batch")
     texts: list[str | None] = [None] * len(entries)
     failed: dict[int, str] = {}
+    stage_next = getattr(backend, "stage_next_batch", None)
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as decoders, ThreadPoolExecutor(max_workers=1) as prefetch:
         warm = decode_batch(groups[0], entries, read, decoders)
         transcribe_safely(backend, [s for s in warm.samples if s is not None], options)
@@ -131,6 +136,8 @@ def run_dataset(backend, entries: Sequence, read: Callable, batch_size: int, opt
             batch = pending.result()
             if index + 1 < len(groups):
                 pending = prefetch.submit(decode_batch, groups[index + 1], entries, read, decoders)
+                if stage_next is not None:
+                    stage_next(lambda upcoming=pending: [s for s in upcoming.result().samples if s is not None])
             decode_s += batch.seconds
             failed.update((p, e) for p, e in zip(batch.positions, batch.errors) if e)
             ready = [(p, s) for p, s in zip(batch.positions, batch.samples) if s is not None]

@@ -71,7 +71,7 @@ class BenchmarkRequest:
 
 def _checked(a: BenchmarkArguments) -> BenchmarkRequest:
     """Every check of :class:`BenchmarkArguments`, in the order the command line has always reported them."""
-    from ..backends.transformers.options import CUDA_GRAPHS, SYNTHETIC_TOKENS
+    from ..backends.transformers.options import CUDA_GRAPHS, GRAPH_SPEEDUPS, SYNTHETIC_TOKENS, GraphSpeedup
     from ..models import catalog
     from ..models.variants import check_quantization
     from .arguments import FLAGS, check_counts, check_dataset_only, check_language, ray_settings, select_dataset
@@ -98,11 +98,16 @@ def _checked(a: BenchmarkArguments) -> BenchmarkRequest:
     check_dataset_only(a)
     if a.synthetic_tokens < 1:
         raise BadOption(f"{FLAGS['synthetic_tokens']} must be at least 1 (got {a.synthetic_tokens})")
+    try:
+        speedups = tuple(s.value for s in GraphSpeedup.parse(a.graph_speedups))
+    except ValueError as exc:
+        raise BadOption(f"{FLAGS['graph_speedups']}: {exc}") from None
     dataset_batch = a.batch_size or DEFAULT_DATASET_BATCH
     load_options = LoadOptions(
         device=a.device, threads=a.threads, fallback=a.fallback,
         batch_size=dataset_batch if a.dataset and a.batch_size is None else a.batch_size,
-        backend_options=(((SYNTHETIC_TOKENS, a.synthetic_tokens),) if a.synthetic else ()) + ((CUDA_GRAPHS, a.cuda_graphs),),
+        backend_options=(((SYNTHETIC_TOKENS, a.synthetic_tokens),) if a.synthetic else ()) + ((CUDA_GRAPHS, a.cuda_graphs),)
+        + (((GRAPH_SPEEDUPS, speedups),) if speedups else ()),
     )
     ray = ray_settings(a)
     return BenchmarkRequest(

@@ -13,6 +13,15 @@ last one of a dataset, fills the first rows while the rest are marked finished f
 no graph is captured for a new size inside a timed region. Every attention span is captured when a
 state is made, during the warm-up; each state has its own memory pool, freed with it.
 
+Row compaction (``compact=True``): rows that have ended still cost a full step each (every step
+reads every row's cross-attention keys and values). So graphs are also captured for smaller
+"buckets" of rows (the capacity, then powers of two down to ``smallest_bucket``), each over the
+first rows of the same buffers. At the host checks that already sync for "every row has ended",
+when the rows still decoding fit a smaller bucket, their rows of every buffer are gathered to the
+front, the tokens of the rows that leave are kept (padded with end-of-text, as they would have
+been), and the steps go on with that bucket's graph. A batch smaller than the capacity starts in
+the smallest bucket that holds it. The eager path compacts the same way, so the CPU tests check it.
+
 The decoding rules are those ``generate()`` applies for greedy, timestamp-free transcription:
 the prompt (start, language, task, no-timestamps), ``suppress_tokens`` at every step,
 ``begin_suppress_tokens`` at the first free position, and end-of-text padding once a row ends.
@@ -24,6 +33,28 @@ from dataclasses import dataclass
 
 SPANS = (32, 64, 128, 256, 448)  # self-attention spans with their own graph; a step uses the smallest that fits
 DONE_CHECK_EVERY = 4  # steps between host checks of "every row has ended"
+SMALLEST_BUCKET = 8  # row compaction: the fewest rows a bucket has (below it a step costs about the same)
+
+
+def buckets_for(capacity: int, smallest: int = SMALLEST_BUCKET) -> tuple[int, ...]:
+    """Row counts with their own graphs, largest first: the capacity, then the powers of two below it,
+    down to ``smallest``."""
+    sizes = {capacity}
+    size = 1
+    while size < capacity:
+        if size >= smallest:
+            sizes.add(size)
+        size *= 2
+    return tuple(sorted(sizes, reverse=True))
+
+
+@dataclass(frozen=True)
+class DecodeTrace:
+    """What the last batch's decoding did: steps, the rows each step ran, the live rows at each host check."""
+
+    steps: int
+    row_steps: int  # Σ rows run over the steps (with compaction, less than steps × batch)
+    checks: tuple[tuple[int, int, int], ...]  # (position, rows still decoding, rows the next steps run)
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,20 @@ class GraphCaptureFailed(RuntimeError):
     """A decoder step could not be captured as a CUDA graph (the backend then runs generate())."""
 
 
+class _Rows:
+    """The buffers a decoder step reads and writes, seen through their first ``batch`` rows.
+
+    Slices of the full buffers keep their addresses, so a graph captured over the first rows stays
+    valid while the rows in them change."""
+
+    def __init__(self, state: _BatchState, batch: int) -> None:
+        self.batch = batch
+        self.position = state.position
+        self.self_k, self.self_v = state.self_k[:, :batch], state.self_v[:, :batch]
+        self.cross_k, self.cross_v = state.cross_k[:, :batch], state.cross_v[:, :batch]
+        self.token, self.done, self.tokens = state.token[:batch], state.done[:batch], state.tokens[:batch]
+
+
 class _BatchState:
     """Fixed-address buffers for one batch size, and the graphs captured over them."""
 
@@ -82,9 +127,16 @@ class _BatchState:
         self.position = torch.zeros(1, dtype=torch.long, device=device)
         self.done = torch.zeros(batch, dtype=torch.bool, device=device)
         self.tokens = torch.zeros(batch, rules.max_length, dtype=torch.long, device=device)
-        self.graphs: dict[int, object] = {}
+        self.graphs: dict[tuple[int, int], object] = {}  # (rows, span) -> the graph of one step
         self.pool = torch.cuda.graph_pool_handle() if device.type == "cuda" else None
         self.rows = batch  # rows holding real clips in the current batch
+        self.views = {batch: _Rows(self, batch)}
+
+    def front(self, rows: int) -> _Rows:
+        view = self.views.get(rows)
+        if view is None:
+            view = self.views[rows] = _Rows(self, rows)
+        return view
 
     def reset(self, first_token: int, rows: int) -> None:
         """Start a batch of ``rows`` clips; the padding rows after them count as finished."""
@@ -97,17 +149,26 @@ class _BatchState:
 
 
 class GraphDecoder:
-    """Greedy decoding of a WhisperForConditionalGeneration with a static cache (CUDA graphs on CUDA)."""
+    """Greedy decoding of a WhisperForConditionalGeneration with a static cache (CUDA graphs on CUDA).
 
-    def __init__(self, network, rules: DecodeRules, capacity: int = 1, use_graphs: bool = True) -> None:
+    ``compact``: row compaction (see the module's text), with buckets down to ``smallest_bucket`` rows.
+    ``encoder``: what runs the encoder (default the network's own; the backend may pass a compiled one).
+    """
+
+    def __init__(self, network, rules: DecodeRules, capacity: int = 1, use_graphs: bool = True,
+                 compact: bool = False, smallest_bucket: int = SMALLEST_BUCKET, encoder=None) -> None:
         import torch
 
         self.network = network
         self.decoder = network.model.decoder
+        self.encoder = encoder if encoder is not None else network.model.encoder
         self.rules = rules
         self.device = network.device
         self.use_graphs = use_graphs and self.device.type == "cuda"
         self.capacity = max(1, capacity)
+        self.compact = compact and rules.eos is not None  # without an end token no row ends early
+        self.smallest_bucket = max(1, smallest_bucket)
+        self.trace: DecodeTrace | None = None
         self._state: _BatchState | None = None
         vocab = network.config.vocab_size
         self._suppress_bias = self._bias(vocab, rules.suppress)
@@ -128,32 +189,45 @@ class GraphDecoder:
 
     @property
     def description(self) -> str:
-        return "static KV cache + CUDA graphs" if self.use_graphs else "static KV cache (eager)"
+        text = "static KV cache + CUDA graphs" if self.use_graphs else "static KV cache (eager)"
+        return text + (" + row compaction" if self.compact else "")
 
-    def decode(self, input_features):
-        """Token ids (batch, length) for a batch of log-mel features, prompt included."""
+    def decode(self, input_features, rows: int | None = None):
+        """Token ids (rows, length) for a batch of log-mel features, prompt included.
+
+        ``rows``: how many of the feature rows are real clips (the rest are padding), default all."""
         import torch
 
         with torch.inference_mode():
-            return self.run_decoder(self.encode(input_features))
+            return self.run_decoder(self.encode(input_features, rows))
 
-    def encode(self, input_features) -> _BatchState:
+    def encode(self, input_features, rows: int | None = None) -> _BatchState:
         """Run the encoder and fill a batch state's cross-attention keys and values (call in inference mode)."""
-        encoded = self.network.model.encoder(input_features).last_hidden_state
+        return self.encode_from(self.encoder(input_features).last_hidden_state, rows)
+
+    def encode_from(self, encoded, rows: int | None = None) -> _BatchState:
+        """Fill a batch state's cross-attention keys and values from the encoder's output (call in inference mode);
+        ``rows``: how many of its rows are real clips (the rest are padding), default all."""
         state = self.state_for(encoded.shape[0], encoded.shape[1])
         self._fill_cross_attention(state, encoded)
-        state.reset(self.rules.prompt[0], encoded.shape[0])
+        state.reset(self.rules.prompt[0], encoded.shape[0] if rows is None else rows)
         return state
 
     def run_decoder(self, state: _BatchState):
         """Decode from an encoded state; token ids (rows, length), prompt included (call in inference mode)."""
-        length = self._run(state)
-        return state.tokens[: state.rows, :length].clone()
+        if not self.compact:
+            length = self._run(state)
+            return state.tokens[: state.rows, :length].clone()
+        return self._run_compacting(state)
 
     @property
     def state_batch(self) -> int | None:
         """Rows of the buffers now allocated (None before the first batch)."""
         return self._state.batch if self._state is not None else None
+
+    def buckets(self, batch: int) -> tuple[int, ...]:
+        """Row counts a state of ``batch`` rows runs steps at, largest first."""
+        return buckets_for(batch, self.smallest_bucket) if self.compact else (batch,)
 
     def state_for(self, batch: int, frames: int) -> _BatchState:
         """The buffers for a batch of ``batch`` clips: the current ones if they are large enough."""
@@ -168,8 +242,9 @@ class GraphDecoder:
 
             with torch.inference_mode():
                 state.reset(self.rules.prompt[0], state.batch)
-                for span in sorted({min(s, self.rules.max_length) for s in SPANS}):
-                    state.graphs[span] = self._capture(state, span)
+                for rows in self.buckets(state.batch):
+                    for span in sorted({min(s, self.rules.max_length) for s in SPANS}):
+                        state.graphs[rows, span] = self._capture(state, rows, span)
         return state
 
     def _release(self) -> None:
@@ -198,47 +273,111 @@ class GraphDecoder:
             state.cross_k[index, :batch].copy_(keys)
             state.cross_v[index, :batch].copy_(values)
 
+    @staticmethod
+    def _span_at(position: int, max_length: int) -> int:
+        return min(next((s for s in SPANS if s > position), SPANS[-1]), max_length)
+
+    def _checks_at(self, position: int) -> bool:
+        """Whether the host looks at the finished flags after ``position`` steps."""
+        past_prompt = position - len(self.rules.prompt)
+        return self.rules.eos is not None and past_prompt >= 0 and past_prompt % DONE_CHECK_EVERY == 0
+
     def _run(self, state: _BatchState) -> int:
         """Replay steps until every row has ended or the length limit; returns the length used."""
         position, last = 0, self.rules.max_length - 1
-        free_from = len(self.rules.prompt)
         while position < last:
-            span = min(next((s for s in SPANS if s > position), SPANS[-1]), self.rules.max_length)
-            self._step_with(state, span)
+            self._step_with(state, state.batch, self._span_at(position, self.rules.max_length))
             position += 1
-            past_prompt = position - free_from
-            if self.rules.eos is not None and past_prompt >= 0 and past_prompt % DONE_CHECK_EVERY == 0:
-                if bool(state.done.all()):
-                    break
+            if self._checks_at(position) and bool(state.done.all()):
+                break
+        self.trace = DecodeTrace(position, position * state.batch, ())
         return position + 1
 
-    def _step_with(self, state: _BatchState, span: int) -> None:
-        if not self.use_graphs:
-            self._step(state, span)
-            return
-        state.graphs[span].replay()
+    def _run_compacting(self, state: _BatchState):
+        """``_run`` with row compaction; token ids (rows, length) in the clips' order, prompt included."""
+        import torch
 
-    def _capture(self, state: _BatchState, span: int):
-        """Capture one step as a CUDA graph; the warm-up's writes are undone by restoring the counters."""
+        buckets = self.buckets(state.batch)
+        running = min(b for b in buckets if b >= state.rows)  # a partial batch starts in the bucket that holds it
+        origin = list(range(state.rows)) + [-1] * (running - state.rows)  # clip of each front row (-1: padding)
+        kept = torch.full_like(state.tokens[: state.rows], self.rules.eos)  # rows that left, eos-padded
+        position, last, row_steps, checks = 0, self.rules.max_length - 1, 0, []
+        while position < last:
+            self._step_with(state, running, self._span_at(position, self.rules.max_length))
+            position += 1
+            row_steps += running
+            if not self._checks_at(position):
+                continue
+            done = state.done[:running].cpu().tolist()  # the check's one sync, as in _run; .cpu() waits GIL-free
+            live = [row for row, ended in enumerate(done) if not ended]
+            target = min((b for b in buckets if b >= len(live)), default=buckets[-1])
+            checks.append((position, len(live), target if live else 0))
+            if not live:
+                break
+            if target < running:
+                self._keep(state, kept, origin, position + 1)
+                origin = self._gather(state, live, origin, target, position)
+                running = target
+        length = position + 1
+        self._keep(state, kept, origin, length)
+        self.trace = DecodeTrace(position, row_steps, tuple(checks))
+        return kept[:, :length].clone()
+
+    def _keep(self, state: _BatchState, kept, origin: list[int], columns: int) -> None:
+        """Copy the first ``columns`` tokens of every front row holding a clip to that clip's row of ``kept``."""
+        import torch
+
+        pairs = [(row, clip) for row, clip in enumerate(origin) if clip >= 0]
+        rows = torch.tensor([row for row, _ in pairs], dtype=torch.long, device=self.device)
+        clips = torch.tensor([clip for _, clip in pairs], dtype=torch.long, device=self.device)
+        kept[:, :columns].index_copy_(0, clips, state.tokens[:, :columns].index_select(0, rows))
+
+    def _gather(self, state: _BatchState, live: list[int], origin: list[int], target: int, position: int) -> list[int]:
+        """Move the ``live`` rows to the front of every buffer; rows after them up to ``target`` count as ended.
+
+        Self-attention keys and values are moved up to ``position`` (the positions written so far)."""
+        import torch
+
+        index = torch.tensor(live, dtype=torch.long, device=self.device)
+        count = len(live)
+        for cache in (state.self_k, state.self_v):
+            written = cache[:, :, :, :position]
+            written[:, :count].copy_(written.index_select(1, index))
+        for cache in (state.cross_k, state.cross_v):
+            cache[:, :count].copy_(cache.index_select(1, index))
+        for buffer in (state.token, state.done, state.tokens):
+            buffer[:count].copy_(buffer.index_select(0, index))
+        state.done[count:target] = True
+        return [origin[row] for row in live] + [-1] * (target - count)
+
+    def _step_with(self, state: _BatchState, rows: int, span: int) -> None:
+        if not self.use_graphs:
+            self._step(state.front(rows), span)
+            return
+        state.graphs[rows, span].replay()
+
+    def _capture(self, state: _BatchState, rows: int, span: int):
+        """Capture one step over the first ``rows`` rows as a CUDA graph; the warm-up's writes are undone."""
         import torch
 
         saved = (state.token.clone(), state.position.clone(), state.done.clone(), state.tokens.clone())
+        view = state.front(rows)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            self._step(state, span)
+            self._step(view, span)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         try:
             with torch.cuda.graph(graph, pool=state.pool):
-                self._step(state, span)
+                self._step(view, span)
         except RuntimeError as exc:
             raise GraphCaptureFailed(f"CUDA graph capture failed: {' '.join(str(exc).split())[:200]}") from exc
         for buffer, value in zip((state.token, state.position, state.done, state.tokens), saved):
             buffer.copy_(value)
         return graph
 
-    def _step(self, state: _BatchState, span: int) -> None:
+    def _step(self, state: _Rows, span: int) -> None:
         """One decoder step at ``state.position``: cache this token's keys/values, pick the next token."""
         import torch
         import torch.nn.functional as F
