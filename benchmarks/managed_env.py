@@ -49,6 +49,7 @@ def main() -> None:
     from whisper_speedtest.audio import collect_clips
     from whisper_speedtest.backends import get_backend
     from whisper_speedtest.backends.base import LoadOptions
+    from whisper_speedtest.bench.compare_stats import welch_over_runs
     from whisper_speedtest.bench.managed import environment_for
     from whisper_speedtest.bench.session import BenchmarkRequest, run_benchmark
     from whisper_speedtest.environments.spec import EnvironmentSpec
@@ -82,12 +83,21 @@ def main() -> None:
     median = {side: statistics.median(values) for side, values in medians.items()}
     load = {side: statistics.median(values) for side, values in loads.items()}
     time_ratio, load_ratio = median["managed"] / median["main"], load["managed"] / load["main"]
+    # the same rule as `compare`: Welch over the rounds, ratio of medians with a bootstrap interval
+    time_cmp = welch_over_runs(medians["main"], medians["managed"])
+    load_cmp = welch_over_runs(loads["main"], loads["managed"])
+
+    def spread(comparison) -> str:
+        if comparison.interval is None:
+            return "no interval: too few rounds"
+        i = comparison.interval
+        return f"95% interval {i.low:.3f}–{i.high:.3f}, {comparison.test}, p = {comparison.p_value:.2f}: {comparison.verdict}"
     lines += [
         f"- timed median, managed / main: **{time_ratio:.3f}** (goal within 3%: {'met' if abs(time_ratio - 1) <= 0.03 else 'NOT met'}); "
         f"main {median['main']:.3f} s, managed {median['managed']:.3f} s "
-        f"({args.rounds} alternating rounds of {args.runs} timed runs of the 11 s sample)",
+        f"({args.rounds} alternating rounds of {args.runs} timed runs of the 11 s sample; {spread(time_cmp)})",
         f"- cold load, managed / main: **{load_ratio:.3f}** (goal within 10%: {'met' if abs(load_ratio - 1) <= 0.10 else 'NOT met'}); "
-        f"main {load['main']:.2f} s, managed {load['managed']:.2f} s",
+        f"main {load['main']:.2f} s, managed {load['managed']:.2f} s ({spread(load_cmp)})",
         f"- per round, main medians {', '.join(f'{v:.3f}' for v in medians['main'])}; "
         f"managed {', '.join(f'{v:.3f}' for v in medians['managed'])}",
         f"- packages: main {packages['main']}, managed {packages['managed']}",
