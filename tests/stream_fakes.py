@@ -161,3 +161,19 @@ class HangsMidLiveStreamBackend(ScriptedStreamBackend):
         if time.monotonic() - self.loaded_at > 1.5:
             time.sleep(3600)
         return super().transcribe_words(audio, options, prompt)
+
+
+class RunsAwayAtTheEndBackend(ScriptedStreamBackend):
+    """Hears the words, and at the audio's very end adds a run of full stops (openai-whisper's tiny.en
+    gave 220 " ." on the long-form passage's last quarter second)."""
+
+    name = "fake-stream-runs-away"
+    word_timestamps = "scripted, with a run of punctuation at the end"
+
+    def transcribe_words(self, audio, options, prompt=""):
+        heard = super().transcribe_words(audio, options, prompt)
+        end = len(audio) / SAMPLE_RATE
+        if float(audio[-1]) / SAMPLE_RATE + 1 / SAMPLE_RATE < 5.0 - 1e-6:
+            return heard
+        dots = tuple(TimedWord(" .", end - 0.01, end - 0.01) for _ in range(50))
+        return WordTranscript(heard.words + dots, heard.segment_ends)

@@ -94,6 +94,24 @@ def test_on_the_real_clock_a_fast_backend_keeps_up_and_waits_for_the_audio():
     assert matched[0].latency_s == pytest.approx(2 - 0.6 + 0.05 * 2)  # the simulated answer plus that step's compute (2 s buffer)
 
 
+def test_a_run_of_punctuation_is_no_word_it_is_neither_committed_nor_a_revision():
+    stream = play(_transcriber(stream_fakes.RunsAwayAtTheEndBackend), ramp(), 1.0, Clock.SIMULATED)
+    assert metrics.committed_text(stream) == "one two three four five six"
+    assert all(w.text.strip() != "." for step in stream.steps for w in (*step.committed, *step.tentative))
+    assert metrics.revisions(stream) == 0
+
+
+def test_one_slow_last_step_is_not_falling_behind():
+    steady = [0.3, 0.28, 0.31, 0.3, 0.29, 0.3, 0.32, 0.3] * 4
+    assert metrics.kept_up(steady + [2.7], 1.0)  # faster-whisper's real-clock pass on the long-form passage ended so
+    assert metrics.lag_ends(steady + [2.7]) == (pytest.approx(0.3), pytest.approx(0.3))
+    growing = [0.5 * i for i in range(33)]
+    assert not metrics.kept_up(growing, 1.0)
+    assert metrics.lag_ends(growing) == (pytest.approx(1.0), pytest.approx(15.0))  # medians of the first and last 5
+    assert metrics.lag_ends([0.6, 0.9, 1.3]) == (0.6, 1.3)  # a short stream: its first and last steps
+    assert metrics.lag_ends([]) is None
+
+
 def test_json_events_reproduce_the_row_latencies():
     request = StreamRequest("tiny.en", (stream_fakes.MishearsFirstBackend,), DecodeOptions(), LoadOptions(),
                             AudioClip("ramp", "ramp", ramp(), "one two three four five six"), in_process=True,

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import difflib
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ from ...backends.base import TimedWord
 from .policy import word_key
 from .records import LatencySummary, StreamPass
 
-KEPT_UP_CHUNKS = 2.0  # real clock: kept up when the lag grew by at most two chunks from the first step to the last
+KEPT_UP_CHUNKS = 2.0  # real clock: kept up when the lag grew by at most two chunks from the stream's start to its end
+LAG_WINDOW = 5  # steps whose median lag is the start's (the first ones) and the end's (the last ones)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,17 @@ def lags(stream: StreamPass) -> list[float]:
     return [s.clock_s - s.audio_end_s for s in stream.steps if not s.final]
 
 
+def lag_ends(stream_lags: list[float]) -> tuple[float, float] | None:
+    """The lag at the stream's start and at its end: the median of the first and of the last few steps
+    (up to ``LAG_WINDOW``, a quarter of them on a short stream), so one slow step, such as a decode that
+    runs away on the audio's last fraction of a second, does not read as falling behind."""
+    if not stream_lags:
+        return None
+    window = max(1, min(LAG_WINDOW, len(stream_lags) // 4))
+    return statistics.median(stream_lags[:window]), statistics.median(stream_lags[-window:])
+
+
 def kept_up(stream_lags: list[float], chunk_s: float) -> bool:
     """Whether the lag stayed put: a backend slower than speech lags more with every step."""
-    return not stream_lags or stream_lags[-1] - stream_lags[0] <= KEPT_UP_CHUNKS * chunk_s
+    ends = lag_ends(stream_lags)
+    return ends is None or ends[1] - ends[0] <= KEPT_UP_CHUNKS * chunk_s

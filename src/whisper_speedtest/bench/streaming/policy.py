@@ -126,7 +126,9 @@ class LocalAgreement:
         """Add ``samples`` (16 kHz float32), transcribe the buffer, commit what two hypotheses agree on."""
         self.buffer = np.concatenate([self.buffer, samples.astype(np.float32, copy=False)])
         result = self._transcribe(self.buffer, self.prompt())
-        words = [TimedWord(w.text, w.start + self.offset_s, w.end + self.offset_s) for w in result.words]
+        # a "word" of punctuation alone (openai-whisper's tiny.en ran away into 220 " ." on the long-form
+        # passage's last quarter second) is no word: it is neither shown, committed nor counted
+        words = [TimedWord(w.text, w.start + self.offset_s, w.end + self.offset_s) for w in result.words if word_key(w.text)]
         self.hypothesis.insert(words)
         commit = self.hypothesis.flush()
         self.committed.extend(commit)

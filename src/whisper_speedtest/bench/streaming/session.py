@@ -132,14 +132,15 @@ def figures_of(passes: tuple[StreamPass, ...], offline_text: str, request: Strea
         return score.wer if score else None
 
     lags = metrics.lags(real) if real else []
+    ends = metrics.lag_ends(lags)
     rtf = metrics.compute_s(real or simulated) / audio_s
     return StreamFigures(
         unaware=metrics.latency_summary(simulated, words) if simulated and alignment else None,
         aware=metrics.latency_summary(real, words) if real and alignment else None,
         rtf=rtf,
         kept_up=metrics.kept_up(lags, chunk_s) if real else rtf <= 1.0,
-        lag_start_s=lags[0] if lags else None,
-        lag_end_s=lags[-1] if lags else None,
+        lag_start_s=ends[0] if ends else None,
+        lag_end_s=ends[1] if ends else None,
         revisions_per_min=metrics.revisions(main) / (audio_s / 60),
         final_wer=wer(reference, committed),
         offline_wer=wer(reference, offline_text),
