@@ -52,7 +52,7 @@ def test_fluidaudio_stream_events_give_known_latencies_revisions_and_wer(fake_br
     assert f.revisions_per_min == pytest.approx(1 / (4.4 / 60))  # "fel" became "fellow"
     assert f.final_wer == 0.0 and f.wer_vs_offline == 0.0 and f.aware is None
     assert f.rtf == pytest.approx((0.09 + 0.08 + 0.08 + 0.07 + 0.05) / 4.4)
-    assert outcome.params["bridge_stream_api"].startswith("StreamingAsrManager")
+    assert outcome.params["bridge_stream_api"].startswith("SlidingWindowAsrManager")
 
 
 def test_whisperkit_stream_on_the_real_clock_gives_computation_aware_latency_and_lag(fake_bridge, monkeypatch):

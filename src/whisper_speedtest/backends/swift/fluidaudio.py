@@ -46,7 +46,7 @@ class FluidAudioBackend(StreamingBridgeBackend):
     model_format = MODEL_FORMAT
     family = "parakeet"
     bridge = BridgeSpec("fluidaudio-bridge", "WHISPER_SPEEDTEST_FLUIDAUDIO_BRIDGE")
-    library_streaming = ("FluidAudio StreamingAsrManager through fluidaudio-bridge --stream: "
+    library_streaming = ("FluidAudio SlidingWindowAsrManager through fluidaudio-bridge --stream: "
                          "confirmed text committed, volatile text shown")
 
     def __init__(self) -> None:

@@ -1,11 +1,11 @@
 """The Swift bridges' ``--stream`` output: the library's own streaming of a file, as timed updates.
 
 With ``--stream --chunk S --clock simulated|real`` a bridge feeds its file to the library's
-streaming API (WhisperKit's ``AudioStreamTranscriber``, FluidAudio's ``StreamingAsrManager``) S
+streaming API (WhisperKit's ``AudioStreamTranscriber`` loop, FluidAudio's ``SlidingWindowAsrManager``) S
 seconds at a time (``real``: at the speed of speech) and prints the usual schema-1 object with one
 more field::
 
-    "stream": {"api": "StreamingAsrManager (...)", "clock": "simulated", "chunk_s": 1.0,
+    "stream": {"api": "SlidingWindowAsrManager (...)", "clock": "simulated", "chunk_s": 1.0,
                "events": [{"audio_end_s": 1.0, "clock_s": 1.0, "compute_s": 0.08,
                            "confirmed": [{"text": " And", "start": 0.3, "end": 0.5}, ...],
                            "unconfirmed": [{"text": " so", "start": 0.5, "end": 0.7}]}, ...]}

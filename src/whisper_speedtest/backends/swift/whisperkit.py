@@ -76,7 +76,7 @@ class WhisperKitBackend(StreamingBridgeBackend):
     display_name = "WhisperKit (Core ML)"
     model_format = MODEL_FORMAT
     bridge = BridgeSpec("whisperkit-bridge", "WHISPER_SPEEDTEST_WHISPERKIT_BRIDGE")
-    library_streaming = ("WhisperKit AudioStreamTranscriber through whisperkit-bridge --stream: "
+    library_streaming = ("WhisperKit AudioStreamTranscriber's loop through whisperkit-bridge --stream: "
                          "confirmed segments committed, unconfirmed segments shown")
 
     @classmethod

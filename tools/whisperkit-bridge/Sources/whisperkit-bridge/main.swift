@@ -2,6 +2,7 @@
 // print exactly one JSON object on stdout (schema 1, see ../../README.md).
 //
 //   whisperkit-bridge --model <name-or-folder> --audio <file.wav> [--language en|auto] [--runs N] [--temperature T]
+//                     [--stream --chunk S --clock simulated|real]
 
 import CoreML
 import Foundation
@@ -67,6 +68,9 @@ struct BridgeOptions {
     var language: String? = nil  // nil: detect the language
     var runs = 1
     var temperature: Float = 0
+    var stream = false  // --stream: feed the file S seconds at a time (see streamTranscription)
+    var chunkSeconds = 1.0
+    var realClock = false  // --clock real: audio arrives at the speed of speech
 }
 
 func parseOptions(_ arguments: [String]) throws -> BridgeOptions {
@@ -93,6 +97,15 @@ func parseOptions(_ arguments: [String]) throws -> BridgeOptions {
             let text = try nextValue(flag)
             guard let temperature = Float(text), temperature >= 0 else { throw BridgeFailure(description: "--temperature must be a number >= 0, not \(text)") }
             options.temperature = temperature
+        case "--stream": options.stream = true
+        case "--chunk":
+            let text = try nextValue(flag)
+            guard let chunk = Double(text), chunk > 0 else { throw BridgeFailure(description: "--chunk must be a number of seconds > 0, not \(text)") }
+            options.chunkSeconds = chunk
+        case "--clock":
+            let clock = try nextValue(flag)
+            guard clock == "simulated" || clock == "real" else { throw BridgeFailure(description: "--clock must be simulated or real, not \(clock)") }
+            options.realClock = clock == "real"
         default:
             throw BridgeFailure(description: "unknown argument \(flag); \(Bridge.usage)")
         }
@@ -167,19 +180,31 @@ func runTranscription(_ options: BridgeOptions) async throws -> [String: Any] {
     )
     var runSeconds: [Double] = []
     var results: [TranscriptionResult] = []
-    for _ in 0..<options.runs {
-        let start = DispatchTime.now()
-        results = try await whisperKit.transcribe(audioArray: samples, decodeOptions: decodeOptions)
-        runSeconds.append(seconds(since: start))
+    var stream: [String: Any]? = nil
+    let resultSegments: [TranscriptionSegment]
+    let text: String
+    if options.stream {
+        let streamed = try await streamTranscription(whisperKit, samples: samples, decodeOptions: decodeOptions, options: options)
+        runSeconds = [streamed.computeSeconds]
+        resultSegments = streamed.segments
+        stream = streamed.object
+        text = resultSegments.map { plainText($0.text) }.filter { !$0.isEmpty }.joined(separator: " ")
+    } else {
+        for _ in 0..<options.runs {
+            let start = DispatchTime.now()
+            results = try await whisperKit.transcribe(audioArray: samples, decodeOptions: decodeOptions)
+            runSeconds.append(seconds(since: start))
+        }
+        resultSegments = results.flatMap { $0.segments }
+        text = results.map { plainText($0.text) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
-    let segments: [[String: Any]] = results.flatMap { $0.segments }.map {
+    let segments: [[String: Any]] = resultSegments.map {
         ["start": Double($0.start), "end": Double($0.end), "text": plainText($0.text)]
     }
-    let text = results.map { plainText($0.text) }.filter { !$0.isEmpty }.joined(separator: " ")
     let compute = whisperKit.modelCompute
     let folder = whisperKit.modelFolder
-    return [
+    var object: [String: Any] = [
         "schema": Bridge.schemaVersion,
         "text": text,
         "segments": segments,
@@ -202,6 +227,107 @@ func runTranscription(_ options: BridgeOptions) async throws -> [String: Any] {
         ],
         "error": NSNull(),
     ]
+    if let stream {
+        object["stream"] = stream
+        if var settings = object["settings"] as? [String: Any] {
+            settings["stream_chunk_s"] = String(options.chunkSeconds)
+            settings["stream_clock"] = options.realClock ? "real" : "simulated"
+            settings["word_timestamps"] = "true (stream)"
+            object["settings"] = settings
+        }
+    }
+    return object
+}
+
+// MARK: - Streaming (--stream)
+
+/// The segments' words (WhisperKit's word timings), or the whole segment with its own times
+/// where a segment has no word timings.
+func timedPieces(_ segments: [TranscriptionSegment]) -> [[String: Any]] {
+    segments.flatMap { segment -> [[String: Any]] in
+        if let words = segment.words, !words.isEmpty {
+            return words.map { ["text": $0.word, "start": Double($0.start), "end": Double($0.end)] as [String: Any] }
+        }
+        let text = plainText(segment.text)
+        if text.isEmpty { return [] }
+        return [["text": " " + text, "start": Double(segment.start), "end": Double(segment.end)] as [String: Any]]
+    }
+}
+
+struct StreamedTranscription {
+    let segments: [TranscriptionSegment]
+    let computeSeconds: Double
+    let object: [String: Any]
+}
+
+/// WhisperKit's own streaming loop, as AudioStreamTranscriber.transcribeCurrentBuffer runs it on the
+/// microphone buffer (AudioStreamTranscriber itself only reads the microphone): transcribe all the
+/// audio so far from the end of the last confirmed segment (clipTimestamps), confirm every segment
+/// but the last `requiredSegmentsForConfirmation` (2, its default), show those two as unconfirmed.
+/// At the end of the audio the remaining segments are confirmed (the stream's final text).
+func streamTranscription(
+    _ whisperKit: WhisperKit, samples: [Float], decodeOptions: DecodingOptions, options: BridgeOptions
+) async throws -> StreamedTranscription {
+    let requiredSegmentsForConfirmation = 2
+    let sampleRate = Double(WhisperKit.sampleRate)
+    let chunk = max(1, Int(options.chunkSeconds * sampleRate))
+    var streamOptions = decodeOptions
+    streamOptions.wordTimestamps = true
+    var confirmed: [TranscriptionSegment] = []
+    var lastConfirmedEnd: Float = 0
+    var events: [[String: Any]] = []
+    var computeSeconds = 0.0
+    var fed = 0
+    let streamStart = DispatchTime.now()
+    while fed < samples.count {
+        fed = min(samples.count, fed + chunk)
+        if options.realClock {
+            let wait = Double(fed) / sampleRate - seconds(since: streamStart)
+            if wait > 0 {
+                try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000))
+            } else {
+                // Slower than speech: every whole chunk that has arrived meanwhile goes in at once.
+                let arrived = Int(seconds(since: streamStart) * sampleRate) / chunk * chunk
+                fed = min(samples.count, max(fed, arrived))
+            }
+        }
+        var windowOptions = streamOptions
+        windowOptions.clipTimestamps = [lastConfirmedEnd]
+        let start = DispatchTime.now()
+        let results = try await whisperKit.transcribe(audioArray: Array(samples[0..<fed]), decodeOptions: windowOptions)
+        let compute = seconds(since: start)
+        computeSeconds += compute
+        let segments = results.flatMap { $0.segments }
+        var unconfirmed = segments
+        if fed == samples.count {
+            confirmed.append(contentsOf: segments)
+            unconfirmed = []
+        } else if segments.count > requiredSegmentsForConfirmation {
+            let toConfirm = Array(segments.prefix(segments.count - requiredSegmentsForConfirmation))
+            if let last = toConfirm.last, last.end > lastConfirmedEnd {
+                lastConfirmedEnd = last.end
+                confirmed.append(contentsOf: toConfirm)
+            }
+            unconfirmed = Array(segments.suffix(requiredSegmentsForConfirmation))
+        }
+        let audioEnd = Double(fed) / sampleRate
+        events.append([
+            "audio_end_s": audioEnd,
+            "clock_s": options.realClock ? seconds(since: streamStart) : audioEnd,
+            "compute_s": compute,
+            "confirmed": timedPieces(confirmed),
+            "unconfirmed": timedPieces(unconfirmed),
+        ])
+    }
+    let api = "AudioStreamTranscriber's loop (WhisperKit 0.17.0: transcribe from the last confirmed segment, "
+        + "all but the last 2 segments confirmed; its microphone input replaced by the file), word timestamps"
+    let object: [String: Any] = [
+        "api": api,
+        "clock": options.realClock ? "real" : "simulated",
+        "chunk_s": options.chunkSeconds,
+        "events": events,
+    ]
+    return StreamedTranscription(segments: confirmed, computeSeconds: computeSeconds, object: object)
 }
 
 // MARK: - Main
@@ -221,7 +347,7 @@ func watchParent() -> DispatchSourceTimer {
 
 enum Bridge {
     static let schemaVersion = 1
-    static let usage = "usage: whisperkit-bridge --model <name-or-folder> --audio <wav> [--language en|auto] [--runs N] [--temperature T]"
+    static let usage = "usage: whisperkit-bridge --model <name-or-folder> --audio <wav> [--language en|auto] [--runs N] [--temperature T] [--stream --chunk S --clock simulated|real]"
 
     /// Prints exactly one JSON object on the real stdout; returns the exit status.
     static func run(_ arguments: [String]) async -> Int32 {
