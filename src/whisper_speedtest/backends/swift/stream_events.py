@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import TimedWord
-from ..library_stream import LibraryEvent, LibraryUpdate
 import numpy as np
 
-from ..base import DecodeOptions
+from ..base import DecodeOptions, TimedWord
+from ..library_stream import LibraryEvent, LibraryUpdate
 from .bridge import BridgeError, BridgeOutput, SwiftBridgeBackend, _decode_single_object, _number, one_line, parse_bridge_output
 
 CLOCKS = ("simulated", "real")
