@@ -34,6 +34,10 @@ from .spec import MARKER, EnvironmentSpec, ToolSource, failure_note, main_torch_
 from .state import EnvironmentState, inspect
 
 LineCallback = Callable[[str], None]
+# uv trusts its own bundled roots unless told otherwise, pip (truststore) the system's: with these, a
+# machine whose index is reached through a company CA that pip trusts works for uv too (UV_NATIVE_TLS is
+# the older uv's name). Set in the environment, the user's own values win.
+SYSTEM_CERTS = {"UV_SYSTEM_CERTS": "1", "UV_NATIVE_TLS": "1"}
 FORCE_PIP = "WHISPER_SPEEDTEST_INSTALLER"  # =pip: use venv + pip even where uv is installed
 _LIST_PACKAGES = "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
 
@@ -102,7 +106,7 @@ def installer_reason(lines: list[str]) -> str:
 def _run(command: list[str], on_line: LineCallback, tail: list[str]) -> int:
     """Run an installer step, passing each output line on (and keeping the last ones for the reason)."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                               env={**os.environ, "PIP_NO_INPUT": "1"})
+                               env={**SYSTEM_CERTS, **os.environ, "PIP_NO_INPUT": "1"})
     assert process.stdout is not None
     for line in process.stdout:
         line = line.rstrip()
