@@ -178,3 +178,30 @@ def test_every_writer_renders_a_scripted_run(tmp_path):
     csv_text = STREAM_WRITERS[".csv"](run)
     assert csv_text.splitlines()[1].startswith("fake-stream,ok,") and "1.50,1.80,1.40" in csv_text
     assert "| fake-stream | ok | 1 | 1.50 | 1.80 | 1.40 |" in STREAM_WRITERS[".md"](run)
+
+
+@pytest.fixture(scope="module")
+def two_backends_both_clocks():
+    request = StreamRequest("tiny.en", (stream_fakes.ScriptedStreamBackend, stream_fakes.MishearsFirstBackend), DecodeOptions(),
+                            LoadOptions(), AudioClip("ramp", "ramp", ramp(), "one two three four five six"), in_process=True,
+                            alignment=Alignment("scripted", stream_fakes.alignment_words()), clocks=(Clock.SIMULATED, Clock.REAL))
+    return run_stream(request)  # the real clock plays the 5 s in real time, once for every width
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_the_stream_table_keeps_every_backend_and_figure_whole_at_any_width(width, two_backends_both_clocks):
+    from rich.console import Console
+
+    from whisper_speedtest.cli.stream import print_stream
+    from whisper_speedtest.report.stream_rows import flat_stream_rows
+
+    run = two_backends_both_clocks
+    console = Console(width=width, record=True, color_system=None)
+    print_stream(run, console)
+    screen = console.export_text()
+    assert all(len(line) <= width for line in screen.splitlines())
+    words = set(screen.split())
+    for row in flat_stream_rows(run):
+        assert row["label"] in screen  # the backend is never dropped, whatever the width
+        latency = f"{row['latency_median_s']}/{row['latency_p90_s']}/{row['latency_first_s']}"
+        assert latency in words and row["revisions_per_min"] in words and row["peak_rss_mb"] in words  # whole, never cut

@@ -128,14 +128,17 @@ def check_live_options(audio: str | None, clock: ClockChoice | None, max_seconds
 
 
 def print_stream(run: StreamRun, out: Console) -> None:
+    from ..report.fit import print_fitted
     from ..report.stream_rows import not_run_lines, notes, settings_text, stream_table
 
-    out.print(stream_table(run))
+    if any(row.status == "ok" for row in run.rows):
+        print_fitted(out, stream_table(run, out))
+    # wrapped by Rich between words, not cut by the terminal mid-word
     for line in not_run_lines(run):
-        out.print(line, highlight=False, soft_wrap=True, markup=False)
-    out.print(settings_text(run), highlight=False, soft_wrap=True, style="dim")
+        out.print(line, highlight=False, markup=False)
+    out.print(settings_text(run), highlight=False, markup=False, style="dim")
     for line in notes(run):
-        out.print(f"· {line}", highlight=False, soft_wrap=True, style="dim")
+        out.print(f"· {line}", highlight=False, markup=False, style="dim")
 
 
 def stream_callbacks(live: LiveTranscript, err: Console, quiet: bool, debug: bool) -> dict:

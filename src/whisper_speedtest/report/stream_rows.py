@@ -6,9 +6,11 @@ import csv
 import io
 
 from rich import box
-from rich.table import Table
+from rich.console import Console
+from rich.markup import escape
 
 from ..bench.streaming.records import FILE_SOURCE, LIVE_SOURCE, REPLAY_SOURCE, LatencySummary, StreamRow, StreamRun, Streaming, stream_run_to_json
+from .fit import FitColumn, FittedTable, fit_table
 
 NOT_AVAILABLE = "—"
 
@@ -101,33 +103,30 @@ def notes(run: StreamRun) -> list[str]:
     return lines
 
 
-def stream_table(run: StreamRun) -> Table:
-    table = Table(title="whisper-speedtest streaming", box=box.SIMPLE_HEAVY, pad_edge=False)
+def stream_table(run: StreamRun, console: Console) -> FittedTable:
+    """The rows that ran, laid out to fit ``console`` (report/fit.py): no figure is dropped or cut."""
     real = "real" in run.settings["clocks"]
     simulated = "simulated" in run.settings["clocks"]
-    table.add_column("Backend", overflow="fold", min_width=12)
-    table.add_column("Chunk\ns", justify="right", no_wrap=True)
+    columns = [FitColumn("Backend", wraps=True, style="bold"), FitColumn("Chunk\ns", justify="right")]
     if simulated:
-        table.add_column("Latency s\nmed/p90/1st", justify="right", no_wrap=True)
+        columns.append(FitColumn("Latency s\nmed/p90/1st", justify="right"))
     if real:
-        table.add_column("Real clock s\nmed/p90/1st", justify="right", no_wrap=True)
-    table.add_column("RTF\nkept up", justify="right", no_wrap=True)
-    table.add_column("Rev/\nmin", justify="right", no_wrap=True)
-    table.add_column("WER\nstream/off", justify="right", no_wrap=True)
-    table.add_column("Peak\nMB", justify="right", no_wrap=True)
+        columns.append(FitColumn("Real clock s\nmed/p90/1st", justify="right"))
+    columns += [FitColumn(header, justify="right") for header in ("RTF\nkept up", "Rev/\nmin", "WER\nstream/off", "Peak\nMB")]
+    cells = []
     for row in flat_stream_rows(run):
         if row["status"] != "ok":  # listed under the table with the reason (``not_run_lines``)
             continue
-        cells = [row["label"], row["chunk_s"]]
+        line = [escape(row["label"]), row["chunk_s"]]
         if simulated:
-            cells.append(f"{row['latency_median_s']}/{row['latency_p90_s']}/{row['latency_first_s']}")
+            line.append(f"{row['latency_median_s']}/{row['latency_p90_s']}/{row['latency_first_s']}")
         if real:
-            cells.append(f"{row['aware_median_s']}/{row['aware_p90_s']}/{row['aware_first_s']}")
+            line.append(f"{row['aware_median_s']}/{row['aware_p90_s']}/{row['aware_first_s']}")
         kept = row["kept_up"].split(" ")[0].rstrip(":")
         wer = "/".join(NOT_AVAILABLE if v == NOT_AVAILABLE else f"{float(v):.3f}" for v in (row["final_wer"], row["offline_wer"]))
-        cells += [f"{row['rtf']} {kept}", row["revisions_per_min"], wer, row["peak_rss_mb"]]
-        table.add_row(*cells)
-    return table
+        line += [f"{row['rtf']} {kept}", row["revisions_per_min"], wer, row["peak_rss_mb"]]
+        cells.append(line)
+    return fit_table(console, "whisper-speedtest streaming", columns, cells, keys=1, box=box.SIMPLE_HEAVY, pad_edge=False)
 
 
 def not_run_lines(run: StreamRun) -> list[str]:
