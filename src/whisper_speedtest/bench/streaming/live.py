@@ -34,7 +34,7 @@ from .library_job import END_OF_AUDIO, LiveStreamJob, library_streaming_unavaila
 from .policy import DEFAULT_AGREEMENT, policy_name
 from .records import LIVE_SOURCE, REPLAY_SOURCE, Alignment, Clock, StreamPass, StreamRow, StreamRun, Streaming
 from .session import (INTERRUPTED_REASON, Progress, StreamInterrupted, StreamRequest, _row, check_chunk_sizes, figures_of,
-                      reference_alignment, stream_backend, stream_run_record, stream_units)
+                      alignment_for, stream_backend, stream_run_record, stream_units)
 
 
 class NoLiveBackend(UserError):
@@ -233,13 +233,7 @@ def _after_the_live_stream(request: StreamRequest, units, live_index: int, attem
     stopped_by: int | None = None
     alignment, note = None, "interrupted before the reference alignment"
     try:
-        if request.alignment is not None:
-            alignment, note = request.alignment, f"word end times: {request.alignment.source}"
-        else:
-            alignment, note = reference_alignment(request, on_progress)
-        if alignment is not None and request.alignment is None:
-            alignment = Alignment(f"{alignment.source}; run on the recording after the live stream", alignment.words)
-            note = f"word end times: {alignment.source}"
+        alignment, note = alignment_for(request, on_progress, after="; run on the recording after the live stream")
         on_note(note)
     except KeyboardInterrupt as exc:
         stopped_by = signal_number(exc)

@@ -91,6 +91,18 @@ def _execute(job, request: StreamRequest, on_message, label: str) -> tuple[str, 
         return "error", WorkerFailure(one_line(exc), traceback.format_exc())
 
 
+def alignment_for(request: StreamRequest, on_progress: Progress, after: str = "") -> tuple[Alignment | None, str]:
+    """The word end times a run scores against (the request's own, or the reference alignment made now,
+    its source followed by ``after``), and the note that says which."""
+    if request.alignment is not None:
+        return request.alignment, f"word end times: {request.alignment.source}"
+    alignment, note = reference_alignment(request, on_progress)
+    if alignment is not None and after:
+        alignment = Alignment(f"{alignment.source}{after}", alignment.words)
+        note = f"word end times: {alignment.source}"
+    return alignment, note
+
+
 def reference_alignment(request: StreamRequest, on_progress: Progress) -> tuple[Alignment | None, str]:
     """Word end times from the aligner's offline word timestamps, kept where they match the reference text."""
     from ...backends import get_backend
@@ -233,10 +245,7 @@ def run_stream(request: StreamRequest, *, on_progress: Progress = lambda *_: Non
     stopped_by: int | None = None
     alignment, note = None, "interrupted before the reference alignment"
     try:
-        if request.alignment is not None:
-            alignment, note = request.alignment, f"word end times: {request.alignment.source}"
-        else:
-            alignment, note = reference_alignment(request, on_progress)
+        alignment, note = alignment_for(request, on_progress)
         on_note(note)
         plans = [plan_backend(cls, request.model, request.load_options, on_note) for cls in request.backends]
     except KeyboardInterrupt as exc:
