@@ -12,8 +12,11 @@ optimum, onnxruntime and torch are imported inside the functions that need them.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ...errors import ModelNotAvailable
@@ -23,6 +26,7 @@ DECODERS = ("decoder_model_merged.onnx", "decoder_model.onnx")  # merged (with/w
 # ModelProto fields that must be present: ir_version (1), graph (7).
 _REQUIRED_FIELDS = {1: "ir_version", 7: "graph"}
 _QUANTIZED_OPS = ("MatMul", "Gemm")
+_EXPORTER_LOGGERS = ("optimum", "nncf", "openvino")  # their notes on what the exporter did: kept below ERROR
 
 
 def require_optimum(extra: str) -> None:
@@ -31,6 +35,28 @@ def require_optimum(extra: str) -> None:
 
     if importlib.util.find_spec("optimum") is None:
         raise ModelNotAvailable(f"exporting to {extra} needs optimum: pip install 'whisper-speedtest[{extra}]'")
+
+
+@contextmanager
+def quiet_export():
+    """optimum's exporters trace the model with torch.jit: its TracerWarnings and transformers' deprecation notes
+    concern the exporter's internals, not the user's run, and filled the benchmark's screen. Errors still raise."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def copy_processor_files(hf_dir: Path, out_dir: Path, weights_file: str) -> None:
@@ -49,8 +75,9 @@ def export_onnx(hf_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
     hf_dir, out_dir = Path(hf_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = ORTModelForSpeechSeq2Seq.from_pretrained(hf_dir, export=True, provider="CPUExecutionProvider")
-    model.save_pretrained(out_dir)
+    with quiet_export():
+        model = ORTModelForSpeechSeq2Seq.from_pretrained(hf_dir, export=True, provider="CPUExecutionProvider")
+        model.save_pretrained(out_dir)
     del model
     copy_processor_files(hf_dir, out_dir, WEIGHTS_FILE)
     return out_dir

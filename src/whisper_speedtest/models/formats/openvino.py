@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from pathlib import Path
 
-from .onnx import copy_processor_files, require_optimum
+from .onnx import copy_processor_files, quiet_export, require_optimum
 
 
 def export_openvino(hf_dir: str | os.PathLike, out_dir: str | os.PathLike, *, int8: bool = False) -> Path:
@@ -30,8 +30,9 @@ def export_openvino(hf_dir: str | os.PathLike, out_dir: str | os.PathLike, *, in
     hf_dir, out_dir = Path(hf_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = {"quantization_config": OVWeightQuantizationConfig(bits=8)} if int8 else {"load_in_8bit": False}
-    model = OVModelForSpeechSeq2Seq.from_pretrained(hf_dir, export=True, compile=False, **options)
-    model.save_pretrained(out_dir)
+    with quiet_export():
+        model = OVModelForSpeechSeq2Seq.from_pretrained(hf_dir, export=True, compile=False, **options)
+        model.save_pretrained(out_dir)
     del model
     copy_processor_files(hf_dir, out_dir, WEIGHTS_FILE)
     return out_dir
