@@ -95,6 +95,21 @@ class NoWordTimesBackend(ScriptedStreamBackend):
 
 
 
+class PrintsWhileLoadingBackend(ScriptedStreamBackend):
+    """Prints as libraries do while loading: a Python line on stdout and bytes written straight to file descriptor 2."""
+
+    name = "fake-stream-prints"
+    display_name = "fake that prints"
+    word_timestamps = "scripted, printing at load"
+
+    def load(self, model, options):
+        import os
+
+        print("Loading weights: 100%|##########| 167/167", flush=True)
+        os.write(2, b"native: kernel cache warmed\n")
+        return super().load(model, options)
+
+
 class InterruptedMidStreamBackend(ScriptedStreamBackend):
     """Ctrl-C arrives during its third step (in process: the interrupt reaches the session)."""
 

@@ -55,6 +55,17 @@ def test_a_backend_that_hangs_mid_stream_times_out_and_keeps_its_steps():
     assert fine.status == "ok" and fine.figures.unaware.median_s == pytest.approx(1.5)
 
 
+def test_what_a_library_prints_in_the_child_stays_off_the_screen_and_is_kept_in_the_row(capfd):
+    clip = AudioClip("ramp", "ramp", stream_fakes.ramp())
+    request = StreamRequest("tiny.en", (stream_fakes.PrintsWhileLoadingBackend,), DecodeOptions(), LoadOptions(), clip, timeout_s=60,
+                            alignment=Alignment("scripted", stream_fakes.alignment_words()))
+    (row,) = run_stream(request).rows
+    printed = capfd.readouterr()
+    assert row.status == "ok" and row.figures.unaware.median_s == pytest.approx(1.5)
+    assert "Loading weights: 100%" in row.library_log and "native: kernel cache warmed" in row.library_log
+    assert "Loading weights" not in printed.out + printed.err and "kernel cache" not in printed.out + printed.err
+
+
 def test_ctrl_c_keeps_the_steps_measured_and_marks_the_rest():
     from whisper_speedtest.bench.streaming.session import StreamInterrupted
 

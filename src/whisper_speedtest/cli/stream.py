@@ -127,9 +127,10 @@ def check_live_options(audio: str | None, clock: ClockChoice | None, max_seconds
         check_save_path(save)
 
 
-def print_stream(run: StreamRun, out: Console) -> None:
+def print_stream(run: StreamRun, out: Console, verbose: bool = False) -> None:
     from ..report.fit import print_fitted
-    from ..report.stream_rows import not_run_lines, notes, settings_text, stream_table
+    from ..report.stream_rows import not_run_lines, notes, row_label, settings_text, stream_table
+    from ..report.table import print_library_logs
 
     if any(row.status == "ok" for row in run.rows):
         print_fitted(out, stream_table(run, out))
@@ -139,6 +140,7 @@ def print_stream(run: StreamRun, out: Console) -> None:
     out.print(settings_text(run), highlight=False, markup=False, style="dim")
     for line in notes(run):
         out.print(f"· {line}", highlight=False, markup=False, style="dim")
+    print_library_logs([(row_label(row), row.library_log) for row in run.rows], out, verbose=verbose)
 
 
 def stream_callbacks(live: LiveTranscript, err: Console, quiet: bool, debug: bool) -> dict:
@@ -159,7 +161,7 @@ def stream_callbacks(live: LiveTranscript, err: Console, quiet: bool, debug: boo
     return {"on_progress": progress, "on_row": row_done, "on_note": lambda text: None if quiet else err.print(text, markup=False, highlight=False)}
 
 
-def report_stream(run_it, live: LiveTranscript, paths: list[Path], out: Console, err: Console, quiet: bool) -> None:
+def report_stream(run_it, live: LiveTranscript, paths: list[Path], out: Console, err: Console, quiet: bool, verbose: bool = False) -> None:
     """Run, then write and print the run; after Ctrl-C, what was measured, and the signal's exit code."""
     from ..bench.streaming.session import StreamInterrupted
     from ..interrupts import describe, exit_code
@@ -170,13 +172,13 @@ def report_stream(run_it, live: LiveTranscript, paths: list[Path], out: Console,
             run = run_it()
     except StreamInterrupted as stop:
         failures = write_stream_outputs(stop.run, paths, err, quiet)
-        print_stream(stop.run, out)
+        print_stream(stop.run, out, verbose)
         err.print(f"{describe(stop.signum)}; kept what was measured", markup=False, highlight=False)
         if failures:
             err.print("error: " + "; ".join(failures), markup=False, highlight=False)
         raise typer.Exit(exit_code(stop.signum)) from None
     failures = write_stream_outputs(run, paths, err, quiet)
-    print_stream(run, out)
+    print_stream(run, out, verbose)
     if failures:
         from ..errors import OutputError
 
@@ -190,7 +192,7 @@ LIVE_POLL_S = 0.05  # how often the recorder hands new audio to the live backend
 
 def stream_microphone(*, model: str, backends, notes, decode, load_options, chunks: tuple[float, ...], agreement: int, timeout: float,
                       reference: str | None, input_device: str | None, max_seconds: float | None, save: Path | None, paths: list[Path],
-                      out: Console, err: Console, quiet: bool, debug: bool) -> None:
+                      out: Console, err: Console, quiet: bool, debug: bool, verbose: bool = False) -> None:
     import sys
 
     from ..audio import bundled_sample, load_clip
@@ -222,7 +224,7 @@ def stream_microphone(*, model: str, backends, notes, decode, load_options, chun
     recorder = Recorder(device=device, poll_s=LIVE_POLL_S)
     report_stream(lambda: run_live(request, recorder, enter_pressed(), on_meter=lambda reading: live.on_meter(reading, hint),
                                    on_recorded=recorded, **stream_callbacks(live, err, quiet, debug)),
-                  live, paths, out, err, quiet)
+                  live, paths, out, err, quiet, verbose)
 
 
 def register(app: typer.Typer) -> None:
@@ -248,6 +250,7 @@ def register(app: typer.Typer) -> None:
         timeout: opt.TimeoutOption = 900.0,
         output: opt.OutputOption = None,
         quiet: opt.QuietOption = False,
+        verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Also print what the backends' libraries printed.")] = False,
         debug: opt.DebugOption = False,
     ) -> None:
         """Play a file to each backend in chunks, as if live: latency per word, stability, streamed vs offline WER."""
@@ -280,7 +283,7 @@ def register(app: typer.Typer) -> None:
             stream_microphone(
                 model=model_name, backends=classes, notes=notes, decode=decode, load_options=LoadOptions(device=device, threads=threads),
                 chunks=chunks, agreement=agreement, timeout=timeout, reference=resolve_reference(reference), input_device=input_device,
-                max_seconds=max_seconds or None, save=save, paths=paths, out=out, err=err, quiet=quiet, debug=debug,
+                max_seconds=max_seconds or None, save=save, paths=paths, out=out, err=err, quiet=quiet, debug=debug, verbose=verbose,
             )
             return
         clip = load_clip(audio or bundled_sample(), resolve_reference(reference))
@@ -296,4 +299,4 @@ def register(app: typer.Typer) -> None:
 
         live = LiveTranscript(err, enabled=not quiet and err.is_terminal)
         callbacks = stream_callbacks(live, err, quiet, debug)
-        report_stream(lambda: run_stream(request, **callbacks), live, paths, out, err, quiet)
+        report_stream(lambda: run_stream(request, **callbacks), live, paths, out, err, quiet, verbose)

@@ -100,7 +100,7 @@ def print_summary(run: BenchmarkRun, console: Console, *, verbose: bool = False)
     for level, message in weights_notes(run.results):
         console.print(f"[{'green' if level == 'ok' else 'yellow'}]{escape(message)}[/]", highlight=False)
     print_intervals_and_warnings(run, console, verbose=verbose)
-    print_library_logs(run, console, verbose=verbose)
+    print_library_logs([(r.display_name, r.library_log) for r in run.results], console, verbose=verbose)
 
 
 def print_intervals_and_warnings(run: BenchmarkRun, console: Console, *, verbose: bool) -> None:
@@ -116,16 +116,17 @@ def print_intervals_and_warnings(run: BenchmarkRun, console: Console, *, verbose
         console.print(f"[yellow]Warning: {escape(message)}[/yellow]", highlight=False)
 
 
-def print_library_logs(run: BenchmarkRun, console: Console, *, verbose: bool) -> None:
-    """What the backends' libraries printed in their children: whole with -v, else one line naming whose."""
-    logged = [r for r in run.results if r.library_log]
+def print_library_logs(logs: list[tuple[str, str]], console: Console, *, verbose: bool) -> None:
+    """What the backends' libraries printed in their children, as (row name, log): whole with -v, else one
+    line naming whose (benchmark and stream rows alike)."""
+    logged = [(name, log) for name, log in logs if log]
     if not logged:
         return
     if not verbose:
-        names = ", ".join(f"{r.display_name} ({len(r.library_log.splitlines())} lines)" for r in logged)
+        names = ", ".join(f"{name} ({len(log.splitlines())} lines)" for name, log in logged)
         console.print(f"[dim]Library output kept in the JSON (library_log), -v shows it: {escape(names)}[/dim]", highlight=False)
         return
-    for r in logged:
-        console.print(f"[bold]{escape(r.display_name)}[/bold] [dim]library output:[/dim]", highlight=False)
-        for line in r.library_log.splitlines():
+    for name, log in logged:
+        console.print(f"[bold]{escape(name)}[/bold] [dim]library output:[/dim]", highlight=False)
+        for line in log.splitlines():
             console.print(f"  {line}", markup=False, highlight=False)

@@ -14,12 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ..child import _stop as stop_child, quiet_resource_tracker
+from ..child_output import collect, new_log_path, redirect_output
 from ..dataset_pass import one_line
 from ..job import WorkerFailure
 from ..lifeline import Lifeline, follow_parent
 
 
-def stream_child_main(job, messages, lifeline: Lifeline | None = None) -> None:
+def stream_child_main(job, messages, lifeline: Lifeline | None = None, log_path: str | None = None) -> None:
+    if log_path is not None:
+        redirect_output(log_path)  # what the libraries print stays off the live screen, kept in the row
     if lifeline is not None:
         follow_parent(lifeline)
 
@@ -33,8 +36,9 @@ def stream_child_main(job, messages, lifeline: Lifeline | None = None) -> None:
 
 
 def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], None], label: str,
-                     deadline_of: Callable[[], float] | None = None) -> tuple[str, Any]:
-    """("result", payload) | ("error", WorkerFailure) | ("timeout" | "crashed", one-line reason).
+                     deadline_of: Callable[[], float] | None = None) -> tuple[str, Any, str]:
+    """(kind, payload, what the child's libraries printed): ("result", payload) | ("error", WorkerFailure) |
+    ("timeout" | "crashed", one-line reason), then the log.
 
     Every other message (progress, steps) goes to ``on_message`` as it comes. Ctrl-C stops the child
     and propagates. ``deadline_of``: the monotonic deadline, asked again at every poll (the live
@@ -43,7 +47,8 @@ def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], Non
     quiet_resource_tracker()
     context = mp.get_context("spawn")
     messages = context.Queue()
-    process = context.Process(target=stream_child_main, args=(job, messages, Lifeline.of_this_process()),
+    log_path = new_log_path(f"stream-{label}")
+    process = context.Process(target=stream_child_main, args=(job, messages, Lifeline.of_this_process(), str(log_path)),
                               name=f"whisper-speedtest:stream:{label}")
     process.start()
     outcome: tuple[str, Any] = ("crashed", "interrupted")
@@ -53,7 +58,8 @@ def run_stream_child(job, timeout_s: float, on_message: Callable[[str, Any], Non
         stop_child(process, grace_s=10.0 if outcome[0] in ("result", "error") else 0.0)
         messages.close()
         messages.join_thread()
-    return outcome
+        log = collect(log_path)
+    return (*outcome, log)
 
 
 def _collect(process, messages, timeout_s: float, on_message, deadline_of=None) -> tuple[str, Any]:

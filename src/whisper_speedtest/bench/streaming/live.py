@@ -115,6 +115,7 @@ class _LiveAttempt:
     steps: list
     capture: _Capture
     stopped_by: int | None
+    library_log: str = ""  # what the child's libraries printed
 
     @property
     def microphone_opened(self) -> bool:
@@ -154,7 +155,8 @@ def _stream_live(unit, request: LiveRequest, recorder: Recorder, stop: threading
         return capture.stopped_at + request.timeout_s
 
     try:
-        attempt.outcome = run_stream_child(job, request.timeout_s, on_message, label, deadline_of=deadline)
+        kind, payload, attempt.library_log = run_stream_child(job, request.timeout_s, on_message, label, deadline_of=deadline)
+        attempt.outcome = (kind, payload)
     except KeyboardInterrupt as exc:
         attempt.stopped_by = signal_number(exc)
     finally:
@@ -221,9 +223,11 @@ def _live_row(attempt: _LiveAttempt, request: StreamRequest, alignment: Alignmen
         return _row(plan, chunk_s, request.policy, OK, "", streaming, params=payload.params, load_s=payload.load_s,
                     peak_rss_mb=payload.peak_rss / 2**20, offline_text=payload.offline_text,
                     committed_text=metrics.committed_text(passes[0]), passes=passes,
-                    figures=figures_of(passes, payload.offline_text, request, alignment, chunk_s), audio_source=LIVE_SOURCE)
+                    figures=figures_of(passes, payload.offline_text, request, alignment, chunk_s), audio_source=LIVE_SOURCE,
+                    library_log=attempt.library_log)
     status, reason = (FAILED, payload.reason) if kind == "error" else (TIMEOUT if kind == "timeout" else CRASHED, payload)
-    return _row(plan, chunk_s, request.policy, status, reason, streaming, passes=(attempt.live_pass,), audio_source=LIVE_SOURCE)
+    return _row(plan, chunk_s, request.policy, status, reason, streaming, passes=(attempt.live_pass,), audio_source=LIVE_SOURCE,
+                library_log=attempt.library_log)
 
 
 def _after_the_live_stream(request: StreamRequest, units, live_index: int, attempt: _LiveAttempt, failed_first: dict[int, StreamRow],

@@ -101,6 +101,7 @@ class StreamRow:
     streaming: Streaming = Streaming.POLICY
     audio_source: str = FILE_SOURCE  # a file, the microphone live, or the microphone's recording replayed
     word_ends: str = ""  # where the word end times that latency is measured against came from
+    library_log: str = ""  # what the backend's libraries printed in its child (kept off the screen), as in benchmark rows
 
 
 @dataclass(frozen=True)

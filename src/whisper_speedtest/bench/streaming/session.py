@@ -77,7 +77,8 @@ class StreamInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def _execute(job, request: StreamRequest, on_message, label: str) -> tuple[str, Any]:
+def _execute(job, request: StreamRequest, on_message, label: str) -> tuple[str, Any, str]:
+    """(kind, payload, library log): in a child, or in this process (tests; its output is not captured)."""
     if not request.in_process:
         return run_stream_child(job, request.timeout_s, on_message, label)
     import traceback
@@ -86,9 +87,9 @@ def _execute(job, request: StreamRequest, on_message, label: str) -> tuple[str, 
     from ..job import WorkerFailure
 
     try:
-        return "result", job.run(on_message)
+        return "result", job.run(on_message), ""
     except Exception as exc:
-        return "error", WorkerFailure(one_line(exc), traceback.format_exc())
+        return "error", WorkerFailure(one_line(exc), traceback.format_exc()), ""
 
 
 def alignment_for(request: StreamRequest, on_progress: Progress, after: str = "") -> tuple[Alignment | None, str]:
@@ -112,7 +113,7 @@ def reference_alignment(request: StreamRequest, on_progress: Progress) -> tuple[
     if plan.skip_reason or plan.variant is None:
         return None, f"no reference alignment ({ALIGNER}: {plan.skip_reason}); latency not measured"
     job = AlignJob(aligner, plan.variant, request.load_options, request.decode, request.clip.samples)
-    kind, payload = _execute(job, request, lambda k, p: on_progress("alignment", k, p), "alignment")
+    kind, payload, _log = _execute(job, request, lambda k, p: on_progress("alignment", k, p), "alignment")
     if kind != "result":
         reason = payload.reason if kind == "error" else payload
         return None, f"no reference alignment ({ALIGNER} failed: {reason}); latency not measured"
@@ -208,7 +209,7 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
         on_progress(label, kind, payload)
 
     try:
-        kind, payload = _execute(job, request, on_message, label)
+        kind, payload, log = _execute(job, request, on_message, label)
     except KeyboardInterrupt as exc:
         exc.partial_row = row_of(plan, chunk_s, request.policy, SKIPPED, INTERRUPTED_REASON, passes=_passes_from_steps(steps, request.clocks))
         raise
@@ -218,13 +219,14 @@ def stream_backend(plan: BackendPlan, chunk_s: float, request: StreamRequest, al
             plan, chunk_s, request.policy, OK, params=outcome.params, load_s=outcome.load_s, peak_rss_mb=outcome.peak_rss / 2**20,
             offline_text=outcome.offline_text, committed_text=metrics.committed_text(outcome.passes[0]),
             passes=outcome.passes, figures=figures_of(outcome.passes, outcome.offline_text, request, alignment, chunk_s),
+            library_log=log,
         )
     if kind == "error":
         on_progress(label, "traceback", payload.traceback)
         status, reason = FAILED, payload.reason
     else:
         status, reason = (TIMEOUT if kind == "timeout" else CRASHED), payload
-    return row_of(plan, chunk_s, request.policy, status, reason, passes=_passes_from_steps(steps, request.clocks))
+    return row_of(plan, chunk_s, request.policy, status, reason, passes=_passes_from_steps(steps, request.clocks), library_log=log)
 
 
 def stream_units(plans: list[BackendPlan], chunk_sizes: tuple[float, ...]) -> list[tuple[BackendPlan, float, Streaming]]:
