@@ -249,6 +249,11 @@ def main() -> None:
           f"{'=pipe':>7}{'VRAM MB':>9}{'wall s':>8}  decoder", flush=True)
     report: dict = {"clips": len(entries), "audio_h": audio_h, "model": args.model, "rows": []}
     backends = args.backends.split(",")
+
+    def save() -> None:  # after every row, so a run cut off by a time limit keeps what it measured
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2, default=str))
+
     ordered = sorted(backends, key=lambda name: name != "transformers")  # the stock row first: others compare to it
     runs = [(name, label, speedups) for name in ordered
             for label, speedups in (variants if name == "graph-decoder" else [("", ())])]
@@ -262,6 +267,7 @@ def main() -> None:
             if backend == "transformers" and record["status"] == "ok":
                 stock = record
             report["rows"].append(record)
+            save()
             if record["status"] != "ok":
                 print(f"{name:<38}{batch:>6}  {record['status']}: {record['reason']}", flush=True)
                 continue
@@ -314,8 +320,7 @@ def main() -> None:
         print(f"\nCUDA timing check, graph-decoder: queued {check['queued_delay_s'] * 1000:.1f} ms of GPU sleep, "
               f"the harness clock counted {check['measured_extra_s'] * 1000:.1f} ms more "
               f"({check['counted_fraction'] * 100:.0f}%)", flush=True)
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2, default=str))
+    save()
 
 
 if __name__ == "__main__":
