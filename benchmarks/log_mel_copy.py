@@ -1,0 +1,101 @@
+"""The device-side log-mel: clips joined into one pinned host-to-device copy vs one copy per clip.
+
+Run on an NVIDIA machine (``--device cpu`` only tries it out):
+
+    python benchmarks/log_mel_copy.py --varied ../shared/audio/varied/manifest.jsonl --clips 256
+
+Both ways run in this one process on the same batch (the varied set's clips repeated, longest
+first, as a dataset batch is), alternating, each synchronized; the script prints each way's median
+time per batch, the ratio with a 95% bootstrap interval, and whether the features are identical.
+The per-clip way is the code ``log_mel_batch`` had before (2026-12-07), kept here as the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def per_clip_waves(audios, length, device):
+    import torch
+
+    waves = torch.zeros(len(audios), length, device=device, dtype=torch.float32)
+    for row, audio in zip(waves, audios):
+        clip = torch.from_numpy(np.ascontiguousarray(audio[:length], dtype=np.float32))
+        row[: clip.shape[0]].copy_(clip)
+    return waves
+
+
+def features_from(waves, extractor, device, dtype):
+    import torch
+
+    window = torch.hann_window(extractor.n_fft, device=device)
+    spectrum = torch.stft(waves, extractor.n_fft, extractor.hop_length, window=window, return_complex=True)
+    power = spectrum[..., :-1].abs() ** 2
+    filters = torch.from_numpy(np.asarray(extractor.mel_filters, dtype=np.float32)).to(device)
+    log_spec = torch.clamp(filters.T @ power, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.amax(dim=(1, 2), keepdim=True) - 8.0)
+    return ((log_spec + 4.0) / 4.0).to(dtype)
+
+
+def main() -> None:
+    import torch
+    from scipy.stats import bootstrap
+    from transformers import WhisperFeatureExtractor
+
+    from whisper_speedtest.audio import read_audio
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch, padded_waves
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--varied", default=str(Path(__file__).resolve().parents[2] / "shared/audio/varied/manifest.jsonl"))
+    parser.add_argument("--clips", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--device", default="cuda")
+    args = parser.parse_args()
+    device, dtype = torch.device(args.device), torch.float16
+    manifest = Path(args.varied)
+    entries = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    unique = [read_audio(manifest.parent / e["audio"])[0] for e in entries]
+    audios = sorted((unique[i % len(unique)] for i in range(args.clips)), key=len, reverse=True)
+    extractor = WhisperFeatureExtractor(feature_size=80)
+
+    def joined():
+        return log_mel_batch(audios, extractor, device, dtype)
+
+    def per_clip():
+        return features_from(per_clip_waves(audios, extractor.n_samples, device), extractor, device, dtype)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    same = torch.equal(joined(), per_clip()) and torch.equal(
+        padded_waves(audios, extractor.n_samples, device), per_clip_waves(audios, extractor.n_samples, device))
+    times: dict[str, list[float]] = {"per clip": [], "joined": []}
+    for _ in range(args.repeats):
+        for name, run in (("per clip", per_clip), ("joined", joined)):
+            sync()
+            start = time.perf_counter()
+            run()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    seconds = sum(len(a) for a in audios) / 16_000
+    print(f"{len(audios)} clips ({seconds:.0f} s of audio) on {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
+    for name, values in times.items():
+        print(f"  {name:<9} median {statistics.median(values) * 1000:8.2f} ms  "
+              f"[{min(values) * 1000:.2f}-{max(values) * 1000:.2f}] over {len(values)}")
+    ratio = bootstrap((np.array(times["per clip"]), np.array(times["joined"])),
+                      lambda a, b: np.median(a) / np.median(b), n_resamples=2000, paired=True, random_state=0)
+    point = statistics.median(times["per clip"]) / statistics.median(times["joined"])
+    low, high = ratio.confidence_interval
+    print(f"  joined is {point:.2f}x faster [{low:.2f}-{high:.2f}, 95% bootstrap]; features identical: {same}")
+
+
+if __name__ == "__main__":
+    main()
