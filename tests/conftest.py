@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -6,6 +7,13 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("COLUMNS", "160")  # the width every command test reads, set before the CLI is imported
+
+# A shell without job control starts a background command ("pytest &", "nohup") with Ctrl-C ignored,
+# and an ignored signal stays ignored in every child it execs, so the tests that press Ctrl-C on the
+# CLI would see it ignored. They test a terminal's Ctrl-C: give this process Python's own handler
+# back (a handler, unlike "ignored", is not inherited: the CLI's children start with the default).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 DATA = Path(__file__).parent / "data"
 PACKAGE_DATA = Path(__file__).parent.parent / "src" / "whisper_speedtest" / "data"
