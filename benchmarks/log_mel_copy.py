@@ -7,7 +7,7 @@ Run on an NVIDIA machine (``--device cpu`` only tries it out):
 Both ways run in this one process on the same batch (the varied set's clips repeated, longest
 first, as a dataset batch is), alternating, each synchronized; the script prints each way's median
 time per batch, the ratio with a 95% bootstrap interval, and whether the features are identical.
-The per-clip way is the code ``log_mel_batch`` had before (2026-12-07), kept here as the reference.
+The per-clip way is what ``log_mel_batch`` did on CUDA before 2026-12-07, kept here as the reference.
 """
 
 from __future__ import annotations
@@ -31,25 +31,13 @@ def per_clip_waves(audios, length, device):
     return waves
 
 
-def features_from(waves, extractor, device, dtype):
-    import torch
-
-    window = torch.hann_window(extractor.n_fft, device=device)
-    spectrum = torch.stft(waves, extractor.n_fft, extractor.hop_length, window=window, return_complex=True)
-    power = spectrum[..., :-1].abs() ** 2
-    filters = torch.from_numpy(np.asarray(extractor.mel_filters, dtype=np.float32)).to(device)
-    log_spec = torch.clamp(filters.T @ power, min=1e-10).log10()
-    log_spec = torch.maximum(log_spec, log_spec.amax(dim=(1, 2), keepdim=True) - 8.0)
-    return ((log_spec + 4.0) / 4.0).to(dtype)
-
-
 def main() -> None:
     import torch
     from scipy.stats import bootstrap
     from transformers import WhisperFeatureExtractor
 
     from whisper_speedtest.audio import read_audio
-    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch, padded_waves
+    from whisper_speedtest.backends.transformers.log_mel import log_mel_batch, log_mel_from_waves, padded_waves
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--varied", default=str(Path(__file__).resolve().parents[2] / "shared/audio/varied/manifest.jsonl"))
@@ -68,7 +56,7 @@ def main() -> None:
         return log_mel_batch(audios, extractor, device, dtype)
 
     def per_clip():
-        return features_from(per_clip_waves(audios, extractor.n_samples, device), extractor, device, dtype)
+        return log_mel_from_waves(per_clip_waves(audios, extractor.n_samples, device), extractor, dtype)
 
     def sync():
         if device.type == "cuda":
