@@ -5,10 +5,9 @@ the features back as a NumPy array, so a large batch crosses the bus twice. This
 features (its window, hop, mel filters and clamping) from the raw clips, on the device, batched.
 
 On CUDA only the clips' own samples cross the bus, in one copy: they are joined on the host in
-pinned memory (so the copy is asynchronous and at full speed) and scattered into the zero-padded
-30 s rows on the device, where one pageable copy per clip cost a large batch more than its STFT.
-On CPU each clip is copied into its row (joining first was 14% slower there:
-``benchmarks/log_mel_copy.py --device cpu``).
+pinned memory (so the copy is asynchronous and at full speed) and split into the zero-padded 30 s
+rows on the device. One pageable copy per clip (each a synchronous one) cost a large batch more
+than its STFT. On CPU each clip is copied into its row (joining first was 14% slower there).
 """
 
 from __future__ import annotations
@@ -23,17 +22,20 @@ def padded_waves(audios: list[np.ndarray], length: int, device):
 
 
 def joined_copy(clips: list[np.ndarray], length: int, device):
-    """The clips joined on the host (pinned on CUDA), sent in one copy and scattered into their rows there."""
+    """The clips joined on the host (pinned on CUDA), sent in one copy and split into their rows there
+    (device-to-device copies, queued without waiting)."""
     import torch
 
-    sizes = torch.tensor([clip.shape[0] for clip in clips], dtype=torch.long)
     samples = torch.from_numpy(np.concatenate(clips) if clips else np.zeros(0, dtype=np.float32))
     if device.type == "cuda":
         samples = samples.pin_memory()
     samples = samples.to(device, non_blocking=True)
-    filled = torch.arange(length, device=device)[None, :] < sizes.to(device)[:, None]
     waves = torch.zeros(len(clips), length, device=device, dtype=torch.float32)
-    return waves.masked_scatter_(filled, samples)  # row-major order: the clips' samples, one after another
+    start = 0
+    for row, clip in zip(waves, clips):
+        row[: clip.shape[0]].copy_(samples[start : start + clip.shape[0]])
+        start += clip.shape[0]
+    return waves
 
 
 def filled_rows(clips: list[np.ndarray], length: int, device):
