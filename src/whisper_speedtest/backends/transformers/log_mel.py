@@ -4,10 +4,9 @@ transformers' feature extractor can run its STFT on a GPU, but it pads on the ho
 the features back as a NumPy array, so a large batch crosses the bus twice. This computes the same
 features (its window, hop, mel filters and clamping) from the raw clips, on the device, batched.
 
-On CUDA only the clips' own samples cross the bus, in one copy: they are joined on the host in
-pinned memory (so the copy is asynchronous and at full speed) and split into the zero-padded 30 s
-rows on the device. One pageable copy per clip (each a synchronous one) cost a large batch more
-than its STFT. On CPU each clip is copied into its row (joining first was 14% slower there).
+Each clip is copied into its own zero-padded 30 s row. Joining a batch's clips into one pinned host
+buffer and sending it in one copy was measured as the alternative and was slower (0.53x on an H100:
+``benchmarks/log_mel_copy.py``, ``benchmarks/results/h100-graph-decoder-20h-2026-12-08.md``).
 """
 
 from __future__ import annotations
@@ -17,34 +16,12 @@ import numpy as np
 
 def padded_waves(audios: list[np.ndarray], length: int, device):
     """(clips, length) float32 on ``device``: each clip's first ``length`` samples, zero-padded after."""
-    clips = [np.ascontiguousarray(audio[:length], dtype=np.float32) for audio in audios]
-    return joined_copy(clips, length, device) if device.type == "cuda" else filled_rows(clips, length, device)
-
-
-def joined_copy(clips: list[np.ndarray], length: int, device):
-    """The clips joined on the host (pinned on CUDA), sent in one copy and split into their rows there
-    (device-to-device copies, queued without waiting)."""
     import torch
 
-    samples = torch.from_numpy(np.concatenate(clips) if clips else np.zeros(0, dtype=np.float32))
-    if device.type == "cuda":
-        samples = samples.pin_memory()
-    samples = samples.to(device, non_blocking=True)
-    waves = torch.zeros(len(clips), length, device=device, dtype=torch.float32)
-    start = 0
-    for row, clip in zip(waves, clips):
-        row[: clip.shape[0]].copy_(samples[start : start + clip.shape[0]])
-        start += clip.shape[0]
-    return waves
-
-
-def filled_rows(clips: list[np.ndarray], length: int, device):
-    """Each clip copied into its row: where no bus is crossed (CPU) this is the faster way."""
-    import torch
-
-    waves = torch.zeros(len(clips), length, device=device, dtype=torch.float32)
-    for row, clip in zip(waves, clips):
-        row[: clip.shape[0]].copy_(torch.from_numpy(clip))
+    waves = torch.zeros(len(audios), length, device=device, dtype=torch.float32)
+    for row, audio in zip(waves, audios):
+        clip = torch.from_numpy(np.ascontiguousarray(audio[:length], dtype=np.float32))
+        row[: clip.shape[0]].copy_(clip)
     return waves
 
 
