@@ -27,6 +27,11 @@ Rows, in one run:
 - the insanely-fast-whisper recipe called directly (pipeline, fp16, SDPA, ``chunk_length_s=30``,
   ``batch_size=24``, timestamps), at the same beam size, as the peer: its ratio is printed.
 A CUDA timing check (a known delay queued at the end of the timed region) follows.
+
+``--passes N`` runs each graph-decoder variant N times, interleaved (each pass starts one variant
+later), and compares the variants by the medians of their passes; from 3 passes on each ratio gets
+a 95% bootstrap interval (paired by pass). One pass of each is one sample: a ratio without an
+interval, and the run-to-run spread seen on an H100 was 4% (``results/h100-graph-decoder-20h-2026-12-08.md``).
 """
 
 from __future__ import annotations
@@ -83,6 +88,33 @@ def variant_names(text: str) -> list[tuple[str, tuple[str, ...]]]:
             raise SystemExit(f"--graph-variants: {exc}") from None
         variants.append(("+".join(speedups) or "current", speedups))
     return variants
+
+
+def schedule(backends: list[str], variants, passes: int) -> list[tuple[int, str, str, tuple[str, ...]]]:
+    """(pass, backend, variant label, speed-ups) in the order the rows run: the stock row once, first (the
+    others compare to it), then the graph-decoder variants round-robin, each pass starting one variant later,
+    so a drift in the machine (clocks, a neighbour's load) falls on every variant alike."""
+    rows = [(0, name, "", ()) for name in backends if name != "graph-decoder"]
+    rows.sort(key=lambda row: row[1] != "transformers")
+    if "graph-decoder" in backends:
+        for number in range(passes):
+            turn = number % len(variants)
+            rows += [(number, "graph-decoder", label, speedups) for label, speedups in variants[turn:] + variants[:turn]]
+    return rows
+
+
+def ratio_with_interval(numerators: list[float], denominators: list[float]) -> tuple[float, float | None, float | None]:
+    """median(numerators) / median(denominators), with the tool's 95% bootstrap interval over the passes
+    (paired by pass) where there are at least three; (ratio, None, None) otherwise."""
+    from whisper_speedtest.bench.compare_stats import ratio_of_medians
+    from whisper_speedtest.bench.stats import bootstrap_interval
+
+    ratio = statistics.median(numerators) / statistics.median(denominators)
+    pairs = min(len(numerators), len(denominators))
+    if pairs < 3:
+        return ratio, None, None
+    low, high = bootstrap_interval([denominators[:pairs], numerators[:pairs]], ratio_of_medians, paired=True)
+    return ratio, low, high
 
 
 def ifw_recipe(model_path: str, entries, beam_size: int) -> dict:
@@ -216,6 +248,34 @@ def describe(row, reference_texts=None) -> dict:
     return record
 
 
+def compare_variants(report: dict, batch: int, labels: list[str]) -> None:
+    """Each graph-decoder variant against the first: ratios of the median RTFx over its passes (with an
+    interval from three passes up) and how many transcripts equal the first variant's first pass."""
+    passes = {label: [r for r in report["rows"] if r["batch"] == batch and r["backend"] == "graph-decoder"
+                      and r["variant"] == label and r["status"] == "ok"] for label in labels}
+    present = [label for label in labels if passes[label]]
+    if len(present) < 2:
+        return
+    base = passes[present[0]]
+    summary = report.setdefault("variant_ratios", [])
+    for label in present[1:]:
+        rows = passes[label]
+        line = {"batch": batch, "variant": label, "against": present[0], "passes": len(rows)}
+        for key, name in (("rtfx", "end to end"), ("model_rtfx", "model-only")):
+            ratio, low, high = ratio_with_interval([r[key] or 0.0 for r in rows], [r[key] or 1.0 for r in base])
+            line[key] = {"ratio": ratio, "low": low, "high": high}
+        line["same_texts"] = sum(a == b for a, b in zip(rows[0]["texts"], base[0]["texts"]))
+        summary.append(line)
+
+        def shown(figure: dict) -> str:
+            interval = f" [{figure['low']:.2f}-{figure['high']:.2f}]" if figure["low"] is not None else ""
+            return f"{figure['ratio']:.2f}x{interval}"
+
+        print(f"  graph-decoder {label} vs {present[0]}, batch {batch}, medians of {len(rows)} and {len(base)} "
+              f"pass(es): {shown(line['rtfx'])} end to end, {shown(line['model_rtfx'])} model-only, "
+              f"{line['same_texts']}/{len(base[0]['texts'])} transcripts equal", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--varied", default=str(Path(__file__).resolve().parents[1].parent / "shared/audio/varied/manifest.jsonl"))
@@ -226,6 +286,9 @@ def main() -> None:
     parser.add_argument("--graph-variants", default=DEFAULT_VARIANTS,
                         help="graph-decoder rows to run, comma-separated; each 'current' or a '+'-joined set of "
                              "compact, overlap, overlap-encoder, compile, compile-autotune (default: %(default)s)")
+    parser.add_argument("--passes", type=int, default=1,
+                        help="passes of each graph-decoder variant, interleaved (each in its own child); with 3 or "
+                             "more, the variants' ratios get a 95%% bootstrap interval (default: %(default)s)")
     parser.add_argument("--profile-variants", default=None,
                         help="the variants to profile (one batch of the longest clips each, stages synchronized; "
                              "decoder steps, row-steps and live rows at each host check); default: --graph-variants")
@@ -237,6 +300,8 @@ def main() -> None:
     parser.add_argument("--skip-timing-check", action="store_true")
     parser.add_argument("--out", default=None, help="write every figure (and the transcripts) as JSON here")
     args = parser.parse_args()
+    if args.passes < 1:
+        raise SystemExit("--passes must be at least 1")
     variants = variant_names(args.graph_variants)
 
     manifest = repeated_manifest(Path(args.varied), args.clips, Path(tempfile.mkdtemp()))
@@ -254,16 +319,13 @@ def main() -> None:
         if args.out:
             Path(args.out).write_text(json.dumps(report, indent=2, default=str))
 
-    ordered = sorted(backends, key=lambda name: name != "transformers")  # the stock row first: others compare to it
-    runs = [(name, label, speedups) for name in ordered
-            for label, speedups in (variants if name == "graph-decoder" else [("", ())])]
     for batch in sizes:
         stock = None
-        for backend, label, speedups in runs:
+        for number, backend, label, speedups in schedule(backends, variants, args.passes):
             record = describe(dataset_row(args.model, backend, batch, manifest, args.device, speedups),
                               stock["texts"] if stock else None)
-            record.update(batch=batch, variant=label, speedups=list(speedups))
-            name = f"{backend} {label}".strip()
+            record.update(batch=batch, variant=label, speedups=list(speedups), passes_index=number)
+            name = f"{backend} {label}".strip() + (f" #{number + 1}" if args.passes > 1 and label else "")
             if backend == "transformers" and record["status"] == "ok":
                 stock = record
             report["rows"].append(record)
@@ -283,16 +345,7 @@ def main() -> None:
                   f"{ratio_model:>8}{record['wer']:>8.4f}{same:>7}{record['vram_mb'] or 0:>9.0f}"
                   f"{record['wall_s']:>8.2f}  {record['decoder']} {record['fallback']}"
                   + (f" (staging failed: {record['staging_failure']})" if record["staging_failure"] else ""), flush=True)
-        graph_rows = [r for r in report["rows"] if r["batch"] == batch and r["backend"] == "graph-decoder"
-                      and r["status"] == "ok"]
-        if len(graph_rows) > 1:
-            base = graph_rows[0]
-            for row in graph_rows[1:]:
-                print(f"  graph-decoder {row['variant']} vs {base['variant']}, batch {batch}: "
-                      f"{row['rtfx'] / base['rtfx']:.2f}x end to end, "
-                      f"{(row['model_rtfx'] or 0) / (base['model_rtfx'] or 1):.2f}x model-only, "
-                      f"{sum(a == b for a, b in zip(row['texts'], base['texts']))}/{len(base['texts'])} "
-                      f"transcripts equal", flush=True)
+        compare_variants(report, batch, [label for label, _ in variants])
     if not args.skip_ifw:
         path = sources.locate(args.model, "hf").path
         ifw_entries = entries[: args.ifw_clips] if args.ifw_clips else entries

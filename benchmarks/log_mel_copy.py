@@ -42,10 +42,11 @@ def joined_pinned_waves(audios, length, device):
 
 def main() -> None:
     import torch
-    from scipy.stats import bootstrap
     from transformers import WhisperFeatureExtractor
 
     from whisper_speedtest.audio import read_audio
+    from whisper_speedtest.bench.compare_stats import ratio_of_medians
+    from whisper_speedtest.bench.stats import bootstrap_interval
     from whisper_speedtest.backends.transformers.log_mel import log_mel_batch, log_mel_from_waves
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,10 +87,8 @@ def main() -> None:
     for name, values in times.items():
         print(f"  {name:<9} median {statistics.median(values) * 1000:8.2f} ms  "
               f"[{min(values) * 1000:.2f}-{max(values) * 1000:.2f}] over {len(values)}")
-    ratio = bootstrap((np.array(times["per clip"]), np.array(times["joined"])),
-                      lambda a, b: np.median(a) / np.median(b), n_resamples=2000, paired=True, random_state=0)
     point = statistics.median(times["per clip"]) / statistics.median(times["joined"])
-    low, high = ratio.confidence_interval
+    low, high = bootstrap_interval([times["joined"], times["per clip"]], ratio_of_medians, paired=True)
     print(f"  joined runs at {point:.2f}x the speed of per clip [{low:.2f}-{high:.2f}, 95% bootstrap]; "
           f"features identical: {same}")
 

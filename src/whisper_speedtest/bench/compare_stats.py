@@ -61,7 +61,8 @@ def _ratio_of_totals(a, b, axis=-1):
     return b.sum(axis=axis) / a.sum(axis=axis)
 
 
-def _ratio_of_medians(a, b, axis=-1):
+def ratio_of_medians(a, b, axis=-1):
+    """median(b) / median(a), along ``axis`` (bootstrap statistics take it vectorized)."""
     import numpy as np
 
     return np.median(b, axis=axis) / np.median(a, axis=axis)
@@ -101,7 +102,7 @@ def welch_over_runs(a_runs: Sequence[float], b_runs: Sequence[float]) -> SpeedCo
         p_value = 1.0 if statistics.fmean(a_runs) == statistics.fmean(b_runs) else 0.0
     else:
         p_value = float(scipy_stats.ttest_ind(a_runs, b_runs, equal_var=False).pvalue)
-    low, high = bootstrap_interval([a_runs, b_runs], _ratio_of_medians, paired=False)
+    low, high = bootstrap_interval([a_runs, b_runs], ratio_of_medians, paired=False)
     interval = Interval(low, high, f"bootstrap over {len(a_runs)} and {len(b_runs)} timed runs")
     return SpeedComparison(ratio, interval, test, p_value, _verdict(ratio, interval, p_value))
 
