@@ -261,7 +261,7 @@ def compare_variants(report: dict, batch: int, labels: list[str]) -> None:
     for label in present[1:]:
         rows = passes[label]
         line = {"batch": batch, "variant": label, "against": present[0], "passes": len(rows)}
-        for key, name in (("rtfx", "end to end"), ("model_rtfx", "model-only")):
+        for key in ("rtfx", "model_rtfx"):
             ratio, low, high = ratio_with_interval([r[key] or 0.0 for r in rows], [r[key] or 1.0 for r in base])
             line[key] = {"ratio": ratio, "low": low, "high": high}
         line["same_texts"] = sum(a == b for a, b in zip(rows[0]["texts"], base[0]["texts"]))
